@@ -1,0 +1,54 @@
+/** Mapping between normalised events and their D1 rows, in both directions. Pure. */
+import type { EventFields } from "../okta/event-fields";
+import type { Actor, NormalisedEvent } from "../okta/normalise";
+import type { EventRow, NewEventRow } from "./schema";
+
+export function toEventRow(event: NormalisedEvent): NewEventRow {
+  const { fields } = event;
+  return {
+    uuid: event.uuid,
+    deliveryId: event.deliveryId,
+    assetId: fields.id,
+    assetType: fields.type,
+    assetAlternateId: fields.alternateId,
+    assetDisplayName: fields.displayName,
+    eventType: fields.eventType,
+    eventResult: fields.eventResult,
+    eventDate: fields.eventDate,
+    eventTimestamp: fields.eventTimestamp,
+    inCategory: event.inCategory,
+    actor: event.actor,
+    outcomeReason: event.outcomeReason,
+    displayMessage: event.displayMessage,
+    raw: event.raw,
+  };
+}
+
+/** The Event Fields of a stored row. */
+export function fieldsOf(row: EventRow): EventFields {
+  return {
+    id: row.assetId,
+    type: row.assetType,
+    alternateId: row.assetAlternateId,
+    displayName: row.assetDisplayName,
+    eventType: row.eventType,
+    eventResult: row.eventResult,
+    eventDate: row.eventDate,
+    eventTimestamp: row.eventTimestamp,
+  };
+}
+
+/** The API view of a stored event: its Event Fields first, then what we keep beside them. */
+export function eventSummary(row: EventRow) {
+  return {
+    uuid: row.uuid,
+    ...fieldsOf(row),
+    inCategory: row.inCategory,
+    actor: (row.actor ?? null) as Actor | null,
+    outcomeReason: row.outcomeReason,
+    displayMessage: row.displayMessage,
+    deliveryId: row.deliveryId,
+    enqueuedAt: row.enqueuedAt,
+    consumedAt: row.consumedAt,
+  };
+}

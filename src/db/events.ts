@@ -1,0 +1,110 @@
+/** Queries on deliveries and events. Every verb takes the drizzle instance first. */
+import { and, desc, eq, gte, isNull, lt, lte, or, sql } from "drizzle-orm";
+import type { NormalisedEvent } from "../okta/normalise";
+import type { Db } from "./client";
+import { toEventRow } from "./event-rows";
+import { deliveries, events } from "./schema";
+
+/** D1 allows at most 100 bound parameters per statement; an event row binds 15. */
+const EVENT_ROWS_PER_INSERT = 6;
+
+export interface DeliveryRecord {
+  eventId: string;
+  source: string | null;
+  eventTime: string | null;
+  receivedAt: string;
+}
+
+/**
+ * Stores a delivery and its events in one D1 batch (one transaction: all or nothing).
+ * Idempotent: a known delivery or event uuid is left as it is. Returns the uuids
+ * that were new, which are the ones still to be enqueued.
+ */
+export async function storeDelivery(
+  db: Db,
+  delivery: DeliveryRecord,
+  normalised: NormalisedEvent[],
+): Promise<string[]> {
+  const insertDelivery = db
+    .insert(deliveries)
+    .values({ ...delivery, eventCount: normalised.length })
+    .onConflictDoNothing();
+  const rows = normalised.map(toEventRow);
+  const inserts = [];
+  for (let i = 0; i < rows.length; i += EVENT_ROWS_PER_INSERT) {
+    inserts.push(
+      db
+        .insert(events)
+        .values(rows.slice(i, i + EVENT_ROWS_PER_INSERT))
+        .onConflictDoNothing()
+        .returning({ uuid: events.uuid }),
+    );
+  }
+  const [, ...inserted] = await db.batch([insertDelivery, ...inserts]);
+  return inserted.flat().map((row) => row.uuid);
+}
+
+/** `uuid IN (…)` with one bound parameter, however many uuids (D1's parameter limit). */
+function uuidIn(uuids: readonly string[]) {
+  return sql`${events.uuid} in (select value from json_each(${JSON.stringify(uuids)}))`;
+}
+
+/** Records that these events are on the queue. */
+export async function markEnqueued(db: Db, uuids: readonly string[], at: Date): Promise<void> {
+  if (uuids.length === 0) return;
+  await db.update(events).set({ enqueuedAt: at.toISOString() }).where(uuidIn(uuids));
+}
+
+/** Records that the consumer has handled the event. Idempotent: the first time wins. */
+export async function markConsumed(db: Db, uuid: string, at: Date): Promise<void> {
+  await db
+    .update(events)
+    .set({ consumedAt: at.toISOString() })
+    .where(and(eq(events.uuid, uuid), isNull(events.consumedAt)));
+}
+
+/** Events stored before `before` that never reached the queue, oldest first. */
+export async function findStranded(db: Db, before: Date, limit: number) {
+  return db
+    .select()
+    .from(events)
+    .where(and(isNull(events.enqueuedAt), lt(events.eventTimestamp, before.toISOString())))
+    .orderBy(events.eventTimestamp)
+    .limit(limit);
+}
+
+export interface EventQuery {
+  eventType?: string;
+  assetId?: string;
+  since?: string;
+  until?: string;
+  /** Continue after this (eventDate, uuid) position, newest first. */
+  after?: { eventDate: string; uuid: string };
+  limit: number;
+}
+
+/** Events newest first (by Okta's `published`), filtered, one page at a time. */
+export async function listEvents(db: Db, query: EventQuery) {
+  const conditions = [
+    query.eventType ? eq(events.eventType, query.eventType) : undefined,
+    query.assetId ? eq(events.assetId, query.assetId) : undefined,
+    query.since ? gte(events.eventDate, query.since) : undefined,
+    query.until ? lte(events.eventDate, query.until) : undefined,
+    query.after
+      ? or(
+          lt(events.eventDate, query.after.eventDate),
+          and(eq(events.eventDate, query.after.eventDate), lt(events.uuid, query.after.uuid)),
+        )
+      : undefined,
+  ];
+  return db
+    .select()
+    .from(events)
+    .where(and(...conditions))
+    .orderBy(desc(events.eventDate), desc(events.uuid))
+    .limit(query.limit);
+}
+
+export async function getEvent(db: Db, uuid: string) {
+  return db.select().from(events).where(eq(events.uuid, uuid)).get();
+}

@@ -1,0 +1,57 @@
+/**
+ * Accepting an Okta delivery: normalise, store durably, then enqueue. The split
+ * matters: once D1 has the events they are safe, so a queue failure after that
+ * point is logged and left to the cron instead of failing Okta's request.
+ */
+import type { Db } from "./db/client";
+import { storeDelivery } from "./db/events";
+import type { OktaEnvelope } from "./okta/envelope";
+import { normaliseEvent } from "./okta/normalise";
+import { enqueueEvents } from "./queue/enqueue";
+import type { EventMessage } from "./queue/messages";
+
+export interface AcceptResult {
+  received: number;
+  stored: number;
+  enqueued: boolean;
+}
+
+/** Stores then enqueues a validated delivery. Throws only if D1 could not store it. */
+export async function acceptDelivery(
+  db: Db,
+  queue: Queue,
+  envelope: OktaEnvelope,
+  receivedAt: Date,
+): Promise<AcceptResult> {
+  const normalised = uniqueByUuid(envelope.data.events).map((event) =>
+    normaliseEvent(event, envelope.eventId, receivedAt),
+  );
+  const newUuids = new Set(
+    await storeDelivery(
+      db,
+      {
+        eventId: envelope.eventId,
+        source: envelope.source ?? null,
+        eventTime: envelope.eventTime ?? null,
+        receivedAt: receivedAt.toISOString(),
+      },
+      normalised,
+    ),
+  );
+  const messages: EventMessage[] = normalised
+    .filter((event) => newUuids.has(event.uuid))
+    .map((event) => ({ kind: "event", uuid: event.uuid, inCategory: event.inCategory, fields: event.fields }));
+  try {
+    await enqueueEvents(db, queue, messages);
+    return { received: normalised.length, stored: messages.length, enqueued: true };
+  } catch (err) {
+    console.error("enqueue failed; the cron will re-enqueue", { eventId: envelope.eventId, error: String(err) });
+    return { received: normalised.length, stored: messages.length, enqueued: false };
+  }
+}
+
+/** Okta may repeat an event inside one delivery; the first copy is the one kept. */
+function uniqueByUuid(events: OktaEnvelope["data"]["events"]) {
+  const seen = new Set<string>();
+  return events.filter((event) => !seen.has(event.uuid) && seen.add(event.uuid));
+}

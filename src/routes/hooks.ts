@@ -1,0 +1,88 @@
+/**
+ * `/hooks/okta`: the endpoint Okta's Event Hook points at. Answers the one-time
+ * verification GET and accepts deliveries, always well inside Okta's 3 s timeout.
+ * Every rejection happens before anything is written.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { createDb } from "../db/client";
+import { AppError } from "../errors";
+import { acceptDelivery } from "../ingest";
+import { describeIssue, OktaEnvelope } from "../okta/envelope";
+import { anySecretMatches } from "../okta/secret";
+
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** Okta's challenges are ~40 characters; anything far longer is not Okta. */
+const MAX_CHALLENGE_LENGTH = 1024;
+
+export const hooks = new Hono<{ Bindings: Env }>();
+
+/** Okta sends the configured secret header on the GET challenge and on every POST. */
+hooks.use("/okta", async (c, next) => {
+  if (c.req.method !== "GET" && c.req.method !== "POST") return next();
+  const headerName = c.env.OKTA_AUTH_HEADER || "Authorization";
+  const accepted = [c.env.OKTA_HOOK_SECRET, c.env.OKTA_HOOK_SECRET_PREVIOUS];
+  if (!(await anySecretMatches(c.req.header(headerName) ?? null, accepted))) {
+    // One message for missing and wrong alike; never echo what was sent.
+    throw new AppError(401, "unauthorized", "missing or invalid hook secret");
+  }
+  return next();
+});
+
+hooks.get("/okta", (c) => {
+  const challenge = c.req.header("x-okta-verification-challenge");
+  if (!challenge) throw new AppError(400, "bad_request", "x-okta-verification-challenge header is required");
+  if (challenge.length > MAX_CHALLENGE_LENGTH) {
+    throw new AppError(400, "bad_request", "x-okta-verification-challenge header is too long");
+  }
+  return c.json({ verification: challenge });
+});
+
+hooks.post(
+  "/okta",
+  (c, next) => {
+    const contentType = c.req.header("content-type") ?? "";
+    if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType)) {
+      throw new AppError(415, "unsupported_media_type", "content-type must be application/json");
+    }
+    return next();
+  },
+  (c, next) =>
+    bodyLimit({
+      maxSize: Number(c.env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError(413, "payload_too_large", "delivery body is too large");
+      },
+    })(c, next),
+  async (c) => {
+    const receivedAt = new Date();
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch (err) {
+      throw new AppError(
+        400,
+        "bad_request",
+        `body is not valid JSON: ${err instanceof Error ? err.message : "parse error"}`,
+      );
+    }
+    const parsed = OktaEnvelope.safeParse(body);
+    if (!parsed.success)
+      throw new AppError(400, "bad_request", `not an Okta event hook delivery: ${describeIssue(parsed.error)}`);
+
+    try {
+      await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt);
+    } catch (err) {
+      // Nothing was stored (one D1 batch); 503 makes Okta retry once.
+      console.error("could not store delivery", { eventId: parsed.data.eventId, error: String(err) });
+      throw new AppError(503, "unavailable", "the delivery could not be stored; retry later");
+    }
+    return c.body(null, 200);
+  },
+);
+
+hooks.all("/okta", (c) =>
+  c.json({ error: { code: "method_not_allowed", message: `${c.req.method} is not supported on this endpoint` } }, 405, {
+    Allow: "GET, POST",
+  }),
+);

@@ -1,0 +1,161 @@
+/**
+ * Builders for realistic Okta Event Hook deliveries, shaped like the captures in
+ * shared/okta-event-hooks.md (nulls, "zone": "null", string "version", extra keys).
+ * Used by the `npm run okta` command and by the tests. No Node or Workers APIs here.
+ */
+
+export interface OktaObject {
+  id: string | null;
+  type: string | null;
+  alternateId?: string | null;
+  displayName?: string | null;
+  detailEntry?: null;
+}
+
+/** The asset (primary target) each System Category event type is about, by default. */
+const DEFAULT_TARGETS: Record<string, (assetId: string) => OktaObject[]> = {
+  "system.sms.send_phone_verification_message": (id) => [
+    { id: "00uUSER0000000000001", type: "User", alternateId: "jane@example.com", displayName: "Jane Doe" },
+    { id, type: "MobilePhone", alternateId: "+14155550100", displayName: null },
+  ],
+  "system.voice.send_phone_verification_call": (id) => [
+    { id: "00uUSER0000000000001", type: "User", alternateId: "jane@example.com", displayName: "Jane Doe" },
+    { id, type: "MobilePhone", alternateId: "+14155550100", displayName: null },
+  ],
+  "system.api_token.create": (id) => [{ id, type: "Token", alternateId: "unknown", displayName: "ci-deploy-token" }],
+  "system.api_token.revoke": (id) => [{ id, type: "Token", alternateId: "unknown", displayName: "ci-deploy-token" }],
+  "system.org.rate_limit.warning": (id) => [
+    { id, type: "URL Pattern", alternateId: null, displayName: null },
+    { id: "bucket-0001", type: "Bucket Uuid", alternateId: null, displayName: null },
+  ],
+  "system.org.rate_limit.violation": (id) => [
+    { id, type: "URL Pattern", alternateId: null, displayName: null },
+    { id: "bucket-0001", type: "Bucket Uuid", alternateId: null, displayName: null },
+  ],
+  "system.import.start": (id) => [
+    { id, type: "AppInstance", alternateId: "Active Directory", displayName: "example.local" },
+  ],
+  "system.import.complete": (id) => [
+    { id, type: "AppInstance", alternateId: "Active Directory", displayName: "example.local" },
+  ],
+  "system.import.roadblock": (id) => [
+    { id, type: "AppInstance", alternateId: "Active Directory", displayName: "example.local" },
+  ],
+  "security.authenticator.lifecycle.activate": (id) => [
+    { id, type: "Authenticator", alternateId: "okta_verify", displayName: "Okta Verify" },
+  ],
+  "security.authenticator.lifecycle.deactivate": (id) => [
+    { id, type: "Authenticator", alternateId: "okta_verify", displayName: "Okta Verify" },
+  ],
+  "access.request.create": (id) => [
+    { id, type: "AccessRequest", alternateId: "Salesforce access", displayName: "Access to Salesforce" },
+  ],
+  "access.request.resolve": (id) => [
+    { id, type: "AccessRequest", alternateId: "Salesforce access", displayName: "Access to Salesforce" },
+  ],
+};
+
+/** A plausible asset ID for an event type, so a command line can omit it. */
+export function defaultAssetId(eventType: string): string {
+  if (eventType.startsWith("system.api_token.")) return "00T2lyn19abcDEF0h7";
+  if (eventType.startsWith("system.import.")) return "0oaAPP000000000000";
+  if (eventType.startsWith("system.org.rate_limit.")) return "/api/v1/users";
+  if (eventType.startsWith("system.sms.") || eventType.startsWith("system.voice.")) return "mbl3p075rwLbODqXZ0g7";
+  if (eventType.startsWith("security.authenticator.")) return "aut1abcdEFGH0h7";
+  if (eventType.startsWith("access.request.")) return "acr1abcdEFGH0h7";
+  return "00uUSER0000000000001";
+}
+
+export interface OktaEventOptions {
+  eventType: string;
+  /** ID of the asset (primary target); defaults per event type. */
+  assetId?: string;
+  /** Replaces the default target array entirely (null is real Okta input too). */
+  target?: OktaObject[] | null;
+  actor?: OktaObject | null;
+  uuid?: string;
+  published?: string | Date;
+  result?: string;
+  reason?: string | null;
+  displayMessage?: string;
+}
+
+/** One System Log event (`data.events[]`) as Okta sends it. */
+export function oktaEvent(options: OktaEventOptions): Record<string, unknown> {
+  const assetId = options.assetId ?? defaultAssetId(options.eventType);
+  const target =
+    options.target !== undefined
+      ? options.target
+      : (DEFAULT_TARGETS[options.eventType]?.(assetId) ?? [{ id: assetId, type: "User", alternateId: null }]);
+  const published = options.published ?? new Date();
+  return {
+    uuid: options.uuid ?? crypto.randomUUID(),
+    published: typeof published === "string" ? published : published.toISOString(),
+    eventType: options.eventType,
+    version: "0",
+    displayMessage: options.displayMessage ?? options.eventType,
+    severity: "INFO",
+    client: {
+      userAgent: { rawUserAgent: "Mozilla/5.0 (X11; Linux x86_64)", os: "Linux", browser: "CHROME" },
+      zone: "null",
+      device: "Computer",
+      id: null,
+      ipAddress: "203.0.113.10",
+      geographicalContext: null,
+    },
+    device: null,
+    actor:
+      options.actor !== undefined
+        ? options.actor
+        : {
+            id: "00u4729hjsVRU197Y5d7",
+            type: "User",
+            alternateId: "admin@example.com",
+            displayName: "Example Admin",
+            detailEntry: null,
+          },
+    outcome: { result: options.result ?? "SUCCESS", reason: options.reason ?? null },
+    target: target?.map((t) => ({ detailEntry: null, ...t })) ?? null,
+    transaction: { type: "WEB", id: "ZyoV3a1b2c3d4e5f6g7h8iAAAB", detail: {} },
+    debugContext: { debugData: { requestUri: "/api/v1/example" } },
+    legacyEventType: null,
+    authenticationContext: { authenticationStep: 0, externalSessionId: "102eA1R2Mabc" },
+    securityContext: {},
+    insertionTimestamp: null,
+  };
+}
+
+export interface DeliveryOptions {
+  eventId?: string;
+  eventTime?: string;
+  hookId?: string;
+  orgUrl?: string;
+}
+
+/** The envelope Okta POSTs to the hook, wrapping one or more events. */
+export function oktaDelivery(
+  events: Record<string, unknown>[],
+  options: DeliveryOptions = {},
+): Record<string, unknown> {
+  const orgUrl = options.orgUrl ?? "https://example.okta.com";
+  return {
+    eventType: "com.okta.event_hook",
+    eventTypeVersion: "1.0",
+    cloudEventsVersion: "0.1",
+    source: `${orgUrl}/api/v1/eventHooks/${options.hookId ?? "who1abcdEFGHijklm0h7"}`,
+    eventId: options.eventId ?? crypto.randomUUID(),
+    data: { events },
+    eventTime: options.eventTime ?? new Date().toISOString(),
+    contentType: "application/json",
+  };
+}
+
+/** Headers Okta sends with a delivery, with the shared secret in the configured header. */
+export function oktaHeaders(secret: string, headerName = "Authorization"): Record<string, string> {
+  return {
+    accept: "application/json",
+    "content-type": "application/json",
+    "user-agent": "Okta Hook Service v1.0.0 - who1abcdEFGHijklm0h7",
+    [headerName]: secret,
+  };
+}
