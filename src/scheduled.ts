@@ -23,6 +23,10 @@ export async function reenqueueStranded(env: Env, now: Date): Promise<number> {
   return rows.length;
 }
 
-export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
+export async function handleScheduled(
+  controller: ScheduledController,
+  env: Env,
+  _ctx?: ExecutionContext,
+): Promise<void> {
   await reenqueueStranded(env, new Date(controller.scheduledTime));
 }

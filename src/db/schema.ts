@@ -3,7 +3,7 @@
  * `npm run db:generate`; never edit them by hand.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** One row per Okta delivery (envelope `eventId`); a redelivery finds its row and changes nothing. */
 export const deliveries = sqliteTable("deliveries", {
@@ -48,3 +48,99 @@ export const events = sqliteTable(
 
 export type EventRow = typeof events.$inferSelect;
 export type NewEventRow = typeof events.$inferInsert;
+
+/** A workflow: its identity and switches. Its definitions live in workflow_versions. */
+export const workflows = sqliteTable("workflows", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  enabled: integer("enabled", { mode: "boolean" }).notNull(),
+  currentVersion: integer("current_version").notNull(),
+  createdAt: text("created_at").notNull(),
+  updatedAt: text("updated_at").notNull(),
+  /** Soft delete: runs keep pointing at the versions they ran. */
+  deletedAt: text("deleted_at"),
+});
+
+/** Every saved definition, immutable; a run is pinned to one of these. */
+export const workflowVersions = sqliteTable(
+  "workflow_versions",
+  {
+    workflowId: text("workflow_id").notNull(),
+    version: integer("version").notNull(),
+    definition: text("definition", { mode: "json" }).notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workflowId, t.version] })],
+);
+
+/**
+ * The trigger index: one row per (event type, enabled workflow), rebuilt whenever a
+ * workflow is saved, enabled, disabled or deleted, so the consumer never scans
+ * every workflow to find the ones an event starts.
+ */
+export const workflowTriggers = sqliteTable(
+  "workflow_triggers",
+  {
+    eventType: text("event_type").notNull(),
+    workflowId: text("workflow_id").notNull(),
+    version: integer("version").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.eventType, t.workflowId] }),
+    index("workflow_triggers_by_workflow").on(t.workflowId),
+  ],
+);
+
+export const RUN_STATUSES = ["running", "waiting", "completed", "failed", "timed_out", "terminated"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** One run per (workflow, triggering event): the unique index makes starting a run idempotent. */
+export const runs = sqliteTable(
+  "runs",
+  {
+    id: text("id").primaryKey(),
+    workflowId: text("workflow_id").notNull(),
+    workflowVersion: integer("workflow_version").notNull(),
+    triggerEventUuid: text("trigger_event_uuid").notNull(),
+    assetId: text("asset_id"),
+    status: text("status", { enum: RUN_STATUSES }).notNull(),
+    /** What a waiting run waits for (types, filter, asset, deadline), for the API. */
+    waitingFor: text("waiting_for", { mode: "json" }),
+    error: text("error"),
+    startedAt: text("started_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    endedAt: text("ended_at"),
+    /** A consumer holds the run until this time while it executes steps, so two never run it at once. */
+    leaseUntil: text("lease_until"),
+  },
+  (t) => [
+    uniqueIndex("runs_by_trigger").on(t.workflowId, t.triggerEventUuid),
+    index("runs_by_started").on(t.startedAt, t.id),
+    index("runs_by_status").on(t.status, t.startedAt),
+    index("runs_by_asset").on(t.assetId, t.startedAt),
+  ],
+);
+
+/** The run's path: one row per node it reached, in order, with outcome and output. */
+export const runSteps = sqliteTable(
+  "run_steps",
+  {
+    runId: text("run_id").notNull(),
+    nodeId: text("node_id").notNull(),
+    seq: integer("seq").notNull(),
+    kind: text("kind", { enum: ["action", "condition", "event"] }).notNull(),
+    status: text("status", { enum: ["running", "succeeded", "failed", "waiting", "terminated"] }).notNull(),
+    /** The branch taken: "next", "true", "false" or "timeout". */
+    outcome: text("outcome"),
+    output: text("output", { mode: "json" }),
+    error: text("error"),
+    attempts: integer("attempts").notNull().default(0),
+    startedAt: text("started_at").notNull(),
+    endedAt: text("ended_at"),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.nodeId] })],
+);
+
+export type WorkflowRow = typeof workflows.$inferSelect;
+export type RunRow = typeof runs.$inferSelect;
+export type RunStepRow = typeof runSteps.$inferSelect;

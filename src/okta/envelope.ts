@@ -37,13 +37,3 @@ export const OktaEnvelope = z.looseObject({
   data: z.looseObject({ events: z.array(LogEvent) }),
 });
 export type OktaEnvelope = z.infer<typeof OktaEnvelope>;
-
-/** Describes the first problem zod found as `path: message`, e.g. `data.events[0].uuid: Required`. */
-export function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return "invalid envelope";
-  const path = issue.path
-    .map((part, index) => (typeof part === "number" ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`))
-    .join("");
-  return path ? `${path}: ${issue.message}` : issue.message;
-}

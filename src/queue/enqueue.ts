@@ -1,7 +1,7 @@
 /** Puts stored events on the events queue and records that they are there. */
 import type { Db } from "../db/client";
 import { markEnqueued } from "../db/events";
-import type { EventMessage } from "./messages";
+import type { EventMessage, RunMessage } from "./messages";
 
 /** Cloudflare Queues accept at most 100 messages per sendBatch call. */
 const MAX_BATCH = 100;
@@ -20,5 +20,13 @@ export async function enqueueEvents(db: Db, queue: Queue, messages: readonly Eve
       chunk.map((message) => message.uuid),
       new Date(),
     );
+  }
+}
+
+/** Hands runs to the consumer, 100 per sendBatch call. */
+export async function enqueueRuns(queue: Queue, runIds: readonly string[]): Promise<void> {
+  for (let i = 0; i < runIds.length; i += MAX_BATCH) {
+    const bodies: RunMessage[] = runIds.slice(i, i + MAX_BATCH).map((runId) => ({ kind: "run", runId }));
+    await queue.sendBatch(bodies.map((body) => ({ body, contentType: "json" as const })));
   }
 }

@@ -15,7 +15,26 @@ export const EventMessage = z.object({
 });
 export type EventMessage = z.infer<typeof EventMessage>;
 
-export const QueueMessage = z.discriminatedUnion("kind", [EventMessage]);
+/** A run to execute from where it stands (just started, deferred, or resumed). */
+export const RunMessage = z.object({
+  kind: z.literal("run"),
+  runId: z.string().min(1),
+});
+export type RunMessage = z.infer<typeof RunMessage>;
+
+/** A paused run's wait has ended: an event on its asset matched, or its timeout fired. */
+export const ResumeMessage = z.object({
+  kind: z.literal("resume"),
+  runId: z.string().min(1),
+  nodeId: z.string().min(1),
+  resolution: z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("event"), event: z.object({ uuid: z.string().min(1), fields: EventFields }) }),
+    z.object({ kind: z.literal("timeout") }),
+  ]),
+});
+export type ResumeMessage = z.infer<typeof ResumeMessage>;
+
+export const QueueMessage = z.discriminatedUnion("kind", [EventMessage, RunMessage, ResumeMessage]);
 export type QueueMessage = z.infer<typeof QueueMessage>;
 
 /** What the consumer puts on the dead-letter queue: the original body and why it was rejected. */

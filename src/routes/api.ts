@@ -3,15 +3,26 @@ import { adminAuth } from "./admin-auth";
 import { eventTypesApi } from "./event-types";
 import { eventsApi } from "./events";
 import { createApiApp } from "./openapi-common";
+import { runsApi } from "./runs";
+import { workflowsApi } from "./workflows";
 
 export const api = createApiApp();
 
 api.openAPIRegistry.registerComponent("securitySchemes", "Bearer", { type: "http", scheme: "bearer" });
 api.doc31("/openapi.json", {
   openapi: "3.1.0",
-  info: { title: "okta-event-workflows", version: "1.0.0", description: "Admin API: events, event types." },
+  // The routes are mounted under /api (app.ts); the paths below are relative to it.
+  servers: [{ url: "/api" }],
+  info: {
+    title: "okta-event-workflows",
+    version: "1.0.0",
+    description: "Admin API: events, event types, workflows and runs.",
+  },
 });
 
-api.use("*", async (c, next) => (c.req.path.endsWith("/openapi.json") ? next() : adminAuth(c, next)));
+// Only the document itself is public: a suffix match would also open `/api/events/openapi.json`.
+api.use("*", async (c, next) => (c.req.path === "/api/openapi.json" ? next() : adminAuth(c, next)));
 api.route("/", eventsApi);
 api.route("/", eventTypesApi);
+api.route("/", workflowsApi);
+api.route("/", runsApi);

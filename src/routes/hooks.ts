@@ -8,8 +8,9 @@ import { bodyLimit } from "hono/body-limit";
 import { createDb } from "../db/client";
 import { AppError } from "../errors";
 import { acceptDelivery } from "../ingest";
-import { describeIssue, OktaEnvelope } from "../okta/envelope";
+import { OktaEnvelope } from "../okta/envelope";
 import { anySecretMatches } from "../okta/secret";
+import { describeIssue } from "../validation";
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Okta's challenges are ~40 characters; anything far longer is not Okta. */

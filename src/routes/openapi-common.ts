@@ -1,7 +1,7 @@
 /** Pieces every `/api` route shares: the error schema, the security requirement, the app factory. */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError } from "../errors";
-import { describeIssue } from "../okta/envelope";
+import { describeIssue } from "../validation";
 
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).openapi("Error");
 

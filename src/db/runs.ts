@@ -1,0 +1,256 @@
+/** Queries on runs and their steps. Every verb takes `db` first; state changes are guarded by status. */
+import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
+import type { Db } from "./client";
+import { type RunStatus, runSteps, runs } from "./schema";
+
+export const ACTIVE_STATUSES: RunStatus[] = ["running", "waiting"];
+
+export interface NewRun {
+  id: string;
+  workflowId: string;
+  workflowVersion: number;
+  triggerEventUuid: string;
+  assetId: string | null;
+}
+
+/**
+ * Starts runs idempotently: one per (workflow, triggering event), whatever the number
+ * of deliveries of the message. Returns the ids of those runs still `running`,
+ * existing or new, which the caller hands to the executor.
+ */
+export async function startRuns(db: Db, newRuns: readonly NewRun[], now: Date): Promise<string[]> {
+  if (newRuns.length === 0) return [];
+  const at = now.toISOString();
+  const values = newRuns.map((run) => ({ ...run, status: "running" as const, startedAt: at, updatedAt: at }));
+  // 8 columns bound per row; stay under D1's 100 parameters per statement.
+  const inserts = [];
+  for (let i = 0; i < values.length; i += 12) {
+    inserts.push(
+      db
+        .insert(runs)
+        .values(values.slice(i, i + 12))
+        .onConflictDoNothing(),
+    );
+  }
+  const [first, ...rest] = inserts;
+  if (first) await db.batch([first, ...rest]);
+  const triggerUuid = newRuns[0]?.triggerEventUuid ?? "";
+  const rows = await db
+    .select({ id: runs.id, workflowId: runs.workflowId })
+    .from(runs)
+    .where(and(eq(runs.triggerEventUuid, triggerUuid), eq(runs.status, "running")));
+  const wanted = new Set(newRuns.map((run) => run.workflowId));
+  return rows.filter((row) => wanted.has(row.workflowId)).map((row) => row.id);
+}
+
+export async function getRun(db: Db, id: string) {
+  return db.select().from(runs).where(eq(runs.id, id)).get();
+}
+
+/**
+ * Takes the run for this consumer until `until`, so that two deliveries of the same
+ * message never execute it at once. False when another holds it or it is not running.
+ */
+export async function acquireLease(db: Db, id: string, now: Date, until: Date): Promise<boolean> {
+  const rows = await db
+    .update(runs)
+    .set({ leaseUntil: until.toISOString() })
+    .where(
+      and(
+        eq(runs.id, id),
+        inArray(runs.status, ACTIVE_STATUSES),
+        or(isNull(runs.leaseUntil), lt(runs.leaseUntil, now.toISOString())),
+      ),
+    )
+    .returning({ id: runs.id });
+  return rows.length > 0;
+}
+
+export async function releaseLease(db: Db, id: string): Promise<void> {
+  await db.update(runs).set({ leaseUntil: null }).where(eq(runs.id, id));
+}
+
+/** Ends a running run. A run terminated meanwhile keeps its `terminated` status. */
+export async function finishRun(
+  db: Db,
+  id: string,
+  status: Extract<RunStatus, "completed" | "failed" | "timed_out">,
+  now: Date,
+  error: string | null = null,
+): Promise<void> {
+  const at = now.toISOString();
+  await db
+    .update(runs)
+    .set({ status, error, endedAt: at, updatedAt: at, leaseUntil: null, waitingFor: null })
+    .where(and(eq(runs.id, id), inArray(runs.status, ACTIVE_STATUSES)));
+}
+
+/** Terminates active runs; returns the ids that were active (and now are not). */
+export async function terminateRuns(db: Db, where: { runId?: string; workflowId?: string }, now: Date) {
+  const at = now.toISOString();
+  return db
+    .update(runs)
+    .set({ status: "terminated", endedAt: at, updatedAt: at, waitingFor: null, error: "terminated by an admin" })
+    .where(
+      and(
+        where.runId ? eq(runs.id, where.runId) : undefined,
+        where.workflowId ? eq(runs.workflowId, where.workflowId) : undefined,
+        inArray(runs.status, ACTIVE_STATUSES),
+      ),
+    )
+    .returning({ id: runs.id, waitingFor: runs.waitingFor });
+}
+
+export async function countActiveRuns(db: Db, workflowId: string): Promise<number> {
+  const row = await db
+    .select({ count: sql<number>`count(*)` })
+    .from(runs)
+    .where(and(eq(runs.workflowId, workflowId), inArray(runs.status, ACTIVE_STATUSES)))
+    .get();
+  return row?.count ?? 0;
+}
+
+export async function listSteps(db: Db, runId: string) {
+  return db.select().from(runSteps).where(eq(runSteps.runId, runId)).orderBy(asc(runSteps.seq));
+}
+
+/** Records that a step began (or began again after a crash or a deferral), counting attempts. */
+export async function startStep(
+  db: Db,
+  step: { runId: string; nodeId: string; seq: number; kind: "action" | "condition" | "event" },
+  now: Date,
+): Promise<number> {
+  const at = now.toISOString();
+  const row = await db
+    .insert(runSteps)
+    .values({ ...step, status: "running", attempts: 1, startedAt: at })
+    .onConflictDoUpdate({
+      target: [runSteps.runId, runSteps.nodeId],
+      set: { attempts: sql`${runSteps.attempts} + 1`, status: "running", error: null },
+    })
+    .returning({ attempts: runSteps.attempts })
+    .get();
+  return row?.attempts ?? 1;
+}
+
+/** Records how a step ended. `outcome` is the branch taken. */
+export async function finishStep(
+  db: Db,
+  key: { runId: string; nodeId: string },
+  result: { status: "succeeded" | "failed"; outcome: string | null; output?: unknown; error?: string | null },
+  now: Date,
+): Promise<void> {
+  await db
+    .update(runSteps)
+    .set({
+      status: result.status,
+      outcome: result.outcome,
+      output: result.output ?? null,
+      error: result.error ?? null,
+      endedAt: now.toISOString(),
+    })
+    .where(and(eq(runSteps.runId, key.runId), eq(runSteps.nodeId, key.nodeId)));
+}
+
+/** Notes a retryable failure on a step that will be tried again later. */
+export async function noteStepError(db: Db, key: { runId: string; nodeId: string }, error: string): Promise<void> {
+  await db
+    .update(runSteps)
+    .set({ error })
+    .where(and(eq(runSteps.runId, key.runId), eq(runSteps.nodeId, key.nodeId)));
+}
+
+export interface RunQuery {
+  workflowId?: string;
+  status?: RunStatus;
+  assetId?: string;
+  since?: string;
+  until?: string;
+  after?: { startedAt: string; id: string };
+  limit: number;
+}
+
+/** Runs newest first, filtered, one page at a time. */
+export async function listRuns(db: Db, query: RunQuery) {
+  return db
+    .select()
+    .from(runs)
+    .where(
+      and(
+        query.workflowId ? eq(runs.workflowId, query.workflowId) : undefined,
+        query.status ? eq(runs.status, query.status) : undefined,
+        query.assetId ? eq(runs.assetId, query.assetId) : undefined,
+        query.since ? gte(runs.startedAt, query.since) : undefined,
+        query.until ? lte(runs.startedAt, query.until) : undefined,
+        query.after
+          ? or(
+              lt(runs.startedAt, query.after.startedAt),
+              and(eq(runs.startedAt, query.after.startedAt), lt(runs.id, query.after.id)),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(runs.startedAt), desc(runs.id))
+    .limit(query.limit);
+}
+
+/** What a waiting run waits for; shown by the runs API and used to find its WaitRoom. */
+export interface WaitingFor {
+  nodeId: string;
+  assetId: string;
+  eventTypes: string[];
+  filter: unknown;
+  until: string | null;
+}
+
+/** Records that the run now waits at an event node. Only a running run can pause. */
+export async function pauseRun(
+  db: Db,
+  step: { runId: string; nodeId: string; seq: number },
+  waitingFor: WaitingFor,
+  now: Date,
+): Promise<void> {
+  const at = now.toISOString();
+  await db.batch([
+    db
+      .insert(runSteps)
+      .values({ ...step, kind: "event", status: "waiting", attempts: 1, startedAt: at })
+      .onConflictDoUpdate({ target: [runSteps.runId, runSteps.nodeId], set: { status: "waiting" } }),
+    db
+      .update(runs)
+      .set({ status: "waiting", waitingFor, updatedAt: at })
+      .where(and(eq(runs.id, step.runId), eq(runs.status, "running"))),
+  ]);
+}
+
+/**
+ * Records how a wait ended (the event, or the timeout) and sets the run running again.
+ * Upserts the step: the pause may not have been written if its consumer crashed.
+ */
+export async function resumeWaitingRun(
+  db: Db,
+  step: { runId: string; nodeId: string; seq: number },
+  result: { outcome: "next" | "timeout"; output: unknown },
+  now: Date,
+): Promise<void> {
+  const at = now.toISOString();
+  const done = { status: "succeeded" as const, outcome: result.outcome, output: result.output, endedAt: at };
+  await db.batch([
+    db
+      .insert(runSteps)
+      .values({ ...step, kind: "event", attempts: 1, startedAt: at, ...done })
+      .onConflictDoUpdate({ target: [runSteps.runId, runSteps.nodeId], set: done }),
+    db
+      .update(runs)
+      .set({ status: "running", waitingFor: null, updatedAt: at })
+      .where(and(eq(runs.id, step.runId), inArray(runs.status, ACTIVE_STATUSES))),
+  ]);
+}
+
+export async function getStep(db: Db, runId: string, nodeId: string) {
+  return db
+    .select()
+    .from(runSteps)
+    .where(and(eq(runSteps.runId, runId), eq(runSteps.nodeId, nodeId)))
+    .get();
+}

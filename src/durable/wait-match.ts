@@ -1,0 +1,33 @@
+/**
+ * Which events end which waits. Pure, so the rules are tested without a Durable Object.
+ *
+ * An event resumes a wait when it is on the wait's asset (the WaitRoom guarantees
+ * that), is one of the wait's event types (any of the 13 when none are given),
+ * matches its filter, and was published strictly after the event the run saw last
+ * (its trigger, or the event that resumed its previous wait). That last rule is what
+ * lets a buffered event resume a run that started waiting after the event arrived,
+ * without the run's own trigger, or an event it already consumed, counting twice.
+ */
+import { isSystemEventType } from "../okta/event-types";
+import { evaluate } from "../workflows/predicate";
+import type { AssetEvent, WaitRequest } from "./wait-messages";
+
+export type WaitCriteria = Pick<WaitRequest, "eventTypes" | "filter" | "after">;
+
+export function waitAccepts(wait: WaitCriteria, event: AssetEvent): boolean {
+  const { fields } = event;
+  if (!isSystemEventType(fields.eventType)) return false;
+  if (wait.eventTypes.length > 0 && !wait.eventTypes.includes(fields.eventType)) return false;
+  if (event.uuid === wait.after.uuid) return false;
+  if (Date.parse(fields.eventDate) <= Date.parse(wait.after.eventDate)) return false;
+  return wait.filter === null || evaluate(wait.filter, fields);
+}
+
+/** Among buffered events, the one a new wait takes: the earliest published that it accepts. */
+export function firstAccepted(wait: WaitCriteria, buffered: readonly AssetEvent[]): AssetEvent | null {
+  const accepted = buffered.filter((event) => waitAccepts(wait, event));
+  accepted.sort(
+    (a, b) => Date.parse(a.fields.eventDate) - Date.parse(b.fields.eventDate) || a.uuid.localeCompare(b.uuid),
+  );
+  return accepted[0] ?? null;
+}

@@ -1,0 +1,39 @@
+/**
+ * What crosses the WaitRoom's RPC boundary, validated on arrival: callers may be an
+ * older deploy, and the stored filter is user data.
+ */
+import { z } from "zod";
+import { EventFields } from "../okta/event-fields";
+import { Predicate } from "../workflows/predicate";
+
+/** A run that stops at an event node and waits for a later event on this asset. */
+export const WaitRequest = z.object({
+  runId: z.string().min(1),
+  nodeId: z.string().min(1),
+  workflowId: z.string().min(1),
+  assetId: z.string().min(1),
+  /** Empty means any of the 13 System Category types. */
+  eventTypes: z.array(z.string()),
+  filter: Predicate.nullable(),
+  /** Only events published strictly after this one count: the event the run saw last. */
+  after: z.object({ uuid: z.string(), eventDate: z.string() }),
+  /** Epoch milliseconds, or null to wait without a timeout. */
+  deadline: z.number().int().nullable(),
+});
+export type WaitRequest = z.infer<typeof WaitRequest>;
+
+export const AssetEvent = z.object({ uuid: z.string().min(1), fields: EventFields });
+export type AssetEvent = z.infer<typeof AssetEvent>;
+
+/** How a wait ended: the event that matched, or the timeout. */
+export type Resolution = { kind: "event"; event: AssetEvent } | { kind: "timeout" };
+
+export interface PausedRun {
+  runId: string;
+  nodeId: string;
+  workflowId: string;
+  eventTypes: string[];
+  filter: Predicate | null;
+  deadline: string | null;
+  since: string;
+}

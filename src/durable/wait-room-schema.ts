@@ -1,0 +1,31 @@
+/** The WaitRoom's SQLite tables. Created on every start; `IF NOT EXISTS` keeps it idempotent. */
+export const WAIT_ROOM_SCHEMA = `
+CREATE TABLE IF NOT EXISTS waits (
+  run_id TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  workflow_id TEXT NOT NULL,
+  event_types TEXT NOT NULL,
+  filter TEXT,
+  after_uuid TEXT NOT NULL,
+  after_date TEXT NOT NULL,
+  deadline INTEGER,
+  created_at INTEGER NOT NULL,
+  resolution TEXT,
+  sent_at INTEGER,
+  PRIMARY KEY (run_id, node_id)
+);
+CREATE INDEX IF NOT EXISTS waits_open_by_deadline ON waits (deadline) WHERE resolution IS NULL;
+CREATE TABLE IF NOT EXISTS wait_types (
+  event_type TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  node_id TEXT NOT NULL,
+  PRIMARY KEY (event_type, run_id, node_id)
+);
+CREATE TABLE IF NOT EXISTS recent_events (
+  uuid TEXT PRIMARY KEY,
+  event TEXT NOT NULL,
+  event_date TEXT NOT NULL,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS recent_events_by_received ON recent_events (received_at);
+`;

@@ -1,0 +1,186 @@
+/**
+ * Executes a run from where it stands until it ends, pauses at an event node, or an
+ * action asks to be retried later. Every state change is written to D1 before the
+ * next node starts; a run is held under a lease so two deliveries never execute it
+ * at once, and recorded steps are replayed, not executed again.
+ */
+import type { Db } from "../db/client";
+import { fieldsOf } from "../db/event-rows";
+import { getEvent } from "../db/events";
+import {
+  acquireLease,
+  finishRun,
+  finishStep,
+  getRun,
+  getStep,
+  listSteps,
+  noteStepError,
+  pauseRun,
+  releaseLease,
+  resumeWaitingRun,
+  startStep,
+} from "../db/runs";
+import type { RunRow } from "../db/schema";
+import { waitRoomFor } from "../durable/wait-rooms";
+import type { ResumeMessage } from "../queue/messages";
+import { executeAction } from "../workflows/actions/execute";
+import type { WorkflowDefinition } from "../workflows/definition";
+import { evaluate } from "../workflows/predicate";
+import type { TemplateScope } from "../workflows/template";
+import { InvalidStoredDefinition, loadDefinition } from "./definitions";
+import { type EventStepOutput, nextNodeId, replay, waitAssetId } from "./walk";
+
+/** How long one consumer may hold a run: longer than an action's worst case (timeouts and retries). */
+const LEASE_MS = 120_000;
+/** Deliveries of a run message that may retry the same failing action before the run fails. */
+export const MAX_ACTION_ATTEMPTS = 5;
+
+export type AdvanceResult =
+  | { kind: "settled" }
+  /** Try again later: the run is leased by another consumer, or an action asked to be retried. */
+  | { kind: "retry"; delaySeconds: number };
+
+export interface EngineDeps {
+  db: Db;
+  env: Env;
+  now: () => Date;
+}
+
+/** Runs `work` while holding the run's lease; a run held elsewhere is retried shortly. */
+async function withLease(deps: EngineDeps, runId: string, work: () => Promise<AdvanceResult>): Promise<AdvanceResult> {
+  const now = deps.now();
+  if (!(await acquireLease(deps.db, runId, now, new Date(now.getTime() + LEASE_MS)))) {
+    return { kind: "retry", delaySeconds: 10 };
+  }
+  try {
+    return await work();
+  } finally {
+    await releaseLease(deps.db, runId);
+  }
+}
+
+/** Advances a running run. Idempotent: a run that is not running is left alone. */
+export async function advanceRun(deps: EngineDeps, runId: string): Promise<AdvanceResult> {
+  const run = await getRun(deps.db, runId);
+  if (run?.status !== "running") return { kind: "settled" };
+  return withLease(deps, runId, () => execute(deps, run));
+}
+
+/**
+ * Ends a run's wait with the event or timeout its WaitRoom decided, then advances it.
+ * Idempotent: a wait already resumed is not resumed again.
+ */
+export async function resumeRun(deps: EngineDeps, message: ResumeMessage): Promise<AdvanceResult> {
+  const { db, now } = deps;
+  const run = await getRun(db, message.runId);
+  if (!run || (run.status !== "running" && run.status !== "waiting")) return { kind: "settled" };
+  return withLease(deps, run.id, async () => {
+    const step = await getStep(db, run.id, message.nodeId);
+    if (step?.status !== "succeeded") {
+      const { resolution } = message;
+      const output: EventStepOutput =
+        resolution.kind === "event"
+          ? { event: resolution.event.fields, eventUuid: resolution.event.uuid, timedOut: false }
+          : { event: null, eventUuid: null, timedOut: true };
+      const outcome = resolution.kind === "event" ? "next" : "timeout";
+      const seq = step?.seq ?? (await listSteps(db, run.id)).length + 1;
+      await resumeWaitingRun(db, { runId: run.id, nodeId: message.nodeId, seq }, { outcome, output }, now());
+    }
+    return execute(deps, run);
+  });
+}
+
+async function execute(deps: EngineDeps, run: RunRow): Promise<AdvanceResult> {
+  const { db, now } = deps;
+  // Re-read under the lease: the run may have been terminated or resumed meanwhile.
+  if ((await getRun(db, run.id))?.status !== "running") return { kind: "settled" };
+  let definition: WorkflowDefinition;
+  try {
+    definition = await loadDefinition(db, run.workflowId, run.workflowVersion);
+  } catch (err) {
+    if (!(err instanceof InvalidStoredDefinition)) throw err;
+    await finishRun(db, run.id, "failed", now(), err.message);
+    return { kind: "settled" };
+  }
+  const trigger = await getEvent(db, run.triggerEventUuid);
+  if (!trigger) {
+    await finishRun(db, run.id, "failed", now(), `trigger event ${run.triggerEventUuid} is not stored`);
+    return { kind: "settled" };
+  }
+  const initialScope: TemplateScope = {
+    trigger: fieldsOf(trigger),
+    event: fieldsOf(trigger),
+    nodes: {},
+    run: { id: run.id, workflowId: run.workflowId },
+  };
+  const steps = await listSteps(db, run.id);
+  let { nodeId, seq, scope, lastEvent } = replay(definition, steps, initialScope, run.triggerEventUuid);
+  // A wait that timed out with no timeout branch ends the run `timed_out`, not `completed`.
+  let lastOutcome = steps.at(-1)?.outcome ?? null;
+
+  while (nodeId) {
+    const node = definition.nodes[nodeId];
+    if (!node) break;
+    const key = { runId: run.id, nodeId };
+    if (node.kind === "condition") {
+      await startStep(db, { ...key, seq, kind: "condition" }, now());
+      const result = evaluate(node.when, scope.event);
+      const outcome = result ? "true" : "false";
+      await finishStep(db, key, { status: "succeeded", outcome, output: { result } }, now());
+      scope.nodes[nodeId] = { output: { result } };
+      lastOutcome = outcome;
+      nodeId = nextNodeId(node, outcome);
+    } else if (node.kind === "action") {
+      // An admin may have terminated the run while earlier steps ran.
+      if ((await getRun(db, run.id))?.status !== "running") return { kind: "settled" };
+      const attempts = await startStep(db, { ...key, seq, kind: "action" }, now());
+      const outcome = await executeAction(node.action, { scope, env: deps.env, idempotencyKey: `${run.id}:${nodeId}` });
+      if (outcome.status === "succeeded") {
+        await finishStep(db, key, { status: "succeeded", outcome: "next", output: outcome.output }, now());
+        scope.nodes[nodeId] = { output: outcome.output };
+        lastOutcome = "next";
+        nodeId = nextNodeId(node, "next");
+      } else if (outcome.retryable && attempts < MAX_ACTION_ATTEMPTS) {
+        await noteStepError(db, key, outcome.error);
+        return { kind: "retry", delaySeconds: outcome.retryAfterSeconds ?? 30 * attempts };
+      } else {
+        await finishStep(db, key, { status: "failed", outcome: null, error: outcome.error }, now());
+        await finishRun(db, run.id, "failed", now(), `node ${nodeId}: ${outcome.error}`);
+        return { kind: "settled" };
+      }
+    } else {
+      const assetId = waitAssetId(node.asset, scope);
+      if (!assetId) {
+        const error = `no asset ID to wait on (asset: ${node.asset})`;
+        await startStep(db, { ...key, seq, kind: "event" }, now());
+        await finishStep(db, key, { status: "failed", outcome: null, error }, now());
+        await finishRun(db, run.id, "failed", now(), `node ${nodeId}: ${error}`);
+        return { kind: "settled" };
+      }
+      // Register with the WaitRoom first: if the D1 write below fails, the retry finds
+      // the wait already there (wait() is idempotent) instead of losing it.
+      const wait = await waitRoomFor(deps.env, assetId).wait({
+        runId: run.id,
+        nodeId,
+        workflowId: run.workflowId,
+        assetId,
+        eventTypes: node.eventTypes,
+        filter: node.filter ?? null,
+        after: lastEvent,
+        deadline: node.timeoutSeconds ? now().getTime() + node.timeoutSeconds * 1000 : null,
+      });
+      const waitingFor = {
+        nodeId,
+        assetId,
+        eventTypes: node.eventTypes,
+        filter: node.filter ?? null,
+        until: wait.deadline === null ? null : new Date(wait.deadline).toISOString(),
+      };
+      await pauseRun(db, { ...key, seq }, waitingFor, now());
+      return { kind: "settled" };
+    }
+    seq += 1;
+  }
+  await finishRun(db, run.id, lastOutcome === "timeout" ? "timed_out" : "completed", now());
+  return { kind: "settled" };
+}

@@ -1,0 +1,151 @@
+/** `/api/runs`: runs newest first, one run with its path (steps) and trigger event, terminate. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { createDb } from "../db/client";
+import { fieldsOf } from "../db/event-rows";
+import { getEvent } from "../db/events";
+import { getRun, listRuns, listSteps } from "../db/runs";
+import { RUN_STATUSES, type RunRow } from "../db/schema";
+import { terminate } from "../engine/terminate";
+import { AppError } from "../errors";
+import { EventFields } from "../okta/event-fields";
+import { decodeCursor, encodeCursor } from "./cursor";
+import { bearerSecurity, createApiApp, ErrorBody, errorResponses, notFoundResponse } from "./openapi-common";
+
+const Run = z
+  .object({
+    id: z.string(),
+    workflowId: z.string(),
+    workflowVersion: z.number().int(),
+    triggerEventUuid: z.string(),
+    assetId: z.string().nullable(),
+    status: z.enum(RUN_STATUSES),
+    waitingFor: z.unknown().nullable().openapi({ description: "For a waiting run: event types, filter, asset, until" }),
+    error: z.string().nullable(),
+    startedAt: z.string(),
+    updatedAt: z.string(),
+    endedAt: z.string().nullable(),
+  })
+  .openapi("Run");
+
+const Step = z
+  .object({
+    nodeId: z.string(),
+    seq: z.number().int(),
+    kind: z.enum(["action", "condition", "event"]),
+    status: z.string(),
+    outcome: z.string().nullable().openapi({ description: "The branch taken: next, true, false or timeout" }),
+    output: z.unknown().nullable(),
+    error: z.string().nullable(),
+    attempts: z.number().int(),
+    startedAt: z.string(),
+    endedAt: z.string().nullable(),
+  })
+  .openapi("RunStep");
+
+const RunDetail = Run.extend({ trigger: EventFields.nullable(), steps: z.array(Step) }).openapi("RunDetail");
+
+function runView(row: RunRow) {
+  const { leaseUntil: _lease, ...run } = row;
+  return run;
+}
+
+const isoDate = z.iso.datetime({ offset: true });
+const CursorPosition = z.object({ startedAt: z.string(), id: z.string() });
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/runs",
+  summary: "List runs, newest first",
+  security: bearerSecurity,
+  request: {
+    query: z.object({
+      workflowId: z.string().optional(),
+      status: z.enum(RUN_STATUSES).optional(),
+      id: z.string().optional().openapi({ description: "Asset ID of the triggering event" }),
+      since: isoDate.optional(),
+      until: isoDate.optional(),
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+      cursor: z.string().optional(),
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of runs",
+      content: { "application/json": { schema: z.object({ runs: z.array(Run), nextCursor: z.string().nullable() }) } },
+    },
+    ...errorResponses,
+  },
+});
+
+const IdParam = z.object({ id: z.string() });
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/runs/{id}",
+  summary: "A run with its steps (the Structure) and the triggering event's fields",
+  security: bearerSecurity,
+  request: { params: IdParam },
+  responses: {
+    200: { description: "The run", content: { "application/json": { schema: RunDetail } } },
+    ...errorResponses,
+    ...notFoundResponse,
+  },
+});
+
+const terminateRoute = createRoute({
+  method: "post",
+  path: "/runs/{id}/terminate",
+  summary: "Terminate a running or waiting run",
+  security: bearerSecurity,
+  request: { params: IdParam },
+  responses: {
+    200: { description: "The terminated run", content: { "application/json": { schema: Run } } },
+    409: { description: "The run has already ended", content: { "application/json": { schema: ErrorBody } } },
+    ...errorResponses,
+    ...notFoundResponse,
+  },
+});
+
+export const runsApi = createApiApp()
+  .openapi(listRoute, async (c) => {
+    const query = c.req.valid("query");
+    const rows = await listRuns(createDb(c.env.DB), {
+      workflowId: query.workflowId,
+      status: query.status,
+      assetId: query.id,
+      since: query.since && new Date(query.since).toISOString(),
+      until: query.until && new Date(query.until).toISOString(),
+      after: query.cursor ? decodeCursor(query.cursor, CursorPosition) : undefined,
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    const nextCursor =
+      rows.length > query.limit && last ? encodeCursor({ startedAt: last.startedAt, id: last.id }) : null;
+    return c.json({ runs: page.map(runView), nextCursor }, 200);
+  })
+  .openapi(getRoute, async (c) => {
+    const db = createDb(c.env.DB);
+    const run = await getRun(db, c.req.valid("param").id);
+    if (!run) throw new AppError(404, "not_found", "no run with that id");
+    const [trigger, steps] = await Promise.all([getEvent(db, run.triggerEventUuid), listSteps(db, run.id)]);
+    return c.json(
+      {
+        ...runView(run),
+        trigger: trigger ? fieldsOf(trigger) : null,
+        steps: steps.map(({ runId: _run, ...step }) => step),
+      },
+      200,
+    );
+  })
+  .openapi(terminateRoute, async (c) => {
+    const db = createDb(c.env.DB);
+    const id = c.req.valid("param").id;
+    const run = await getRun(db, id);
+    if (!run) throw new AppError(404, "not_found", "no run with that id");
+    const terminated = await terminate(db, c.env, { runId: id }, new Date());
+    if (terminated.length === 0) throw new AppError(409, "conflict", `run has already ended (${run.status})`);
+    const after = await getRun(db, id);
+    if (!after) throw new AppError(404, "not_found", "no run with that id");
+    return c.json(runView(after), 200);
+  });

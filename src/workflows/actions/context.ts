@@ -1,0 +1,128 @@
+/**
+ * What every action kind shares: the context an action runs in, the outcome it
+ * reports, the request it prepares, and the secret reader that remembers every value
+ * it hands out so that those values can be scrubbed from anything we report.
+ */
+import { type JsonValue, renderJson, renderTemplate, TemplateError, type TemplateScope } from "../template";
+
+export type ActionContext = {
+  scope: TemplateScope;
+  /** The Worker env: secrets are read from it by name when the action runs, as is OKTA_ORG_URL. */
+  env: object;
+  /** `runId:nodeId`, sent as Idempotency-Key so a receiver can drop a repeat after a crash. */
+  idempotencyKey: string;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+};
+
+/** What a successful call leaves for later nodes (`nodes.<id>.output`). Never holds a secret. */
+export type ActionOutput = {
+  /** The final HTTP status. */
+  status: number;
+  /** The start of the response body, at most 2048 characters. */
+  body: string;
+  /** True when `body` is cut short. */
+  truncated: boolean;
+  /** The parsed body, when the response is JSON of at most 8 KB. */
+  json?: JsonValue;
+  /** How many requests were sent (1 + retries used). */
+  attempts: number;
+  /** Absent for Slack, whose URL is itself the secret. */
+  method?: string;
+  url?: string;
+};
+
+export type ActionOutcome =
+  | { status: "succeeded"; output: ActionOutput }
+  | { status: "failed"; error: string; retryable: boolean; retryAfterSeconds?: number };
+
+/** A request ready to send, or the reason it could not be built. */
+export type PreparedRequest = {
+  method: string;
+  url: string;
+  headers: Headers;
+  body?: string;
+  /** How errors name the request, e.g. "POST https://example.com/hook" or "Slack webhook". */
+  label: string;
+  /** Whether output may show the method and URL (not for Slack). */
+  showUrl: boolean;
+  /** Values to scrub from everything reported: the secrets this request carries. */
+  secrets: readonly string[];
+};
+export type Prepared = { ok: true; request: PreparedRequest } | { ok: false; outcome: ActionOutcome };
+
+/** A permanent failure: retrying the same definition against the same data cannot succeed. */
+export function permanentFailure(error: string): { ok: false; outcome: ActionOutcome } {
+  return { ok: false, outcome: { status: "failed", error, retryable: false } };
+}
+
+/** Reads secrets from the env by name and remembers their values for redaction. */
+export class SecretReader {
+  readonly values: string[] = [];
+
+  constructor(private readonly env: object) {}
+
+  /** The secret's value, or null when it is unset or empty. */
+  read(name: string): string | null {
+    const value: unknown = Reflect.get(this.env, name);
+    if (typeof value !== "string" || value === "") return null;
+    this.values.push(value);
+    return value;
+  }
+
+  /** Also scrub `value` (e.g. a normalised form of a secret URL). */
+  alsoRedact(value: string): void {
+    if (value) this.values.push(value);
+  }
+}
+
+/** The message for a secret that is not configured; names the secret, never a value. */
+export function missingSecret(name: string): string {
+  return `secret ${name} is not set; add it with \`wrangler secret put ${name}\``;
+}
+
+/** Replaces every occurrence of each secret in `text` with "[redacted]". Longest first, so a secret containing another is removed whole. */
+export function redact(text: string, secrets: readonly string[]): string {
+  const ordered = [...new Set(secrets)].filter(Boolean).sort((a, b) => b.length - a.length);
+  return ordered.reduce((out, secret) => out.split(secret).join("[redacted]"), text);
+}
+
+/** Renders one field's template; a syntax error is rethrown naming the field (`url: unclosed "{{" ...`). */
+export function renderField(field: string, template: string, scope: TemplateScope): string {
+  try {
+    return renderTemplate(template, scope);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new TemplateError(`${field}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** renderJson for one field, naming the field on a syntax error. */
+export function renderJsonField(field: string, value: JsonValue, scope: TemplateScope): JsonValue {
+  try {
+    return renderJson(value, scope);
+  } catch (err) {
+    if (err instanceof TemplateError) throw new TemplateError(`${field}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Parses an absolute http(s) URL, or returns null. */
+export function httpUrl(value: string, httpsOnly = false): URL | null {
+  if (!URL.canParse(value)) return null;
+  const url = new URL(value);
+  const allowed = httpsOnly ? ["https:"] : ["https:", "http:"];
+  return allowed.includes(url.protocol) ? url : null;
+}
+
+/** Sets a header, or explains why the value cannot be one (line breaks, non-Latin-1 text). Never shows the value. */
+export function setHeader(headers: Headers, name: string, value: string): string | null {
+  if (/[\r\n\0]/.test(value)) return `headers.${name}: the value contains a line break`;
+  try {
+    headers.set(name, value);
+    return null;
+  } catch (err) {
+    if (err instanceof TypeError) return `headers.${name}: not a valid header value`;
+    throw err;
+  }
+}
