@@ -12,12 +12,21 @@ export default defineConfig(async () => ({
           OKTA_HOOK_SECRET: "test-hook-secret",
           OKTA_HOOK_SECRET_PREVIOUS: "",
           ADMIN_TOKEN: "test-admin-token",
+          OKTA_ORG_URL: "https://example.okta.com",
+          OKTA_API_TOKEN: "test-okta-api-token",
+          SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T000/B000/test-slack-secret",
+        },
+        // Deliver queue batches at once instead of after wrangler.toml's 1 s batching window.
+        queueConsumers: {
+          "okta-events": { maxBatchTimeout: 0, maxRetries: 5, deadLetterQueue: "okta-events-dlq" },
         },
       },
     }),
   ],
   test: {
     include: ["test/**/*.test.ts"],
+    // End-to-end tests wait for the real queue and alarms.
+    testTimeout: 20_000,
     setupFiles: ["./test/apply-migrations.ts"],
   },
 }));

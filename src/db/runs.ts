@@ -85,20 +85,25 @@ export async function finishRun(
     .where(and(eq(runs.id, id), inArray(runs.status, ACTIVE_STATUSES)));
 }
 
-/** Terminates active runs; returns the ids that were active (and now are not). */
+/**
+ * Terminates active runs; returns those it ended, with what each was waiting for
+ * (read before the update, which clears it) so their WaitRooms can be told.
+ */
 export async function terminateRuns(db: Db, where: { runId?: string; workflowId?: string }, now: Date) {
   const at = now.toISOString();
-  return db
+  const scope = and(
+    where.runId ? eq(runs.id, where.runId) : undefined,
+    where.workflowId ? eq(runs.workflowId, where.workflowId) : undefined,
+    inArray(runs.status, ACTIVE_STATUSES),
+  );
+  const active = await db.select({ id: runs.id, waitingFor: runs.waitingFor }).from(runs).where(scope);
+  const ended = await db
     .update(runs)
     .set({ status: "terminated", endedAt: at, updatedAt: at, waitingFor: null, error: "terminated by an admin" })
-    .where(
-      and(
-        where.runId ? eq(runs.id, where.runId) : undefined,
-        where.workflowId ? eq(runs.workflowId, where.workflowId) : undefined,
-        inArray(runs.status, ACTIVE_STATUSES),
-      ),
-    )
-    .returning({ id: runs.id, waitingFor: runs.waitingFor });
+    .where(scope)
+    .returning({ id: runs.id });
+  const endedIds = new Set(ended.map((run) => run.id));
+  return active.filter((run) => endedIds.has(run.id));
 }
 
 export async function countActiveRuns(db: Db, workflowId: string): Promise<number> {

@@ -4,6 +4,7 @@ import { eventTypesApi } from "./event-types";
 import { eventsApi } from "./events";
 import { createApiApp } from "./openapi-common";
 import { runsApi } from "./runs";
+import { waitRoomsApi } from "./wait-rooms";
 import { workflowsApi } from "./workflows";
 
 export const api = createApiApp();
@@ -26,3 +27,4 @@ api.route("/", eventsApi);
 api.route("/", eventTypesApi);
 api.route("/", workflowsApi);
 api.route("/", runsApi);
+api.route("/", waitRoomsApi);

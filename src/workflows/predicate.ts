@@ -26,16 +26,20 @@ export type Predicate =
   | { or: Predicate[] }
   | { not: Predicate };
 
-export const Predicate: z.ZodType<Predicate> = z.lazy(() =>
-  z.union([
-    Compare,
-    In,
-    Exists,
-    z.strictObject({ and: z.array(Predicate).min(1) }),
-    z.strictObject({ or: z.array(Predicate).min(1) }),
-    z.strictObject({ not: Predicate }),
-  ]),
-);
+export const Predicate: z.ZodType<Predicate> = z
+  .lazy(
+    () =>
+      z.union([
+        Compare,
+        In,
+        Exists,
+        z.strictObject({ and: z.array(Predicate).min(1) }),
+        z.strictObject({ or: z.array(Predicate).min(1) }),
+        z.strictObject({ not: Predicate }),
+      ]),
+    // A named component lets the OpenAPI generator refer to the recursion instead of expanding it forever.
+  )
+  .openapi("Predicate");
 
 /**
  * Evaluates a predicate against an event's fields. Comparisons are exact and

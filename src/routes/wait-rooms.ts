@@ -1,0 +1,37 @@
+/** `/api/wait-rooms/{assetId}`: ask an asset's WaitRoom which runs are paused on it. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { waitRoomFor } from "../durable/wait-rooms";
+import { bearerSecurity, createApiApp, errorResponses } from "./openapi-common";
+
+const PausedRun = z
+  .object({
+    runId: z.string(),
+    nodeId: z.string(),
+    workflowId: z.string(),
+    eventTypes: z.array(z.string()),
+    filter: z.unknown().nullable(),
+    deadline: z.string().nullable(),
+    since: z.string().openapi({ description: "Only events published after this count" }),
+  })
+  .openapi("PausedRun");
+
+const route = createRoute({
+  method: "get",
+  path: "/wait-rooms/{assetId}",
+  summary: "The runs paused on an asset, soonest deadline first",
+  security: bearerSecurity,
+  request: { params: z.object({ assetId: z.string().min(1) }) },
+  responses: {
+    200: {
+      description: "The paused runs",
+      content: { "application/json": { schema: z.object({ assetId: z.string(), runs: z.array(PausedRun) }) } },
+    },
+    ...errorResponses,
+  },
+});
+
+export const waitRoomsApi = createApiApp().openapi(route, async (c) => {
+  const { assetId } = c.req.valid("param");
+  const runs = await waitRoomFor(c.env, assetId).paused();
+  return c.json({ assetId, runs }, 200);
+});

@@ -1,0 +1,96 @@
+/**
+ * When the queue fails after D1 has stored a delivery: Okta still gets 200, and the
+ * cron re-enqueues the stranded events once they are past the grace period.
+ */
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { expect, it } from "vitest";
+import worker from "../src/index";
+import { oktaDelivery, oktaEvent } from "../tools/local-okta/builders";
+import { failingQueue, hookRequest, postDelivery, sendWithEnv, storedEvent } from "./support";
+
+/** Runs the Worker's scheduled handler as if the cron fired at `at`. */
+async function runCron(at: number, overrides: Partial<Env> = {}): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(
+    createScheduledController({ scheduledTime: at, cron: "* * * * *" }),
+    { ...env, ...overrides },
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+}
+
+/** Posts a delivery while every queue send fails; returns its events' uuids. */
+async function deliverWhileQueueIsDown(count: number): Promise<string[]> {
+  const events = Array.from({ length: count }, () => oktaEvent({ eventType: "system.api_token.create" }));
+  const queue = failingQueue();
+  const res = await sendWithEnv(hookRequest({ body: JSON.stringify(oktaDelivery(events)) }), { EVENTS: queue.queue });
+  expect(res.status).toBe(200);
+  expect(await res.text()).toBe("");
+  expect(queue.attempts()).toBeGreaterThan(0);
+  return events.map((event) => String(event.uuid));
+}
+
+async function enqueuedAt(uuids: string[]): Promise<(string | null)[]> {
+  return Promise.all(uuids.map(async (uuid) => (await storedEvent(uuid))?.enqueued_at ?? null));
+}
+
+it("a queue failure still answers 200 with the events stored but not enqueued", async () => {
+  const uuids = await deliverWhileQueueIsDown(3);
+  for (const uuid of uuids) {
+    const row = await storedEvent(uuid);
+    expect(row).not.toBeNull();
+    expect(row?.enqueued_at).toBeNull();
+  }
+});
+
+it("the cron leaves events younger than a minute alone, then re-enqueues them", async () => {
+  const uuids = await deliverWhileQueueIsDown(2);
+
+  await runCron(Date.now() + 1_000);
+  expect(await enqueuedAt(uuids)).toEqual([null, null]);
+
+  const cronAt = Date.now() + 61_000;
+  await runCron(cronAt);
+  const after = await enqueuedAt(uuids);
+  for (const value of after) expect(value).not.toBeNull();
+});
+
+it("the re-enqueued events really reach the consumer", async () => {
+  const uuids = await deliverWhileQueueIsDown(1);
+  await runCron(Date.now() + 61_000);
+  await expect
+    .poll(async () => (await storedEvent(uuids[0] ?? ""))?.consumed_at ?? null, { timeout: 10_000, interval: 100 })
+    .not.toBeNull();
+});
+
+it("re-enqueues more than one sendBatch call's worth (150 events)", async () => {
+  const uuids = await deliverWhileQueueIsDown(150);
+  await runCron(Date.now() + 61_000);
+  const counts = await env.DB.prepare(
+    "select count(*) as stored, count(enqueued_at) as enqueued from events where uuid in (select value from json_each(?))",
+  )
+    .bind(JSON.stringify(uuids))
+    .first();
+  expect(counts).toEqual({ stored: 150, enqueued: 150 });
+});
+
+it("keeps the events stranded while the queue is still down, and enqueues them on a later run", async () => {
+  const uuids = await deliverWhileQueueIsDown(1);
+  const stillDown = failingQueue();
+  await expect(runCron(Date.now() + 61_000, { EVENTS: stillDown.queue })).rejects.toThrow(/queue unavailable/);
+  expect(stillDown.attempts()).toBeGreaterThan(0);
+  expect(await enqueuedAt(uuids)).toEqual([null]);
+
+  await runCron(Date.now() + 122_000);
+  expect((await enqueuedAt(uuids))[0]).not.toBeNull();
+});
+
+it("does not re-send events that were enqueued on delivery", async () => {
+  const event = oktaEvent({ eventType: "system.import.start" });
+  expect((await postDelivery(oktaDelivery([event]))).status).toBe(200);
+  const before = (await storedEvent(String(event.uuid)))?.enqueued_at;
+  expect(before).toBeTruthy();
+  await runCron(Date.now() + 3_600_000);
+  expect((await storedEvent(String(event.uuid)))?.enqueued_at).toBe(before);
+});

@@ -1,0 +1,253 @@
+/**
+ * Event nodes end to end: real deliveries at /hooks/okta, the real queue, D1 and the
+ * asset's WaitRoom. Each test uses its own asset ids, so runs never see each other.
+ */
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  api,
+  createWorkflow,
+  deliver,
+  interceptOutbound,
+  notify,
+  runsOf,
+  runWithStatus,
+  stepsOf,
+  until,
+} from "./paused-support";
+
+let outbound: ReturnType<typeof interceptOutbound>;
+beforeAll(() => {
+  outbound = interceptOutbound();
+});
+
+const START = "system.import.start";
+const COMPLETE = "system.import.complete";
+const ROADBLOCK = "system.import.roadblock";
+
+/** Import watchdog: start -> wait for complete/roadblock on the same app -> branch on the type. */
+function watchdog(assetId: string, extra: { timeoutSeconds?: number; onTimeout?: string | null } = {}) {
+  return {
+    name: `watchdog ${assetId}`,
+    trigger: { eventTypes: [START], filter: { field: "id", op: "eq", value: assetId } },
+    start: "wait",
+    nodes: {
+      wait: { kind: "event", eventTypes: [COMPLETE, ROADBLOCK], next: "which", ...extra },
+      which: {
+        kind: "condition",
+        when: { field: "eventType", op: "eq", value: ROADBLOCK },
+        true: "roadblock",
+        false: "done",
+      },
+      roadblock: notify("roadblock"),
+      done: notify("done"),
+      ...(extra.onTimeout ? { stuck: notify("stuck") } : {}),
+    },
+  };
+}
+
+const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 10, 0, seconds));
+
+describe("pause and resume", () => {
+  it("pauses at the event node, shows what it waits for, and resumes on a matching event", async () => {
+    const asset = `app-${crypto.randomUUID()}`;
+    const workflowId = await createWorkflow(watchdog(asset, { timeoutSeconds: 3600 }));
+    await deliver({ eventType: START, assetId: asset, published: at(0) });
+    const waiting = await runWithStatus(workflowId, "waiting");
+
+    const detail = await api<{ status: string; waitingFor: { assetId: string; eventTypes: string[]; until: string } }>(
+      `/api/runs/${waiting.id}`,
+    );
+    expect(detail.body.status).toBe("waiting");
+    expect(detail.body.waitingFor.assetId).toBe(asset);
+    expect(detail.body.waitingFor.eventTypes).toEqual([COMPLETE, ROADBLOCK]);
+    expect(Date.parse(detail.body.waitingFor.until)).toBeGreaterThan(Date.now() + 3500_000);
+
+    const resumer = await deliver({ eventType: COMPLETE, assetId: asset, published: at(30) });
+    const completed = await runWithStatus(workflowId, "completed");
+    expect(completed.id).toBe(waiting.id);
+    const steps = await stepsOf(completed.id);
+    expect(steps.map((s) => [s.node_id, s.outcome])).toEqual([
+      ["wait", "next"],
+      ["which", "false"],
+      ["done", "next"],
+    ]);
+    expect(JSON.parse(steps[0]?.output ?? "{}").eventUuid).toBe(resumer[0]?.uuid);
+    // The action after the wait reads the resuming event's fields, not the trigger's.
+    expect(outbound.calls("done", asset)).toEqual([{ eventType: COMPLETE, run: completed.id, asset }]);
+  });
+
+  it("takes the True branch of a condition on the resuming event", async () => {
+    const asset = `app-${crypto.randomUUID()}`;
+    const workflowId = await createWorkflow(watchdog(asset));
+    await deliver({ eventType: START, assetId: asset, published: at(0) });
+    await runWithStatus(workflowId, "waiting");
+    await deliver({ eventType: ROADBLOCK, assetId: asset, published: at(5) });
+    const run = await runWithStatus(workflowId, "completed");
+    expect((await stepsOf(run.id)).map((s) => s.outcome)).toEqual(["next", "true", "next"]);
+    expect(outbound.calls("roadblock", asset)).toHaveLength(1);
+    expect(outbound.calls("done", asset)).toHaveLength(0);
+  });
+
+  it("stays paused for another type, another asset, a failing filter, or an event outside the category", async () => {
+    const asset = `app-${crypto.randomUUID()}`;
+    const definition = watchdog(asset);
+    const withFilter = { ...definition.nodes.wait, filter: { field: "eventResult", op: "eq", value: "SUCCESS" } };
+    definition.nodes = { ...definition.nodes, wait: withFilter };
+    const workflowId = await createWorkflow(definition);
+    await deliver({ eventType: START, assetId: asset, published: at(0) });
+    const waiting = await runWithStatus(workflowId, "waiting");
+
+    const ignored = await deliver(
+      { eventType: "system.api_token.create", assetId: asset, published: at(1) },
+      { eventType: COMPLETE, assetId: `other-${crypto.randomUUID()}`, published: at(2) },
+      { eventType: COMPLETE, assetId: asset, published: at(3), result: "FAILURE" },
+      { eventType: "user.lifecycle.create", assetId: asset, published: at(4) },
+    );
+    // Wait until the consumer has handled all four, then check the run did not move.
+    await until(async () => {
+      const consumed = await Promise.all(
+        ignored.map((e) =>
+          env.DB.prepare("select consumed_at from events where uuid = ?")
+            .bind(e.uuid)
+            .first<{ consumed_at: string | null }>(),
+        ),
+      );
+      return consumed.every((row) => row?.consumed_at);
+    }, "the ignored events to be consumed");
+    expect((await runsOf(workflowId)).map((r) => [r.id, r.status])).toEqual([[waiting.id, "waiting"]]);
+    expect((await stepsOf(waiting.id)).map((s) => s.status)).toEqual(["waiting"]);
+  });
+});
+
+describe("the event-before-wait race", () => {
+  it("resumes a run whose resuming event came in the same delivery as its trigger", async () => {
+    const asset = `app-${crypto.randomUUID()}`;
+    const workflowId = await createWorkflow(watchdog(asset));
+    // Okta batches events; the completion is processed before the run reaches its wait.
+    await deliver(
+      { eventType: START, assetId: asset, published: at(0) },
+      { eventType: COMPLETE, assetId: asset, published: at(1) },
+    );
+    const run = await runWithStatus(workflowId, "completed");
+    expect((await stepsOf(run.id)).map((s) => s.node_id)).toEqual(["wait", "which", "done"]);
+  });
+
+  it("resumes a run whose resuming event was delivered before its trigger (out of order)", async () => {
+    const asset = `app-${crypto.randomUUID()}`;
+    const workflowId = await createWorkflow(watchdog(asset));
+    await deliver({ eventType: COMPLETE, assetId: asset, published: at(10) });
+    await deliver({ eventType: START, assetId: asset, published: at(0) });
+    await runWithStatus(workflowId, "completed");
+  });
+
+  it("does not count an event published before the trigger", async () => {
+    const asset = `app-${crypto.randomUUID()}`;
+    const workflowId = await createWorkflow(watchdog(asset));
+    await deliver({ eventType: COMPLETE, assetId: asset, published: at(0) });
+    await deliver({ eventType: START, assetId: asset, published: at(10) });
+    await runWithStatus(workflowId, "waiting");
+  });
+});
+
+describe("exactly once", () => {
+  it("resumes once when the same event is delivered twice", async () => {
+    const asset = `app-${crypto.randomUUID()}`;
+    const workflowId = await createWorkflow(watchdog(asset));
+    await deliver({ eventType: START, assetId: asset, published: at(0) });
+    await runWithStatus(workflowId, "waiting");
+    const uuid = crypto.randomUUID();
+    await deliver({ eventType: COMPLETE, assetId: asset, published: at(5), uuid });
+    await deliver({ eventType: COMPLETE, assetId: asset, published: at(5), uuid });
+    await runWithStatus(workflowId, "completed");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(outbound.calls("done", asset)).toHaveLength(1);
+  });
+
+  it("resumes every run one event matches, each once", async () => {
+    const asset = `app-${crypto.randomUUID()}`;
+    const ids = [await createWorkflow(watchdog(asset)), await createWorkflow(watchdog(asset))];
+    await deliver({ eventType: START, assetId: asset, published: at(0) });
+    await deliver({ eventType: START, assetId: asset, published: at(1) });
+    // Two workflows x two triggers: four waiting runs on one asset.
+    await until(
+      async () => (await Promise.all(ids.map(runsOf))).flat().filter((r) => r.status === "waiting").length === 4,
+      "4 waiting runs",
+    );
+    await deliver({ eventType: COMPLETE, assetId: asset, published: at(9) });
+    await until(
+      async () => (await Promise.all(ids.map(runsOf))).flat().every((r) => r.status === "completed"),
+      "all completed",
+    );
+    expect(outbound.calls("done", asset)).toHaveLength(4);
+  });
+});
+
+describe("timeouts", () => {
+  it("takes the timeout branch when the alarm fires first", async () => {
+    const asset = `app-${crypto.randomUUID()}`;
+    const workflowId = await createWorkflow(watchdog(asset, { timeoutSeconds: 1, onTimeout: "stuck" }));
+    await deliver({ eventType: START, assetId: asset, published: at(0) });
+    const run = await runWithStatus(workflowId, "completed");
+    expect((await stepsOf(run.id)).map((s) => [s.node_id, s.outcome])).toEqual([
+      ["wait", "timeout"],
+      ["stuck", "next"],
+    ]);
+    expect(outbound.calls("stuck", asset)).toHaveLength(1);
+    // The event that arrives after the timeout does nothing more.
+    await deliver({ eventType: COMPLETE, assetId: asset, published: at(5) });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(outbound.calls("done", asset)).toHaveLength(0);
+  });
+
+  it("ends the run timed_out when there is no timeout branch", async () => {
+    const asset = `app-${crypto.randomUUID()}`;
+    const workflowId = await createWorkflow(watchdog(asset, { timeoutSeconds: 1 }));
+    await deliver({ eventType: START, assetId: asset, published: at(0) });
+    const run = await runWithStatus(workflowId, "timed_out");
+    expect((await stepsOf(run.id)).map((s) => s.outcome)).toEqual(["timeout"]);
+  });
+});
+
+describe("sequences and termination", () => {
+  it("pauses and resumes at two event nodes one after the other", async () => {
+    const asset = `app-${crypto.randomUUID()}`;
+    const workflowId = await createWorkflow({
+      name: `two waits ${asset}`,
+      trigger: { eventTypes: [START], filter: { field: "id", op: "eq", value: asset } },
+      start: "first",
+      nodes: {
+        first: { kind: "event", eventTypes: [COMPLETE], next: "second" },
+        second: { kind: "event", eventTypes: [COMPLETE], next: "done" },
+        done: notify("done"),
+      },
+    });
+    await deliver({ eventType: START, assetId: asset, published: at(0) });
+    const run = await runWithStatus(workflowId, "waiting");
+    await deliver({ eventType: COMPLETE, assetId: asset, published: at(10) });
+    // The first completion resumes the first wait only: the second waits for a later one.
+    await until(
+      async () => (await stepsOf(run.id)).some((s) => s.node_id === "second" && s.status === "waiting"),
+      "second wait",
+    );
+    expect((await runsOf(workflowId))[0]?.status).toBe("waiting");
+    await deliver({ eventType: COMPLETE, assetId: asset, published: at(20) });
+    await runWithStatus(workflowId, "completed");
+    expect((await stepsOf(run.id)).map((s) => s.node_id)).toEqual(["first", "second", "done"]);
+  });
+
+  it("terminating a waiting run removes it from its WaitRoom; a later event does not resume it", async () => {
+    const asset = `app-${crypto.randomUUID()}`;
+    const workflowId = await createWorkflow(watchdog(asset));
+    await deliver({ eventType: START, assetId: asset, published: at(0) });
+    const run = await runWithStatus(workflowId, "waiting");
+    const terminated = await api<{ status: string }>(`/api/runs/${run.id}/terminate`, { method: "POST" });
+    expect(terminated.body.status).toBe("terminated");
+    const paused = await api<{ runs: Array<{ runId: string }> }>(`/api/wait-rooms/${encodeURIComponent(asset)}`);
+    expect(paused.body.runs).toEqual([]);
+    await deliver({ eventType: COMPLETE, assetId: asset, published: at(3) });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await runsOf(workflowId))[0]?.status).toBe("terminated");
+    expect(outbound.calls("done", asset)).toHaveLength(0);
+  });
+});
