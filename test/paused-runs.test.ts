@@ -2,8 +2,10 @@
  * Event nodes end to end: real deliveries at /hooks/okta, the real queue, D1 and the
  * asset's WaitRoom. Each test uses its own asset ids, so runs never see each other.
  */
+import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { waitRoomFor } from "../src/durable/wait-rooms";
 import {
   api,
   createWorkflow,
@@ -206,6 +208,18 @@ describe("timeouts", () => {
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     const run = await runWithStatus(workflowId, "timed_out");
     expect((await stepsOf(run.id)).map((s) => s.outcome)).toEqual(["timeout"]);
+  });
+});
+
+describe("restarts", () => {
+  it("a run paused before its WaitRoom is evicted still resumes on the next event", async () => {
+    const asset = `app-${crypto.randomUUID()}`;
+    const workflowId = await createWorkflow(watchdog(asset, { timeoutSeconds: 3600 }));
+    await deliver({ eventType: START, assetId: asset, published: at(0) });
+    const run = await runWithStatus(workflowId, "waiting");
+    await evictDurableObject(waitRoomFor(env, asset));
+    await deliver({ eventType: COMPLETE, assetId: asset, published: at(7) });
+    expect((await runWithStatus(workflowId, "completed")).id).toBe(run.id);
   });
 });
 
