@@ -18,7 +18,7 @@ export default defineConfig(async () => ({
         },
         // Deliver queue batches at once instead of after wrangler.toml's 1 s batching window.
         queueConsumers: {
-          "okta-events": { maxBatchTimeout: 0, maxRetries: 5, deadLetterQueue: "okta-events-dlq" },
+          "okta-events": { maxBatchTimeout: 0, maxRetries: 10, deadLetterQueue: "okta-events-dlq" },
         },
       },
     }),

@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 sh scripts/ensure-install.sh
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 npx biome ci .
-npx wrangler types --strict-vars=false --check
+npx wrangler types --strict-vars=false --env-file .dev.vars.example --check
 npx tsc -p .
 npx vitest run "$@"

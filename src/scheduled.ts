@@ -1,11 +1,13 @@
 /**
- * The cron trigger: re-enqueues events that D1 holds but the queue never took
- * (the queue send failed after the delivery was stored).
+ * The cron trigger repairs what a failure left behind: events D1 holds that the
+ * queue never took (the send failed after the delivery was stored), and running
+ * runs that no message is carrying any more (the queue gave up on them).
  */
 import { createDb } from "./db/client";
 import { fieldsOf } from "./db/event-rows";
 import { findStranded } from "./db/events";
-import { enqueueEvents } from "./queue/enqueue";
+import { findStalledRuns } from "./db/runs";
+import { enqueueEvents, enqueueRuns } from "./queue/enqueue";
 
 /** Events younger than this may still be in their delivery's own enqueue step. */
 const GRACE_MS = 60_000;
@@ -23,10 +25,25 @@ export async function reenqueueStranded(env: Env, now: Date): Promise<number> {
   return rows.length;
 }
 
+/** A running run untouched this long, and not leased, has lost its message. */
+const STALLED_AFTER_MS = 15 * 60_000;
+
+/** Hands stalled runs back to the consumer; executing a run again is safe (leases, recorded steps). */
+export async function resumeStalledRuns(env: Env, now: Date): Promise<number> {
+  const ids = await findStalledRuns(createDb(env.DB), now, new Date(now.getTime() - STALLED_AFTER_MS), BATCH_LIMIT);
+  await enqueueRuns(env.EVENTS, ids);
+  if (ids.length > 0) console.log("re-enqueued stalled runs", { count: ids.length });
+  return ids.length;
+}
+
 export async function handleScheduled(
   controller: ScheduledController,
   env: Env,
   _ctx?: ExecutionContext,
 ): Promise<void> {
-  await reenqueueStranded(env, new Date(controller.scheduledTime));
+  const now = new Date(controller.scheduledTime);
+  // Both repairs run even if one fails; the cron reports the first failure.
+  const results = await Promise.allSettled([reenqueueStranded(env, now), resumeStalledRuns(env, now)]);
+  const failed = results.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
 }

@@ -90,6 +90,19 @@ const INVALID: Array<[string, Record<string, unknown>, string[]]> = [
     ["trigger.eventTypes[1]", '"user.session.start"'],
   ],
   [
+    "the trigger lists an event type twice",
+    definition({ trigger: { eventTypes: ["system.import.start", "system.import.complete", "system.import.start"] } }),
+    ["trigger.eventTypes[2]", "system.import.start is listed more than once"],
+  ],
+  [
+    "an event node lists an event type twice",
+    definition({
+      start: "e",
+      nodes: { e: { kind: "event", eventTypes: ["system.api_token.revoke", "system.api_token.revoke"] } },
+    }),
+    ["nodes.e.eventTypes[1]", "more than once"],
+  ],
+  [
     "an event node waits for an unknown event type",
     definition({ start: "e", nodes: { e: { kind: "event", eventTypes: ["system.api_token.delete"] } } }),
     ["nodes.e.eventTypes[0]", '"system.api_token.delete"'],

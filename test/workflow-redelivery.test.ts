@@ -75,9 +75,13 @@ it("a consumer that crashed after the first step: the redelivered run message do
   expect(seconds).toHaveLength(2);
   expect(seconds.map((call) => call.headers["idempotency-key"])).toEqual([`${runId}:second`, `${runId}:second`]);
 
-  // The first consumer finally returns: nothing changes and nothing is called again.
+  // The first consumer finally returns: it records its own end of the step, and changes and calls nothing else.
+  const secondEnded = run.steps[1]?.endedAt ?? "";
   release();
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  await until(
+    async () => ((await getRun(runId)).steps[1]?.endedAt ?? "") > secondEnded,
+    "the first consumer to finish its step",
+  );
   expect((await getRun(runId)).status).toBe("completed");
   expect(outbound.to(`${base}/first`)).toHaveLength(1);
   expect(outbound.to(`${base}/second`)).toHaveLength(2);

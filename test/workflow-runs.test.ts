@@ -8,8 +8,10 @@ import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   api,
+  consume,
   createWorkflow,
   deliverEvent,
+  getRun,
   interceptOutbound,
   newAssetId,
   OKTA_API_TOKEN,
@@ -17,6 +19,7 @@ import {
   post,
   runOf,
   SLACK_URL,
+  until,
 } from "./workflow-support";
 
 const outbound = interceptOutbound();
@@ -195,6 +198,40 @@ describe("failures", () => {
     expect(outbound.to(base)).toHaveLength(2);
     expect(run.steps).toHaveLength(1);
     expect(run.steps[0]).toMatchObject({ nodeId: "call", status: "succeeded", output: { status: 200, attempts: 2 } });
+  });
+
+  it("a 503 that outlasts the action's own retries is retried by the queue, then fails the run", async () => {
+    const base = newEndpoint();
+    outbound.on(base, () => new Response("still busy", { status: 503 }));
+    const { workflow, trigger } = await tokenWorkflow("call", {
+      call: { kind: "action", action: { type: "http", method: "POST", url: base, retries: 0 } },
+    });
+    const event = await trigger();
+    // The real consumer tried once and asked the queue to come back later; the run is still running.
+    const deferred = await until(async () => {
+      const row = await env.DB.prepare(
+        "select r.id, r.status, r.lease_until, s.attempts, s.error from runs r join run_steps s on s.run_id = r.id where r.workflow_id = ? and r.trigger_event_uuid = ?",
+      )
+        .bind(workflow.id, event.uuid)
+        .first<{ id: string; status: string; lease_until: string | null; attempts: number; error: string | null }>();
+      return row?.error && row.lease_until === null ? row : null;
+    }, "the first attempt to be deferred");
+    expect(deferred).toMatchObject({ status: "running", attempts: 1 });
+    expect(deferred.error).toContain("HTTP 503");
+    const shown = await getRun(deferred.id);
+    expect(shown.steps[0]).toMatchObject({ status: "running", attempts: 1, error: expect.stringContaining("503") });
+
+    // The queue's redeliveries (here, handed to the consumer at once instead of after the delay).
+    const results = [];
+    for (let i = 2; i <= 5; i++) results.push(await consume([{ kind: "run", runId: deferred.id }]));
+    expect(results.slice(0, 3).map((r) => r.retryMessages.length)).toEqual([1, 1, 1]);
+    expect(results[3]?.explicitAcks).toEqual(results[3]?.ids);
+
+    const run = await getRun(deferred.id);
+    expect(run.status).toBe("failed");
+    expect(run.error).toContain("HTTP 503");
+    expect(run.steps[0]).toMatchObject({ status: "failed", attempts: 5 });
+    expect(outbound.to(base)).toHaveLength(5);
   });
 
   it("a 400 fails the run at once with the reason, and the next node never runs", async () => {

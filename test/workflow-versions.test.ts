@@ -121,6 +121,27 @@ describe("versions", () => {
   });
 });
 
+describe("concurrent saves", () => {
+  it("never lose one silently: each is a new version or a 409", async () => {
+    const assetId = newAssetId();
+    const workflow = await createWorkflow(twoStep("concurrent", assetId, newEndpoint()));
+    const results = await Promise.all(
+      [1, 2, 3].map((i) =>
+        api("PUT", `/api/workflows/${workflow.id}`, twoStep(`concurrent ${i}`, assetId, newEndpoint())),
+      ),
+    );
+    const saved = results.filter((res) => res.status === 200).length;
+    for (const res of results.filter((r) => r.status !== 200)) {
+      expect(res.status).toBe(409);
+      expect((await res.json<ErrorBody>()).error.code).toBe("conflict");
+    }
+    expect(saved).toBeGreaterThan(0);
+    const read = await apiJson<WorkflowView>("GET", `/api/workflows/${workflow.id}`);
+    expect(read.versions).toHaveLength(1 + saved);
+    expect(read.currentVersion).toBe(1 + saved);
+  });
+});
+
 describe("enable and disable", () => {
   it("stop and restart triggering without creating versions", async () => {
     const assetId = newAssetId();

@@ -66,8 +66,9 @@ export async function acquireLease(db: Db, id: string, now: Date, until: Date): 
   return rows.length > 0;
 }
 
-export async function releaseLease(db: Db, id: string): Promise<void> {
-  await db.update(runs).set({ leaseUntil: null }).where(eq(runs.id, id));
+/** Gives the run back; `updatedAt` marks activity, which is how the cron tells a stalled run. */
+export async function releaseLease(db: Db, id: string, now: Date): Promise<void> {
+  await db.update(runs).set({ leaseUntil: null, updatedAt: now.toISOString() }).where(eq(runs.id, id));
 }
 
 /** Ends a running run. A run terminated meanwhile keeps its `terminated` status. */
@@ -103,6 +104,16 @@ export async function terminateRuns(db: Db, where: { runId?: string; workflowId?
     .where(scope)
     .returning({ id: runs.id });
   const endedIds = new Set(ended.map((run) => run.id));
+  // The step a run was paused at (or executing) ends with it.
+  await db
+    .update(runSteps)
+    .set({ status: "terminated", endedAt: at })
+    .where(
+      and(
+        sql`${runSteps.runId} in (select value from json_each(${JSON.stringify([...endedIds])}))`,
+        inArray(runSteps.status, ["waiting", "running"]),
+      ),
+    );
   return active.filter((run) => endedIds.has(run.id));
 }
 
@@ -220,7 +231,12 @@ export async function pauseRun(
     db
       .insert(runSteps)
       .values({ ...step, kind: "event", status: "waiting", attempts: 1, startedAt: at })
-      .onConflictDoUpdate({ target: [runSteps.runId, runSteps.nodeId], set: { status: "waiting" } }),
+      // A resume that got here first has recorded the outcome; never turn it back into a wait.
+      .onConflictDoUpdate({
+        target: [runSteps.runId, runSteps.nodeId],
+        set: { status: "waiting" },
+        setWhere: sql`${runSteps.status} <> 'succeeded'`,
+      }),
     db
       .update(runs)
       .set({ status: "waiting", waitingFor, updatedAt: at })
@@ -258,4 +274,21 @@ export async function getStep(db: Db, runId: string, nodeId: string) {
     .from(runSteps)
     .where(and(eq(runSteps.runId, runId), eq(runSteps.nodeId, nodeId)))
     .get();
+}
+
+/** Running runs not updated since `staleBefore` and not leased at `now`: their queue message was lost. */
+export async function findStalledRuns(db: Db, now: Date, staleBefore: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ id: runs.id })
+    .from(runs)
+    .where(
+      and(
+        eq(runs.status, "running"),
+        lt(runs.updatedAt, staleBefore.toISOString()),
+        or(isNull(runs.leaseUntil), lt(runs.leaseUntil, now.toISOString())),
+      ),
+    )
+    .orderBy(runs.updatedAt)
+    .limit(limit);
+  return rows.map((row) => row.id);
 }

@@ -3,10 +3,12 @@
  *
  * An event resumes a wait when it is on the wait's asset (the WaitRoom guarantees
  * that), is one of the wait's event types (any of the 13 when none are given),
- * matches its filter, and was published strictly after the event the run saw last
- * (its trigger, or the event that resumed its previous wait). That last rule is what
- * lets a buffered event resume a run that started waiting after the event arrived,
- * without the run's own trigger, or an event it already consumed, counting twice.
+ * matches its filter, and was published no earlier than the event the run saw last
+ * (its trigger, or the event that resumed its previous wait), that event itself
+ * excluded. That last rule is what lets a buffered event resume a run that started
+ * waiting after the event arrived, without the run's own trigger, or an event it
+ * already consumed, counting again. Okta stamps `published` in milliseconds, and
+ * events of one batch can share it, so "the same millisecond" counts as after.
  */
 import { isSystemEventType } from "../okta/event-types";
 import { evaluate } from "../workflows/predicate";
@@ -19,7 +21,7 @@ export function waitAccepts(wait: WaitCriteria, event: AssetEvent): boolean {
   if (!isSystemEventType(fields.eventType)) return false;
   if (wait.eventTypes.length > 0 && !wait.eventTypes.includes(fields.eventType)) return false;
   if (event.uuid === wait.after.uuid) return false;
-  if (Date.parse(fields.eventDate) <= Date.parse(wait.after.eventDate)) return false;
+  if (Date.parse(fields.eventDate) < Date.parse(wait.after.eventDate)) return false;
   return wait.filter === null || evaluate(wait.filter, fields);
 }
 

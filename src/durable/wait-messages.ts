@@ -25,8 +25,16 @@ export type WaitRequest = z.infer<typeof WaitRequest>;
 export const AssetEvent = z.object({ uuid: z.string().min(1), fields: EventFields });
 export type AssetEvent = z.infer<typeof AssetEvent>;
 
-/** How a wait ended: the event that matched, or the timeout. */
-export type Resolution = { kind: "event"; event: AssetEvent } | { kind: "timeout" };
+/** How a wait ended: the event that matched, the timeout, or a cancel (the run was terminated). */
+export const Resolution = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("event"), event: AssetEvent }),
+  z.object({ kind: z.literal("timeout") }),
+  z.object({ kind: z.literal("cancelled") }),
+]);
+export type Resolution = z.infer<typeof Resolution>;
+
+/** What wait() answers: still waiting until the deadline, or already resolved (a repeat, or from the buffer). */
+export type WaitState = { state: "waiting"; deadline: number | null } | { state: "resolved"; resolution: Resolution };
 
 export interface PausedRun {
   runId: string;

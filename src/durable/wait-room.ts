@@ -12,7 +12,7 @@ import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { Predicate } from "../workflows/predicate";
 import { firstAccepted, waitAccepts } from "./wait-match";
-import { AssetEvent, type PausedRun, type Resolution, WaitRequest } from "./wait-messages";
+import { AssetEvent, type PausedRun, Resolution, WaitRequest, type WaitState } from "./wait-messages";
 import { WAIT_ROOM_SCHEMA } from "./wait-room-schema";
 
 /** How long, and how many, of an asset's events stay buffered for runs that start waiting late. */
@@ -58,16 +58,19 @@ export class WaitRoom extends DurableObject<Env> {
 
   /**
    * Pauses a run here until a matching later event or its deadline. Idempotent per
-   * (run, node): a repeated call returns the existing wait. A buffered event that
-   * already matches resolves it at once.
+   * (run, node): a repeated call returns the existing wait, or how it was resolved,
+   * so a caller that crashed after an earlier call can carry on. A buffered event
+   * that already matches resolves the wait at once.
    */
-  async wait(input: unknown): Promise<{ state: "waiting" | "resolved"; deadline: number | null }> {
+  async wait(input: unknown): Promise<WaitState> {
     const request = WaitRequest.parse(input);
     const existing = this.sql
       .exec<WaitRow>("SELECT * FROM waits WHERE run_id = ? AND node_id = ?", request.runId, request.nodeId)
       .toArray()[0];
     if (existing) {
-      return { state: existing.resolution === null ? "waiting" : "resolved", deadline: existing.deadline };
+      return existing.resolution === null
+        ? { state: "waiting", deadline: existing.deadline }
+        : { state: "resolved", resolution: Resolution.parse(JSON.parse(existing.resolution)) };
     }
     const now = Date.now();
     this.sql.exec(
@@ -92,14 +95,16 @@ export class WaitRoom extends DurableObject<Env> {
       );
     }
     const buffered = this.sql
-      .exec<{ event: string }>("SELECT event FROM recent_events WHERE event_date > ?", request.after.eventDate)
+      .exec<{ event: string }>("SELECT event FROM recent_events WHERE event_date >= ?", request.after.eventDate)
       .toArray()
       .map((row) => AssetEvent.parse(JSON.parse(row.event)));
     const match = firstAccepted(request, buffered);
     if (match) this.resolve(request.runId, request.nodeId, { kind: "event", event: match });
     await this.flush();
     await this.scheduleAlarm();
-    return { state: match ? "resolved" : "waiting", deadline: request.deadline };
+    return match
+      ? { state: "resolved", resolution: { kind: "event", event: match } }
+      : { state: "waiting", deadline: request.deadline };
   }
 
   /**

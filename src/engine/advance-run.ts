@@ -30,10 +30,12 @@ import type { TemplateScope } from "../workflows/template";
 import { InvalidStoredDefinition, loadDefinition } from "./definitions";
 import { type EventStepOutput, nextNodeId, replay, waitAssetId } from "./walk";
 
-/** How long one consumer may hold a run: longer than an action's worst case (timeouts and retries). */
-const LEASE_MS = 120_000;
+/** How long one consumer may hold a run: longer than an action's worst case (6 attempts of 30 s plus backoff). */
+const LEASE_MS = 5 * 60_000;
 /** Deliveries of a run message that may retry the same failing action before the run fails. */
 export const MAX_ACTION_ATTEMPTS = 5;
+/** A run held by another consumer is usually free again within seconds (it is pausing or finishing). */
+const LEASE_BUSY_RETRY_SECONDS = 5;
 
 export type AdvanceResult =
   | { kind: "settled" }
@@ -50,12 +52,12 @@ export interface EngineDeps {
 async function withLease(deps: EngineDeps, runId: string, work: () => Promise<AdvanceResult>): Promise<AdvanceResult> {
   const now = deps.now();
   if (!(await acquireLease(deps.db, runId, now, new Date(now.getTime() + LEASE_MS)))) {
-    return { kind: "retry", delaySeconds: 10 };
+    return { kind: "retry", delaySeconds: LEASE_BUSY_RETRY_SECONDS };
   }
   try {
     return await work();
   } finally {
-    await releaseLease(deps.db, runId);
+    await releaseLease(deps.db, runId, deps.now());
   }
 }
 
@@ -71,23 +73,30 @@ export async function advanceRun(deps: EngineDeps, runId: string): Promise<Advan
  * Idempotent: a wait already resumed is not resumed again.
  */
 export async function resumeRun(deps: EngineDeps, message: ResumeMessage): Promise<AdvanceResult> {
-  const { db, now } = deps;
-  const run = await getRun(db, message.runId);
+  const run = await getRun(deps.db, message.runId);
   if (!run || (run.status !== "running" && run.status !== "waiting")) return { kind: "settled" };
   return withLease(deps, run.id, async () => {
-    const step = await getStep(db, run.id, message.nodeId);
-    if (step?.status !== "succeeded") {
-      const { resolution } = message;
-      const output: EventStepOutput =
-        resolution.kind === "event"
-          ? { event: resolution.event.fields, eventUuid: resolution.event.uuid, timedOut: false }
-          : { event: null, eventUuid: null, timedOut: true };
-      const outcome = resolution.kind === "event" ? "next" : "timeout";
-      const seq = step?.seq ?? (await listSteps(db, run.id)).length + 1;
-      await resumeWaitingRun(db, { runId: run.id, nodeId: message.nodeId, seq }, { outcome, output }, now());
-    }
+    await recordWaitEnd(deps, run.id, message.nodeId, message.resolution);
     return execute(deps, run);
   });
+}
+
+/** Writes the event node's outcome (unless already written) and sets the run running again. */
+async function recordWaitEnd(
+  deps: EngineDeps,
+  runId: string,
+  nodeId: string,
+  resolution: ResumeMessage["resolution"],
+): Promise<void> {
+  const step = await getStep(deps.db, runId, nodeId);
+  if (step?.status === "succeeded") return;
+  const output: EventStepOutput =
+    resolution.kind === "event"
+      ? { event: resolution.event.fields, eventUuid: resolution.event.uuid, timedOut: false }
+      : { event: null, eventUuid: null, timedOut: true };
+  const outcome = resolution.kind === "event" ? "next" : "timeout";
+  const seq = step?.seq ?? (await listSteps(deps.db, runId)).length + 1;
+  await resumeWaitingRun(deps.db, { runId, nodeId, seq }, { outcome, output }, deps.now());
 }
 
 async function execute(deps: EngineDeps, run: RunRow): Promise<AdvanceResult> {
@@ -169,6 +178,13 @@ async function execute(deps: EngineDeps, run: RunRow): Promise<AdvanceResult> {
         after: lastEvent,
         deadline: node.timeoutSeconds ? now().getTime() + node.timeoutSeconds * 1000 : null,
       });
+      if (wait.state === "resolved") {
+        // Resolved already (a buffered event, or an earlier attempt's wait): carry on here
+        // rather than depend on the resume message, which the WaitRoom also sends.
+        if (wait.resolution.kind === "cancelled") return { kind: "settled" };
+        await recordWaitEnd(deps, run.id, nodeId, wait.resolution);
+        return execute(deps, run);
+      }
       const waitingFor = {
         nodeId,
         assetId,

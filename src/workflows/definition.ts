@@ -20,11 +20,23 @@ const EventType = z.enum(SYSTEM_EVENT_TYPES as [SystemEventType, ...SystemEventT
   error: (issue) => `unknown event type ${JSON.stringify(issue.input)}; not one of the 13 Okta System Category types`,
 });
 
+/** Event types, each at most once: a repeat is a slip, and would collide in the trigger index (one row per type). */
+const EventTypes = z
+  .array(EventType)
+  .superRefine((types, ctx) => {
+    types.forEach((type, index) => {
+      if (types.indexOf(type) !== index) {
+        ctx.addIssue({ code: "custom", path: [index], message: `${type} is listed more than once` });
+      }
+    });
+  })
+  .default([]);
+
 export const Trigger = z
   .strictObject({
     category: z.literal("okta.system").default("okta.system"),
     /** Empty means all 13 System Category types. */
-    eventTypes: z.array(EventType).default([]),
+    eventTypes: EventTypes,
     filter: Predicate.optional(),
   })
   .openapi("Trigger");
@@ -51,7 +63,7 @@ export const EventNode = z.strictObject({
   kind: z.literal("event"),
   name: z.string().max(200).optional(),
   /** Empty means any of the 13 types. */
-  eventTypes: z.array(EventType).default([]),
+  eventTypes: EventTypes,
   filter: Predicate.optional(),
   /** Which asset to watch: the trigger's (default) or the one an earlier event node received. */
   asset: z.union([z.literal("trigger"), NodeId]).default("trigger"),
