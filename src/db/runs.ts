@@ -66,6 +66,11 @@ export async function acquireLease(db: Db, id: string, now: Date, until: Date): 
   return rows.length > 0;
 }
 
+/** Extends a held lease before a slow step, so a long run does not outlive it. */
+export async function renewLease(db: Db, id: string, until: Date): Promise<void> {
+  await db.update(runs).set({ leaseUntil: until.toISOString() }).where(eq(runs.id, id));
+}
+
 /** Gives the run back; `updatedAt` marks activity, which is how the cron tells a stalled run. */
 export async function releaseLease(db: Db, id: string, now: Date): Promise<void> {
   await db.update(runs).set({ leaseUntil: null, updatedAt: now.toISOString() }).where(eq(runs.id, id));

@@ -17,6 +17,7 @@ import {
   noteStepError,
   pauseRun,
   releaseLease,
+  renewLease,
   resumeWaitingRun,
   startStep,
 } from "../db/runs";
@@ -142,6 +143,7 @@ async function execute(deps: EngineDeps, run: RunRow): Promise<AdvanceResult> {
     } else if (node.kind === "action") {
       // An admin may have terminated the run while earlier steps ran.
       if ((await getRun(db, run.id))?.status !== "running") return { kind: "settled" };
+      await renewLease(db, run.id, new Date(now().getTime() + LEASE_MS));
       const attempts = await startStep(db, { ...key, seq, kind: "action" }, now());
       const outcome = await executeAction(node.action, { scope, env: deps.env, idempotencyKey: `${run.id}:${nodeId}` });
       if (outcome.status === "succeeded") {

@@ -202,18 +202,13 @@ export const workflowsApi = createApiApp()
     const db = dbOf(c);
     const workflow = await requireWorkflow(db, c.req.valid("param").id);
     const now = new Date();
-    if (c.req.valid("query").force === "true") {
-      await terminate(db, c.env, { workflowId: workflow.id }, now);
-    } else {
-      const active = await countActiveRuns(db, workflow.id);
-      if (active > 0) {
-        throw new AppError(
-          409,
-          "conflict",
-          `${active} run(s) are active; pass force=true to terminate them and delete`,
-        );
-      }
+    const force = c.req.valid("query").force === "true";
+    const active = await countActiveRuns(db, workflow.id);
+    if (active > 0 && !force) {
+      throw new AppError(409, "conflict", `${active} run(s) are active; pass force=true to terminate them and delete`);
     }
+    // Remove the triggers first, so no event can start a run between the terminate and the delete.
     await deleteWorkflow(db, workflow.id, now);
+    if (force) await terminate(db, c.env, { workflowId: workflow.id }, now);
     return c.body(null, 204);
   });

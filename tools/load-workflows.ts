@@ -1,0 +1,201 @@
+/**
+ * `npm run workflows:load -- [--url <base>] [--token <t>] [--disabled] [files...]`:
+ * saves workflow definition files into a running service through its API. A file
+ * whose workflow name is new is created (POST); one whose name already exists gets a
+ * new version (PUT), unless the stored definition is already the same. Default
+ * files: examples/workflows/*.json.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { parseDefinition } from "../src/workflows/validate";
+
+const ROOT = new URL("../", import.meta.url);
+const EXAMPLES = new URL("examples/workflows/", ROOT);
+const DEFAULT_URL = "http://127.0.0.1:8787";
+
+const HELP = `Loads workflow definitions into a running service (create, or a new version of the same name).
+
+Usage: npm run workflows:load -- [options] [files...]
+
+  files             definition files (default: examples/workflows/*.json)
+  --url <url>       service base URL (default ${DEFAULT_URL})
+  --token <token>   admin token (default ADMIN_TOKEN from .dev.vars, else local-admin-token)
+  --disabled        create new workflows disabled (existing ones keep their state)
+  -h, --help        this text`;
+
+class UsageError extends Error {}
+
+// What this tool reads from the API's answers (the service validates what it is sent).
+const Workflow = z.object({ id: z.string(), name: z.string(), enabled: z.boolean(), currentVersion: z.number() });
+type Workflow = z.infer<typeof Workflow>;
+const WorkflowList = z.object({ workflows: z.array(Workflow) });
+const WorkflowDetail = Workflow.extend({ definition: z.unknown() });
+const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+/** Just enough of a file to find its workflow; `enabled` is the API's extra field, not part of a definition. */
+const DefinitionFile = z.looseObject({
+  name: z.string({ error: 'no "name": the name is what identifies a workflow' }).trim().min(1),
+  enabled: z.boolean().optional(),
+});
+
+/** ADMIN_TOKEN from .dev.vars (KEY="value" lines), if set. */
+async function devVarsToken(): Promise<string | undefined> {
+  const text = await readFile(new URL(".dev.vars", ROOT), "utf8").catch(() => "");
+  const match = /^\s*ADMIN_TOKEN\s*=\s*(.*?)\s*$/m.exec(text);
+  return match?.[1]?.replace(/^"(.*)"$/, "$1").replace(/^'(.*)'$/, "$1") || undefined;
+}
+
+async function defaultFiles(): Promise<string[]> {
+  const names = (await readdir(EXAMPLES)).filter((name) => name.endsWith(".json")).sort();
+  return names.map((name) => relative(process.cwd(), fileURLToPath(new URL(name, EXAMPLES))));
+}
+
+/** Key order does not matter when comparing definitions. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item && typeof item === "object" && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => a.localeCompare(b)))
+      : item,
+  );
+}
+
+class Api {
+  constructor(
+    private readonly base: string,
+    private readonly token: string,
+  ) {}
+
+  /** Calls the admin API and parses its answer; throws with the service's own error message on a non-2xx answer. */
+  async call<T>(schema: z.ZodType<T>, method: string, path: string, body?: unknown): Promise<T> {
+    const url = new URL(`/api${path}`, this.base);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers: { authorization: `Bearer ${this.token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
+      throw new Error(`cannot reach ${url.origin}${cause} (is the service running? npm run dev)`);
+    }
+    const text = await res.text();
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch (err) {
+      // Not JSON (a proxy's error page, say): the status and the text below explain the failure.
+      if (!(err instanceof SyntaxError)) throw err;
+    }
+    if (res.status === 401) throw new Error("the admin token was refused (401); pass --token or set ADMIN_TOKEN");
+    if (!res.ok) {
+      const error = ErrorBody.safeParse(json);
+      const reason = error.success ? `${error.data.error.code}: ${error.data.error.message}` : text.slice(0, 300);
+      throw new Error(`HTTP ${res.status} ${reason || res.statusText}`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) throw new Error(`unexpected answer to ${method} ${url.pathname}: ${text.slice(0, 300)}`);
+    return parsed.data;
+  }
+}
+
+/** Saves one file; returns the line to print. Throws with a message naming the problem. */
+async function load(api: Api, file: string, byName: Map<string, Workflow[]>, createEnabled: boolean): Promise<string> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, "utf8"));
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    throw new Error(`not JSON: ${err.message}`);
+  }
+  const parsed = DefinitionFile.safeParse(json);
+  if (!parsed.success) throw new Error(parsed.error.issues[0]?.message ?? "not a workflow definition");
+  const { enabled: fileEnabled, ...definition } = parsed.data;
+  const name = definition.name;
+  const matches = byName.get(name) ?? [];
+  if (matches.length > 1) {
+    throw new Error(`${matches.length} workflows are named "${name}" (${matches.map((w) => w.id).join(", ")})`);
+  }
+  const [existing] = matches;
+  if (!existing) {
+    const body = { ...definition, enabled: createEnabled && (fileEnabled ?? true) };
+    const created = await api.call(Workflow, "POST", "/workflows", body);
+    byName.set(created.name, [created]);
+    return `created    "${created.name}"  id ${created.id}  v${created.currentVersion}${created.enabled ? "" : "  (disabled)"}`;
+  }
+  const current = await api.call(WorkflowDetail, "GET", `/workflows/${existing.id}`);
+  const local = parseDefinition(definition);
+  if (local.ok && canonical(local.definition) === canonical(current.definition)) {
+    return `unchanged  "${current.name}"  id ${current.id}  v${current.currentVersion}`;
+  }
+  const updated = await api.call(Workflow, "PUT", `/workflows/${existing.id}`, definition);
+  return `updated    "${updated.name}"  id ${updated.id}  v${updated.currentVersion}`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const base = values.url ?? DEFAULT_URL;
+  if (!URL.canParse(base)) throw new UsageError(`--url is not a URL: ${base}`);
+  const token = values.token ?? (await devVarsToken()) ?? "local-admin-token";
+  const files = positionals.length > 0 ? positionals : await defaultFiles();
+  if (files.length === 0) throw new UsageError("no files to load");
+
+  const api = new Api(base, token);
+  const byName = new Map<string, Workflow[]>();
+  for (const workflow of (await api.call(WorkflowList, "GET", "/workflows")).workflows) {
+    byName.set(workflow.name, [...(byName.get(workflow.name) ?? []), workflow]);
+  }
+  const width = Math.max(...files.map((file) => file.length));
+  let failed = 0;
+  for (const file of files) {
+    try {
+      console.log(`${file.padEnd(width)}  ${await load(api, file, byName, !values.disabled)}`);
+    } catch (err) {
+      failed += 1;
+      console.log(`${file.padEnd(width)}  REJECTED   ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (failed > 0) console.error(`${failed} of ${files.length} file(s) not loaded`);
+  return failed > 0 ? 1 : 0;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      url: { type: "string" },
+      token: { type: "string" },
+      disabled: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`error: ${err.message}\n(npm run workflows:load -- --help for usage)`);
+      process.exitCode = 2;
+    } else {
+      console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    }
+  },
+);
