@@ -6,21 +6,17 @@ import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { waitRoomFor } from "../src/durable/wait-rooms";
-import {
-  api,
-  createWorkflow,
-  deliver,
-  interceptOutbound,
-  notify,
-  runsOf,
-  runWithStatus,
-  stepsOf,
-  until,
-} from "./paused-support";
+import { deliver, notify, recordNotifications, runsOf, runWithStatus, stepsOf, until } from "./paused-support";
+import { apiJson, createWorkflow } from "./workflow-support";
 
-let outbound: ReturnType<typeof interceptOutbound>;
+/** Creates a workflow through the API and returns its id. */
+async function workflow(definition: Record<string, unknown>): Promise<string> {
+  return (await createWorkflow(definition)).id;
+}
+
+let outbound: ReturnType<typeof recordNotifications>;
 beforeAll(() => {
-  outbound = interceptOutbound();
+  outbound = recordNotifications();
 });
 
 const START = "system.import.start";
@@ -53,17 +49,18 @@ const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 10, 0, seconds));
 describe("pause and resume", () => {
   it("pauses at the event node, shows what it waits for, and resumes on a matching event", async () => {
     const asset = `app-${crypto.randomUUID()}`;
-    const workflowId = await createWorkflow(watchdog(asset, { timeoutSeconds: 3600 }));
+    const workflowId = await workflow(watchdog(asset, { timeoutSeconds: 3600 }));
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     const waiting = await runWithStatus(workflowId, "waiting");
 
-    const detail = await api<{ status: string; waitingFor: { assetId: string; eventTypes: string[]; until: string } }>(
-      `/api/runs/${waiting.id}`,
-    );
-    expect(detail.body.status).toBe("waiting");
-    expect(detail.body.waitingFor.assetId).toBe(asset);
-    expect(detail.body.waitingFor.eventTypes).toEqual([COMPLETE, ROADBLOCK]);
-    expect(Date.parse(detail.body.waitingFor.until)).toBeGreaterThan(Date.now() + 3500_000);
+    const detail = await apiJson<{
+      status: string;
+      waitingFor: { assetId: string; eventTypes: string[]; until: string };
+    }>("GET", `/api/runs/${waiting.id}`);
+    expect(detail.status).toBe("waiting");
+    expect(detail.waitingFor.assetId).toBe(asset);
+    expect(detail.waitingFor.eventTypes).toEqual([COMPLETE, ROADBLOCK]);
+    expect(Date.parse(detail.waitingFor.until)).toBeGreaterThan(Date.now() + 3500_000);
 
     const resumer = await deliver({ eventType: COMPLETE, assetId: asset, published: at(30) });
     const completed = await runWithStatus(workflowId, "completed");
@@ -81,7 +78,7 @@ describe("pause and resume", () => {
 
   it("takes the True branch of a condition on the resuming event", async () => {
     const asset = `app-${crypto.randomUUID()}`;
-    const workflowId = await createWorkflow(watchdog(asset));
+    const workflowId = await workflow(watchdog(asset));
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     await runWithStatus(workflowId, "waiting");
     await deliver({ eventType: ROADBLOCK, assetId: asset, published: at(5) });
@@ -96,7 +93,7 @@ describe("pause and resume", () => {
     const definition = watchdog(asset);
     const withFilter = { ...definition.nodes.wait, filter: { field: "eventResult", op: "eq", value: "SUCCESS" } };
     definition.nodes = { ...definition.nodes, wait: withFilter };
-    const workflowId = await createWorkflow(definition);
+    const workflowId = await workflow(definition);
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     const waiting = await runWithStatus(workflowId, "waiting");
 
@@ -125,7 +122,7 @@ describe("pause and resume", () => {
 describe("the event-before-wait race", () => {
   it("resumes a run whose resuming event came in the same delivery, and millisecond, as its trigger", async () => {
     const asset = `app-${crypto.randomUUID()}`;
-    const workflowId = await createWorkflow(watchdog(asset));
+    const workflowId = await workflow(watchdog(asset));
     // Okta batches events; the completion is processed before the run reaches its wait.
     await deliver(
       { eventType: START, assetId: asset, published: at(0) },
@@ -137,7 +134,7 @@ describe("the event-before-wait race", () => {
 
   it("resumes a run whose resuming event was delivered before its trigger (out of order)", async () => {
     const asset = `app-${crypto.randomUUID()}`;
-    const workflowId = await createWorkflow(watchdog(asset));
+    const workflowId = await workflow(watchdog(asset));
     await deliver({ eventType: COMPLETE, assetId: asset, published: at(10) });
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     await runWithStatus(workflowId, "completed");
@@ -145,7 +142,7 @@ describe("the event-before-wait race", () => {
 
   it("does not count an event published before the trigger", async () => {
     const asset = `app-${crypto.randomUUID()}`;
-    const workflowId = await createWorkflow(watchdog(asset));
+    const workflowId = await workflow(watchdog(asset));
     await deliver({ eventType: COMPLETE, assetId: asset, published: at(0) });
     await deliver({ eventType: START, assetId: asset, published: at(10) });
     await runWithStatus(workflowId, "waiting");
@@ -155,7 +152,7 @@ describe("the event-before-wait race", () => {
 describe("exactly once", () => {
   it("resumes once when the same event is delivered twice", async () => {
     const asset = `app-${crypto.randomUUID()}`;
-    const workflowId = await createWorkflow(watchdog(asset));
+    const workflowId = await workflow(watchdog(asset));
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     await runWithStatus(workflowId, "waiting");
     const uuid = crypto.randomUUID();
@@ -168,7 +165,7 @@ describe("exactly once", () => {
 
   it("resumes every run one event matches, each once", async () => {
     const asset = `app-${crypto.randomUUID()}`;
-    const ids = [await createWorkflow(watchdog(asset)), await createWorkflow(watchdog(asset))];
+    const ids = [await workflow(watchdog(asset)), await workflow(watchdog(asset))];
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     await deliver({ eventType: START, assetId: asset, published: at(1) });
     // Two workflows x two triggers: four waiting runs on one asset.
@@ -188,7 +185,7 @@ describe("exactly once", () => {
 describe("timeouts", () => {
   it("takes the timeout branch when the alarm fires first", async () => {
     const asset = `app-${crypto.randomUUID()}`;
-    const workflowId = await createWorkflow(watchdog(asset, { timeoutSeconds: 1, onTimeout: "stuck" }));
+    const workflowId = await workflow(watchdog(asset, { timeoutSeconds: 1, onTimeout: "stuck" }));
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     const run = await runWithStatus(workflowId, "completed");
     expect((await stepsOf(run.id)).map((s) => [s.node_id, s.outcome])).toEqual([
@@ -204,7 +201,7 @@ describe("timeouts", () => {
 
   it("ends the run timed_out when there is no timeout branch", async () => {
     const asset = `app-${crypto.randomUUID()}`;
-    const workflowId = await createWorkflow(watchdog(asset, { timeoutSeconds: 1 }));
+    const workflowId = await workflow(watchdog(asset, { timeoutSeconds: 1 }));
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     const run = await runWithStatus(workflowId, "timed_out");
     expect((await stepsOf(run.id)).map((s) => s.outcome)).toEqual(["timeout"]);
@@ -214,7 +211,7 @@ describe("timeouts", () => {
 describe("restarts", () => {
   it("a run paused before its WaitRoom is evicted still resumes on the next event", async () => {
     const asset = `app-${crypto.randomUUID()}`;
-    const workflowId = await createWorkflow(watchdog(asset, { timeoutSeconds: 3600 }));
+    const workflowId = await workflow(watchdog(asset, { timeoutSeconds: 3600 }));
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     const run = await runWithStatus(workflowId, "waiting");
     await evictDurableObject(waitRoomFor(env, asset));
@@ -226,7 +223,7 @@ describe("restarts", () => {
 describe("sequences and termination", () => {
   it("pauses and resumes at two event nodes one after the other", async () => {
     const asset = `app-${crypto.randomUUID()}`;
-    const workflowId = await createWorkflow({
+    const workflowId = await workflow({
       name: `two waits ${asset}`,
       trigger: { eventTypes: [START], filter: { field: "id", op: "eq", value: asset } },
       start: "first",
@@ -252,13 +249,21 @@ describe("sequences and termination", () => {
 
   it("terminating a waiting run removes it from its WaitRoom; a later event does not resume it", async () => {
     const asset = `app-${crypto.randomUUID()}`;
-    const workflowId = await createWorkflow(watchdog(asset));
+    const workflowId = await workflow(watchdog(asset));
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     const run = await runWithStatus(workflowId, "waiting");
-    const terminated = await api<{ status: string }>(`/api/runs/${run.id}/terminate`, { method: "POST" });
-    expect(terminated.body.status).toBe("terminated");
-    const paused = await api<{ runs: Array<{ runId: string }> }>(`/api/wait-rooms/${encodeURIComponent(asset)}`);
-    expect(paused.body.runs).toEqual([]);
+    const before = await apiJson<{ runs: Array<{ runId: string }> }>(
+      "GET",
+      `/api/wait-rooms/${encodeURIComponent(asset)}`,
+    );
+    expect(before.runs.map((paused) => paused.runId)).toEqual([run.id]);
+    const terminated = await apiJson<{ status: string }>("POST", `/api/runs/${run.id}/terminate`);
+    expect(terminated.status).toBe("terminated");
+    const after = await apiJson<{ runs: Array<{ runId: string }> }>(
+      "GET",
+      `/api/wait-rooms/${encodeURIComponent(asset)}`,
+    );
+    expect(after.runs).toEqual([]);
     await deliver({ eventType: COMPLETE, assetId: asset, published: at(3) });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await runsOf(workflowId))[0]?.status).toBe("terminated");

@@ -1,56 +1,19 @@
-/** Helpers for the paused-run tests: workflows through the API, deliveries, polling D1, an outbound recorder. */
+/**
+ * Helpers for the paused-run tests, on top of workflow-support: deliveries with
+ * chosen publish times, runs and steps read straight from D1, and actions that
+ * report which event they saw.
+ */
 import { env } from "cloudflare:workers";
-import { vi } from "vitest";
-import { type OktaEventOptions, oktaDelivery, oktaEvent } from "../tools/local-okta/builders";
-import { ADMIN_TOKEN, postDelivery, send } from "./support";
+import type { OktaEventOptions } from "../tools/local-okta/builders";
+import { type BuiltEvent, buildEvent, deliver as deliverEvents, interceptOutbound, until } from "./workflow-support";
 
-/** Creates a workflow through the API and returns its id; fails the test on a rejection. */
-export async function createWorkflow(definition: Record<string, unknown>): Promise<string> {
-  const res = await send(
-    new Request("http://worker.test/api/workflows", {
-      method: "POST",
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-      body: JSON.stringify(definition),
-    }),
-  );
-  const body = await res.json<{ id?: string; error?: unknown }>();
-  if (res.status !== 201 || !body.id) throw new Error(`workflow rejected: ${res.status} ${JSON.stringify(body)}`);
-  return body.id;
-}
+export { until } from "./workflow-support";
 
-export async function api<T>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
-  const res = await send(
-    new Request(`http://worker.test${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers ?? {}) },
-    }),
-  );
-  return { status: res.status, body: await res.json<T>() };
-}
-
-/** Delivers events (one Okta delivery) and returns them; fails the test unless Okta gets a 200. */
-export async function deliver(
-  ...events: OktaEventOptions[]
-): Promise<Array<Record<string, unknown> & { uuid: string }>> {
-  const built = events.map((options) => ({ ...oktaEvent(options), uuid: options.uuid ?? crypto.randomUUID() }));
-  const res = await postDelivery(oktaDelivery(built));
-  if (res.status !== 200) throw new Error(`delivery refused: ${res.status} ${await res.text()}`);
+/** Delivers the events in one Okta delivery and returns them. */
+export async function deliver(...events: OktaEventOptions[]): Promise<BuiltEvent[]> {
+  const built = events.map(buildEvent);
+  await deliverEvents(built);
   return built;
-}
-
-/** Polls until `probe` returns something truthy; the real queue delivers in the background. */
-export async function until<T>(
-  probe: () => Promise<T | null | undefined | false>,
-  what: string,
-  ms = 15_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 40));
-  }
 }
 
 export interface RunRow {
@@ -87,30 +50,26 @@ export async function stepsOf(runId: string): Promise<StepRow[]> {
   return results;
 }
 
-export interface OutboundCall {
-  name: string;
-  body: { eventType?: string; run?: string; asset?: string };
+/** What a `notify` action posts: the current event's type and asset, and the run. */
+export interface Notification {
+  eventType?: string;
+  run?: string;
+  asset?: string;
 }
 
-/**
- * Intercepts every outbound request for the whole test file and answers 200; nothing
- * leaves the machine. Install once (beforeAll): runs finish in the background, after
- * their test, and must still find the interceptor. Filter calls by asset.
- */
-export function interceptOutbound(): { calls: (name: string, asset: string) => OutboundCall["body"][] } {
-  const seen: OutboundCall[] = [];
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const request = new Request(input, init);
-    const text = await request.text();
-    seen.push({ name: new URL(request.url).pathname.slice(1), body: text ? JSON.parse(text) : {} });
-    return new Response("ok", { status: 200 });
-  });
+/** Intercepts outbound HTTP for the whole file (install in beforeAll); `calls` reads what `notify` nodes sent. */
+export function recordNotifications(): { calls: (name: string, asset: string) => Notification[] } {
+  const outbound = interceptOutbound();
   return {
-    calls: (name, asset) => seen.filter((call) => call.name === name && call.body.asset === asset).map((c) => c.body),
+    calls: (name, asset) =>
+      outbound
+        .to(`https://hooks.example.test/${name}`)
+        .map((call): Notification => JSON.parse(call.body))
+        .filter((body) => body.asset === asset),
   };
 }
 
-/** An http action node posting to the recorder under `name`, with the current event's fields. */
+/** An http action node posting the current event's fields to `https://hooks.example.test/<name>`. */
 export function notify(name: string, next: string | null = null) {
   return {
     kind: "action",
