@@ -8,4 +8,5 @@ export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 npx biome ci .
 npx wrangler types --strict-vars=false --env-file .dev.vars.example --check
 npx tsc -p .
+npx tsc -p tsconfig.node.json
 npx vitest run "$@"

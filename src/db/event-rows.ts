@@ -1,6 +1,6 @@
 /** Mapping between normalised events and their D1 rows, in both directions. Pure. */
 import type { EventFields } from "../okta/event-fields";
-import type { Actor, NormalisedEvent } from "../okta/normalise";
+import type { NormalisedEvent } from "../okta/normalise";
 import type { EventRow, NewEventRow } from "./schema";
 
 export function toEventRow(event: NormalisedEvent): NewEventRow {
@@ -44,7 +44,7 @@ export function eventSummary(row: EventRow) {
     uuid: row.uuid,
     ...fieldsOf(row),
     inCategory: row.inCategory,
-    actor: (row.actor ?? null) as Actor | null,
+    actor: row.actor ?? null,
     outcomeReason: row.outcomeReason,
     displayMessage: row.displayMessage,
     deliveryId: row.deliveryId,

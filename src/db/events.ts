@@ -1,49 +1,13 @@
 /** Queries on deliveries and events. Every verb takes the drizzle instance first. */
-import { and, desc, eq, getTableColumns, gte, isNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, desc, eq, gte, isNull, lt, lte, sql } from "drizzle-orm";
 import type { NormalisedEvent } from "../okta/normalise";
 import type { Db } from "./client";
 import { toEventRow } from "./event-rows";
-import { deliveries, events, type NewEventRow } from "./schema";
+import { olderThan } from "./keyset";
+import { deliveries, events } from "./schema";
 
-/**
- * Event rows go to D1 as one JSON array in one bound parameter, unpacked by json_each,
- * so a delivery of any size is one INSERT. (Binding each value would allow only 6 rows
- * per statement under D1's 100-parameter limit, and building those statements cost
- * more CPU than storing the rows.) Arrays are split so that each bound value stays far
- * below D1's 2 MB limit for one value, even in UTF-8.
- */
-const MAX_ROWS_JSON_CHARS = 512 * 1024;
-const EVENT_COLUMNS = Object.entries(getTableColumns(events));
-/** `value->>'uuid', value->>'delivery_id', …` in table order. A column a row leaves out is NULL (none has a default). */
-const SELECT_EVENT_COLUMNS = sql.raw(EVENT_COLUMNS.map(([, column]) => `value->>'${column.name}'`).join(", "));
-
-/** One row as a JSON object of driver values (what drizzle would bind), keyed by column name. */
-function rowJson(row: NewEventRow): string {
-  const values: Record<string, unknown> = {};
-  for (const [key, column] of EVENT_COLUMNS) {
-    const value = row[key as keyof NewEventRow];
-    if (value != null) values[column.name] = column.mapToDriverValue(value);
-  }
-  return JSON.stringify(values);
-}
-
-/** Row objects joined into JSON arrays of at most MAX_ROWS_JSON_CHARS characters each. */
-function rowArrays(rows: readonly string[]): string[] {
-  const arrays: string[] = [];
-  let current: string[] = [];
-  let size = 0;
-  for (const row of rows) {
-    if (current.length > 0 && size + row.length > MAX_ROWS_JSON_CHARS) {
-      arrays.push(`[${current.join(",")}]`);
-      current = [];
-      size = 0;
-    }
-    current.push(row);
-    size += row.length + 1;
-  }
-  if (current.length > 0) arrays.push(`[${current.join(",")}]`);
-  return arrays;
-}
+/** D1 allows at most 100 bound parameters per statement; an event row binds 15. */
+const EVENT_ROWS_PER_INSERT = 6;
 
 export interface DeliveryRecord {
   eventId: string;
@@ -66,13 +30,17 @@ export async function storeDelivery(
     .insert(deliveries)
     .values({ ...delivery, eventCount: normalised.length })
     .onConflictDoNothing();
-  const inserts = rowArrays(normalised.map((event) => rowJson(toEventRow(event)))).map((json) =>
-    db
-      .insert(events)
-      .select(sql`select ${SELECT_EVENT_COLUMNS} from json_each(${json}) where true`)
-      .onConflictDoNothing()
-      .returning({ uuid: events.uuid }),
-  );
+  const rows = normalised.map(toEventRow);
+  const inserts = [];
+  for (let i = 0; i < rows.length; i += EVENT_ROWS_PER_INSERT) {
+    inserts.push(
+      db
+        .insert(events)
+        .values(rows.slice(i, i + EVENT_ROWS_PER_INSERT))
+        .onConflictDoNothing()
+        .returning({ uuid: events.uuid }),
+    );
+  }
   const [, ...inserted] = await db.batch([insertDelivery, ...inserts]);
   return inserted.flat().map((row) => row.uuid);
 }
@@ -123,12 +91,7 @@ export async function listEvents(db: Db, query: EventQuery) {
     query.assetId ? eq(events.assetId, query.assetId) : undefined,
     query.since ? gte(events.eventDate, query.since) : undefined,
     query.until ? lte(events.eventDate, query.until) : undefined,
-    query.after
-      ? or(
-          lt(events.eventDate, query.after.eventDate),
-          and(eq(events.eventDate, query.after.eventDate), lt(events.uuid, query.after.uuid)),
-        )
-      : undefined,
+    olderThan(events.eventDate, events.uuid, query.after && { time: query.after.eventDate, id: query.after.uuid }),
   ];
   return db
     .select()

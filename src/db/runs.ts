@@ -1,6 +1,7 @@
 /** Queries on runs and their steps. Every verb takes `db` first; state changes are guarded by status. */
 import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "./client";
+import { olderThan } from "./keyset";
 import { type RunStatus, runSteps, runs } from "./schema";
 
 export const ACTIVE_STATUSES: RunStatus[] = ["running", "waiting"];
@@ -203,12 +204,7 @@ export async function listRuns(db: Db, query: RunQuery) {
         query.assetId ? eq(runs.assetId, query.assetId) : undefined,
         query.since ? gte(runs.startedAt, query.since) : undefined,
         query.until ? lte(runs.startedAt, query.until) : undefined,
-        query.after
-          ? or(
-              lt(runs.startedAt, query.after.startedAt),
-              and(eq(runs.startedAt, query.after.startedAt), lt(runs.id, query.after.id)),
-            )
-          : undefined,
+        olderThan(runs.startedAt, runs.id, query.after && { time: query.after.startedAt, id: query.after.id }),
       ),
     )
     .orderBy(desc(runs.startedAt), desc(runs.id))

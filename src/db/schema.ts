@@ -4,6 +4,7 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { Actor } from "../okta/normalise";
 
 /** One row per Okta delivery (envelope `eventId`); a redelivery finds its row and changes nothing. */
 export const deliveries = sqliteTable("deliveries", {
@@ -29,10 +30,10 @@ export const events = sqliteTable(
     eventDate: text("event_date").notNull(),
     eventTimestamp: text("event_timestamp").notNull(),
     inCategory: integer("in_category", { mode: "boolean" }).notNull(),
-    actor: text("actor", { mode: "json" }),
+    actor: text("actor", { mode: "json" }).$type<Actor | null>(),
     outcomeReason: text("outcome_reason"),
     displayMessage: text("display_message"),
-    raw: text("raw", { mode: "json" }).notNull(),
+    raw: text("raw", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     /** Set once the event is on the queue; the cron re-enqueues rows where it stays null. */
     enqueuedAt: text("enqueued_at"),
     /** Set when the queue consumer has handled the event. */

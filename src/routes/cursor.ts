@@ -18,3 +18,10 @@ export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T {
     );
   }
 }
+
+/** Splits rows fetched with `limit + 1` into the page and the cursor of the next page (null on the last). */
+export function pageOf<T>(rows: T[], limit: number, position: (row: T) => unknown) {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { page, nextCursor: rows.length > limit && last ? encodeCursor(position(last)) : null };
+}

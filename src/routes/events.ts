@@ -5,7 +5,7 @@ import { eventSummary } from "../db/event-rows";
 import { getEvent, listEvents } from "../db/events";
 import { AppError } from "../errors";
 import { EventFields } from "../okta/event-fields";
-import { decodeCursor, encodeCursor } from "./cursor";
+import { decodeCursor, pageOf } from "./cursor";
 import { bearerSecurity, createApiApp, errorResponses, notFoundResponse } from "./openapi-common";
 
 const Actor = z.object({
@@ -26,7 +26,8 @@ const StoredEvent = EventFields.extend({
   consumedAt: z.string().nullable(),
 }).openapi("Event");
 
-const EventDetail = StoredEvent.extend({ raw: z.record(z.string(), z.unknown()) }).openapi("EventDetail");
+const RawEvent = z.record(z.string(), z.unknown()).openapi({ description: "The event exactly as Okta sent it" });
+const EventDetail = StoredEvent.extend({ raw: RawEvent }).openapi("EventDetail");
 
 const isoDate = z.iso.datetime({ offset: true });
 
@@ -83,14 +84,11 @@ export const eventsApi = createApiApp()
       after,
       limit: query.limit + 1,
     });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    const nextCursor =
-      rows.length > query.limit && last ? encodeCursor({ eventDate: last.eventDate, uuid: last.uuid }) : null;
+    const { page, nextCursor } = pageOf(rows, query.limit, (row) => ({ eventDate: row.eventDate, uuid: row.uuid }));
     return c.json({ events: page.map(eventSummary), nextCursor }, 200);
   })
   .openapi(getRoute, async (c) => {
     const row = await getEvent(createDb(c.env.DB), c.req.valid("param").uuid);
     if (!row) throw new AppError(404, "not_found", "no event with that uuid");
-    return c.json({ ...eventSummary(row), raw: row.raw as Record<string, unknown> }, 200);
+    return c.json({ ...eventSummary(row), raw: row.raw }, 200);
   });

@@ -8,7 +8,7 @@ import { RUN_STATUSES, type RunRow } from "../db/schema";
 import { terminate } from "../engine/terminate";
 import { AppError } from "../errors";
 import { EventFields } from "../okta/event-fields";
-import { decodeCursor, encodeCursor } from "./cursor";
+import { decodeCursor, pageOf } from "./cursor";
 import { bearerSecurity, createApiApp, ErrorBody, errorResponses, notFoundResponse } from "./openapi-common";
 
 const Run = z
@@ -118,10 +118,7 @@ export const runsApi = createApiApp()
       after: query.cursor ? decodeCursor(query.cursor, CursorPosition) : undefined,
       limit: query.limit + 1,
     });
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    const nextCursor =
-      rows.length > query.limit && last ? encodeCursor({ startedAt: last.startedAt, id: last.id }) : null;
+    const { page, nextCursor } = pageOf(rows, query.limit, (row) => ({ startedAt: row.startedAt, id: row.id }));
     return c.json({ runs: page.map(runView), nextCursor }, 200);
   })
   .openapi(getRoute, async (c) => {

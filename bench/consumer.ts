@@ -1,0 +1,367 @@
+/**
+ * `npm run bench:consumer` (also `-- --quick`): queue consumer throughput with 10 and
+ * with 10,000 enabled workflows. In both cases the same 10 workflows match the
+ * benchmark events (system.api_token.create on assets `bench-…`) and run one no-op
+ * http action (POST to a local node:http server that answers 204); in the 10,000
+ * case 9,990 more enabled workflows match nothing: their triggers cover all 13 event
+ * types (every 7th lists none, i.e. all 13), each with a filter `id eq <random uuid>`
+ * that fails, so the trigger index hands the consumer ~2,100 candidates per benchmark
+ * event, and ~1,200-1,900 for every other type.
+ *
+ * One round posts M fresh events through POST /hooks/okta (deliveries of 50) and
+ * times from the first POST to the end of the last of the M x 10 runs (its ended_at
+ * in D1). The two cases run side by side in two Workers and alternate, round after
+ * round; the report gives medians and the ratio 10,000 / 10.
+ */
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import { SYSTEM_EVENT_TYPES } from "../src/okta/event-types";
+import { median } from "./lib/load";
+import {
+  benchWorkerOptions,
+  count,
+  createWorkflows,
+  deliveries,
+  event,
+  pollUntil,
+  postDeliveries,
+  type Receiver,
+  runStatuses,
+  startProject,
+  startReceiver,
+} from "./lib/project";
+import { type ProfileStats, profileTable, readProfile } from "./lib/profile";
+import { fixed, machine, table, writeResults } from "./lib/report";
+import { ROOT, type RunningWorker, runtimeDescription, tempDir } from "./lib/runtime";
+
+const HELP = `Usage: npm run bench:consumer [-- --quick] [-- --events M] [-- --repeats R] [-- --workflows N] [-- --profile]
+
+Consumer throughput (events/s and runs/s, matched and run to completion with a no-op
+http action) with 10 and with N (default 10,000) enabled workflows, of which the same
+10 match. Writes bench/results/consumer-*.json.
+
+  --quick        M=100 events, 1 round (a smoke check, not a measurement)
+  --events M     benchmark events per round (default 500, in deliveries of 50)
+  --repeats R    rounds per case (default 3)
+  --workflows N  enabled workflows in the large case (default 10000)
+  --profile      run bench/workers/profiled.ts (our Worker with timing around each D1
+                 statement, WaitRoom call, queue send and fetch) and print where each
+                 case's last round spent its time; the instrumentation costs a little`;
+
+const BENCH_TYPE = "system.api_token.create";
+const MATCHING = 10;
+const EVENTS_PER_DELIVERY = 50;
+/** Deliveries in flight at once while posting a round's events. */
+const POST_CONCURRENCY = 2;
+/** Concurrent POST /api/workflows while creating the workflows. */
+const CREATE_CONCURRENCY = 4;
+const WARMUP_EVENTS = 50;
+const ROUND_TIMEOUT_MS = 15 * 60_000;
+
+interface Round {
+  round: number;
+  events: number;
+  runs: number;
+  /** First POST to the last run's ended_at. */
+  seconds: number;
+  eventsPerSecond: number;
+  runsPerSecond: number;
+  /** First POST to the last POST answered (ingress). */
+  postSeconds: number;
+  /** First POST to the last benchmark event's consumed_at (all event messages handled). */
+  eventsConsumedSeconds: number;
+  /** Requests the receiver got in this round (one per run). */
+  actionRequests: number;
+  failedRuns: number;
+}
+
+function noopAction(receiver: Receiver) {
+  return {
+    noop: {
+      kind: "action",
+      action: { type: "http", method: "POST", url: `${receiver.url}/noop`, retries: 0 },
+      next: null,
+    },
+  };
+}
+
+/** The 10 workflows every benchmark event starts. */
+function matchingWorkflows(receiver: Receiver) {
+  return Array.from({ length: MATCHING }, (_, i) => ({
+    name: `bench match ${i + 1}`,
+    trigger: { eventTypes: [BENCH_TYPE], filter: { field: "id", op: "startsWith", value: "bench-" } },
+    start: "noop",
+    nodes: noopAction(receiver),
+  }));
+}
+
+/** Enabled workflows that no benchmark event starts: every type is covered, every filter fails. */
+function otherWorkflows(receiver: Receiver, n: number) {
+  return Array.from({ length: n }, (_, i) => ({
+    name: `bench other ${i + 1}`,
+    trigger: {
+      eventTypes: i % 7 === 6 ? [] : [SYSTEM_EVENT_TYPES[i % SYSTEM_EVENT_TYPES.length]],
+      filter: { field: "id", op: "eq", value: randomUUID() },
+    },
+    start: "noop",
+    nodes: noopAction(receiver),
+  }));
+}
+
+interface Case {
+  id: string;
+  label: string;
+  workflows: number;
+  worker: RunningWorker;
+  rounds: Round[];
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean" },
+      events: { type: "string" },
+      repeats: { type: "string" },
+      workflows: { type: "string" },
+      profile: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const quick = values.quick ?? false;
+  const positive = (raw: string | undefined, fallback: number, name: string) => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
+    return n;
+  };
+  const settings = {
+    quick,
+    events: positive(values.events, quick ? 100 : 500, "events"),
+    repeats: positive(values.repeats, quick ? 1 : 3, "repeats"),
+    largeWorkflows: positive(values.workflows, 10_000, "workflows"),
+    matchingWorkflows: MATCHING,
+    eventsPerDelivery: EVENTS_PER_DELIVERY,
+    postConcurrency: POST_CONCURRENCY,
+    warmupEvents: WARMUP_EVENTS,
+    profile: values.profile ?? false,
+    queue: {} as object,
+  };
+  if (settings.largeWorkflows < MATCHING) throw new Error(`--workflows must be at least ${MATCHING}`);
+
+  const host = machine();
+  console.log(`Runtime: ${runtimeDescription()}, one workerd per Worker, storage in a temp folder.`);
+  console.log(
+    "  Why: as for the ingress benchmark, wrangler dev would put its own Node process and a second workerd\n" +
+      "  on every request; Miniflare runs the same workerd with the same D1, Queues and Durable Objects.",
+  );
+  console.log(
+    `Machine: ${host.cores} cores (${host.cpu}), ${host.memoryGb} GB, Node ${host.node}, load ${host.loadAverage.join(" ")}`,
+  );
+
+  const build = await tempDir("bench-build-");
+  const cases: Case[] = [];
+  let receiver: Receiver | undefined;
+  const stopAll = async () => {
+    await Promise.allSettled(cases.map((c) => c.worker.stop()));
+    await receiver?.close();
+    await build.remove();
+  };
+  process.once("SIGINT", () => {
+    void stopAll().finally(() => process.exit(130));
+  });
+
+  try {
+    const { options, consumer } = await benchWorkerOptions(build.path, settings.profile);
+    settings.queue = consumer;
+    console.log(
+      `Queue consumer: ${JSON.stringify(consumer)} (max_batch_timeout 0 instead of wrangler.toml's 1: the local\n` +
+        "  queue otherwise waits the batching window before every partial batch; batch size as in wrangler.toml).\n" +
+        "  Cron off. The local queue hands the consumer one batch at a time.",
+    );
+    console.log(
+      `Settings: ${settings.events} events per round in deliveries of ${EVENTS_PER_DELIVERY} (${POST_CONCURRENCY} in flight), ` +
+        `${settings.repeats} round(s) per case, ${MATCHING} matching workflows, ` +
+        `${settings.largeWorkflows} enabled in the large case; warm-up ${WARMUP_EVENTS} events per Worker.`,
+    );
+    receiver = await startReceiver();
+    console.log(`No-op action: http POST ${receiver.url}/noop (node:http, answers 204 at once).\n`);
+
+    let started = performance.now();
+    process.stdout.write("Bundling our Worker and starting two instances... ");
+    const small = await startProject("consumer-10", options);
+    cases.push({ id: "10", label: `${MATCHING} workflows`, workflows: MATCHING, worker: small, rounds: [] });
+    const large = await startProject("consumer-large", options);
+    cases.push({
+      id: String(settings.largeWorkflows),
+      label: `${settings.largeWorkflows.toLocaleString("en")} workflows`,
+      workflows: settings.largeWorkflows,
+      worker: large,
+      rounds: [],
+    });
+    console.log(`${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+    started = performance.now();
+    await createWorkflows(small, matchingWorkflows(receiver), CREATE_CONCURRENCY);
+    await createWorkflows(large, matchingWorkflows(receiver), CREATE_CONCURRENCY);
+    process.stdout.write(
+      `Creating ${settings.largeWorkflows - MATCHING} non-matching workflows through POST /api/workflows (${CREATE_CONCURRENCY} at a time)... `,
+    );
+    await createWorkflows(large, otherWorkflows(receiver, settings.largeWorkflows - MATCHING), CREATE_CONCURRENCY);
+    const createSeconds = (performance.now() - started) / 1000;
+    const largeDb = await large.db();
+    const candidates = await count(
+      largeDb,
+      "select count(*) as n from workflow_triggers where event_type = ?",
+      BENCH_TYPE,
+    );
+    const triggerRows = await count(largeDb, "select count(*) as n from workflow_triggers");
+    console.log(
+      `${createSeconds.toFixed(1)} s (${fixed((settings.largeWorkflows - MATCHING) / createSeconds, 0)}/s); ` +
+        `trigger index: ${triggerRows} rows, ${candidates} candidates for ${BENCH_TYPE}`,
+    );
+
+    process.stdout.write("Warm-up (not measured)... ");
+    for (const c of cases) await measureRound(c.worker, receiver, `warm-${c.id}`, WARMUP_EVENTS);
+    console.log("done\n");
+    const profiles: Record<string, ProfileStats> = {};
+
+    for (let round = 1; round <= settings.repeats; round++) {
+      // Alternate which case goes first, so a drift in machine load does not favour one.
+      const order = round % 2 === 1 ? cases : [...cases].reverse();
+      for (const c of order) {
+        if (settings.profile) await readProfile(c.worker, true);
+        const result = { round, ...(await measureRound(c.worker, receiver, `${c.id}-${round}`, settings.events)) };
+        if (settings.profile) profiles[c.id] = await readProfile(c.worker, true);
+        c.rounds.push(result);
+        console.log(
+          `  round ${round}  ${c.label.padEnd(16)} ${fixed(result.eventsPerSecond).padStart(6)} events/s  ` +
+            `${fixed(result.runsPerSecond).padStart(7)} runs/s  (${fixed(result.seconds)} s; posted in ${fixed(result.postSeconds)} s, ` +
+            `events consumed by ${fixed(result.eventsConsumedSeconds)} s)` +
+            (result.failedRuns ? `  FAILED RUNS ${result.failedRuns}` : ""),
+        );
+      }
+    }
+
+    const summary = cases.map((c) => ({
+      id: c.id,
+      label: c.label,
+      workflows: c.workflows,
+      eventsPerSecond: median(c.rounds.map((r) => r.eventsPerSecond)),
+      runsPerSecond: median(c.rounds.map((r) => r.runsPerSecond)),
+      seconds: median(c.rounds.map((r) => r.seconds)),
+      failedRuns: c.rounds.reduce((sum, r) => sum + r.failedRuns, 0),
+      rounds: c.rounds,
+    }));
+    const [few, many] = summary as [(typeof summary)[0], (typeof summary)[0]];
+    const ratio = many.eventsPerSecond / few.eventsPerSecond;
+
+    console.log(
+      settings.repeats === 1
+        ? "\nOne round per case (a smoke check; use the default 3 rounds for numbers):\n"
+        : `\nMedians of ${settings.repeats} rounds:\n`,
+    );
+    console.log(
+      table(
+        ["case", "events/s", "runs/s", "seconds", "failed runs", "events/s per round"],
+        summary.map((s) => [
+          s.label,
+          fixed(s.eventsPerSecond),
+          fixed(s.runsPerSecond),
+          fixed(s.seconds),
+          s.failedRuns,
+          s.rounds.map((r) => fixed(r.eventsPerSecond)).join(" "),
+        ]),
+      ),
+    );
+    console.log("");
+    console.log(
+      table(
+        ["ratio", "value", "target", ""],
+        [[`events/s ${many.label} / ${few.label}`, fixed(ratio, 2), ">= 0.5", ratio >= 0.5 ? "ok" : "MISSED"]],
+      ),
+    );
+    for (const c of settings.profile ? cases : []) {
+      const last = c.rounds.at(-1) as Round;
+      console.log(
+        `\nProfile, ${c.label}, round ${last.round} (${last.events} events, ${last.runs} runs, ${fixed(last.seconds)} s; ` +
+          "per run = total / runs; nested rows are included in their callers):\n",
+      );
+      console.log(profileTable(profiles[c.id] ?? {}, last.runs, "run"));
+    }
+    const file = await writeResults("consumer", {
+      benchmark: "consumer",
+      date: new Date().toISOString(),
+      runtime: runtimeDescription(),
+      machine: host,
+      loadAverageAtEnd: machine().loadAverage,
+      settings,
+      setup: { createSeconds, triggerRows, candidatesForBenchType: candidates },
+      cases: summary,
+      ratio: { name: "events/s large / small", value: ratio, target: ">= 0.5", pass: ratio >= 0.5 },
+      ...(settings.profile ? { profiles } : {}),
+    });
+    console.log(`\nResults: ${file.replace(ROOT, "")}`);
+  } finally {
+    await stopAll();
+  }
+}
+
+/** Posts `events` fresh benchmark events and waits until all their runs (x10) are completed. */
+async function measureRound(
+  worker: RunningWorker,
+  receiver: Receiver,
+  tag: string,
+  events: number,
+): Promise<Omit<Round, "round">> {
+  const db = await worker.db();
+  const bodies = deliveries(
+    Array.from({ length: events }, (_, i) => event(BENCH_TYPE, `bench-${tag}-${i}`)),
+    EVENTS_PER_DELIVERY,
+  );
+  const runs = events * MATCHING;
+  const completedBefore = await count(db, "select count(*) as n from runs where status = 'completed'");
+  const failedBefore = await count(db, "select count(*) as n from runs where status = 'failed'");
+  const requestsBefore = receiver.count();
+
+  const t0 = Date.now();
+  await postDeliveries(worker, bodies, POST_CONCURRENCY);
+  const posted = Date.now();
+  await pollUntil(
+    async () =>
+      (await count(db, "select count(*) as n from runs where status in ('completed', 'failed')")) - failedBefore,
+    completedBefore + runs,
+    {
+      intervalMs: 100,
+      timeoutMs: ROUND_TIMEOUT_MS,
+      describe: async () => `runs ${JSON.stringify(await runStatuses(db))}, expected ${completedBefore + runs} done`,
+    },
+  );
+  const last = await db
+    .prepare("select max(ended_at) as at from runs where status = 'completed'")
+    .first<{ at: string }>();
+  const consumed = await db
+    .prepare("select max(consumed_at) as at, count(consumed_at) as n from events where asset_id like ?")
+    .bind(`bench-${tag}-%`)
+    .first<{ at: string; n: number }>();
+  const seconds = (Date.parse(last?.at ?? "") - t0) / 1000;
+  return {
+    events,
+    runs,
+    seconds,
+    eventsPerSecond: events / seconds,
+    runsPerSecond: runs / seconds,
+    postSeconds: (posted - t0) / 1000,
+    eventsConsumedSeconds: (Date.parse(consumed?.at ?? "") - t0) / 1000,
+    actionRequests: receiver.count() - requestsBefore,
+    failedRuns: (await count(db, "select count(*) as n from runs where status = 'failed'")) - failedBefore,
+  };
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exitCode = 1;
+});

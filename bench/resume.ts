@@ -1,0 +1,460 @@
+/**
+ * `npm run bench:resume` (also `-- --quick`): the resume path of event nodes.
+ *
+ * (a) Latency. Workflow "resume": on system.import.start (asset `lat-r-…`), wait for
+ *     system.import.complete on the same asset, then http POST to a local receiver.
+ *     Per sample: post a start on a fresh asset, wait until its run is waiting (and
+ *     its lease released), then t0, post the complete, t1 when the receiver gets the
+ *     action's request. Baseline, sampled alternately in the same Worker: workflow
+ *     "direct", whose first node is the same http action, started by a
+ *     system.import.complete on an asset `lat-d-…`: t0 at its POST, t1 at the
+ *     receiver. Both paths cross the queue twice (event, then run or resume); the
+ *     ratio is what the WaitRoom adds over a plain trigger -> action path.
+ *
+ * (b) Throughput. N runs of "on start, wait for complete, then http POST" paused on 1
+ *     asset, and N paused on N assets (each case in a fresh Worker): setup delivers
+ *     the N starts in deliveries of 100 and waits until all N runs are waiting; then
+ *     1 complete (1 asset) or N completes, one per asset, in deliveries of 100, and
+ *     the time from the first POST to the last run's ended_at gives resumes/s.
+ */
+import { parseArgs } from "node:util";
+import { median, percentile } from "./lib/load";
+import {
+  benchWorkerOptions,
+  count,
+  createWorkflows,
+  deliveries,
+  event,
+  pollUntil,
+  postDeliveries,
+  postDelivery,
+  type Receiver,
+  runStatuses,
+  startProject,
+  startReceiver,
+} from "./lib/project";
+import { fixed, machine, table, writeResults } from "./lib/report";
+import { ROOT, type RunningWorker, runtimeDescription, tempDir, type WorkerOptions } from "./lib/runtime";
+
+const HELP = `Usage: npm run bench:resume [-- --quick] [-- --samples S] [-- --runs N] [-- --repeats R] [-- --only latency|throughput]
+
+(a) latency from a resuming event's POST to the resumed run's http action, against a
+    workflow whose first node is that action (p50/p99 and the ratio);
+(b) resumes/s with N runs paused on 1 asset and N runs paused on N assets.
+Writes bench/results/resume-*.json.
+
+  --quick        S=10 samples, N=200 runs, 1 repetition (a smoke check)
+  --samples S    latency samples per path (default 50, after 3 warm-up samples)
+  --runs N       paused runs per throughput case (default 1000; 10000 takes ~25 min here)
+  --repeats R    repetitions of each throughput case, each in a fresh Worker (default 2)
+  --only X       run only part (a) "latency" or part (b) "throughput"`;
+
+const START = "system.import.start";
+const COMPLETE = "system.import.complete";
+const WARMUP_SAMPLES = 3;
+const DELIVERY_SIZE = 100;
+const POST_CONCURRENCY = 2;
+const SAMPLE_TIMEOUT_MS = 30_000;
+const PHASE_TIMEOUT_MS = 60 * 60_000;
+
+function waitThenAct(name: string, trigger: object, url: string) {
+  return {
+    name,
+    trigger,
+    start: "waitComplete",
+    nodes: {
+      waitComplete: { kind: "event", eventTypes: [COMPLETE], timeoutSeconds: 86_400, next: "notify" },
+      notify: { kind: "action", action: { type: "http", method: "POST", url, retries: 0 }, next: null },
+    },
+  };
+}
+
+interface LatencyResult {
+  samples: number;
+  resume: { p50: number; p99: number; mean: number; all: number[] };
+  direct: { p50: number; p99: number; mean: number; all: number[] };
+  ratioP50: number;
+  ratioP99: number;
+}
+
+interface ThroughputRun {
+  repetition: number;
+  assets: number;
+  runs: number;
+  setupSeconds: number;
+  startsPerSecond: number;
+  /** First resuming POST to the last run's ended_at. */
+  seconds: number;
+  resumesPerSecond: number;
+  /** First resuming POST to the last complete event's consumed_at (the WaitRoom has resolved its waits and sent the resumes). */
+  eventsConsumedSeconds: number;
+  failedRuns: number;
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean" },
+      samples: { type: "string" },
+      runs: { type: "string" },
+      repeats: { type: "string" },
+      only: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const quick = values.quick ?? false;
+  const positive = (raw: string | undefined, fallback: number, name: string) => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
+    return n;
+  };
+  if (values.only !== undefined && values.only !== "latency" && values.only !== "throughput") {
+    throw new Error("--only must be latency or throughput");
+  }
+  const settings = {
+    quick,
+    samples: positive(values.samples, quick ? 10 : 50, "samples"),
+    warmupSamples: WARMUP_SAMPLES,
+    runs: positive(values.runs, quick ? 200 : 1000, "runs"),
+    repeats: positive(values.repeats, quick ? 1 : 2, "repeats"),
+    deliverySize: DELIVERY_SIZE,
+    postConcurrency: POST_CONCURRENCY,
+    parts: values.only ? [values.only] : ["latency", "throughput"],
+    queue: {} as object,
+  };
+
+  const host = machine();
+  console.log(`Runtime: ${runtimeDescription()}, one workerd per Worker, storage in a temp folder.`);
+  console.log(
+    "  Why: as for the ingress benchmark, wrangler dev would put its own Node process and a second workerd\n" +
+      "  on every request; Miniflare runs the same workerd with the same D1, Queues and Durable Objects.",
+  );
+  console.log(
+    `Machine: ${host.cores} cores (${host.cpu}), ${host.memoryGb} GB, Node ${host.node}, load ${host.loadAverage.join(" ")}`,
+  );
+
+  const build = await tempDir("bench-build-");
+  const workers = new Set<RunningWorker>();
+  let receiver: Receiver | undefined;
+  const stopAll = async () => {
+    await Promise.allSettled([...workers].map((w) => w.stop()));
+    await receiver?.close();
+    await build.remove();
+  };
+  process.once("SIGINT", () => {
+    void stopAll().finally(() => process.exit(130));
+  });
+  const start = async (name: string, options: WorkerOptions) => {
+    const worker = await startProject(name, options);
+    workers.add(worker);
+    return worker;
+  };
+  const stop = async (worker: RunningWorker) => {
+    workers.delete(worker);
+    await worker.stop();
+  };
+
+  try {
+    const { options, consumer } = await benchWorkerOptions(build.path);
+    settings.queue = consumer;
+    console.log(
+      `Queue consumer: ${JSON.stringify(consumer)} (max_batch_timeout 0 instead of wrangler.toml's 1: the local\n` +
+        "  queue otherwise waits the batching window before every partial batch; batch size as in wrangler.toml).\n" +
+        "  Cron off. The local queue hands the consumer one batch at a time.",
+    );
+    receiver = await startReceiver();
+    console.log(`Action: http POST to ${receiver.url} (node:http, answers 204 at once).`);
+    console.log(
+      `Settings: (a) ${settings.samples} samples per path after ${WARMUP_SAMPLES} warm-up; (b) ${settings.runs} paused runs per case, ` +
+        `deliveries of ${DELIVERY_SIZE} (${POST_CONCURRENCY} in flight), ${settings.repeats} repetition(s).\n`,
+    );
+
+    let latency: LatencyResult | undefined;
+    if (settings.parts.includes("latency")) {
+      const worker = await start("resume-latency", options);
+      latency = await measureLatency(worker, receiver, settings.samples);
+      await stop(worker);
+    }
+
+    const throughput: ThroughputRun[] = [];
+    if (settings.parts.includes("throughput")) {
+      console.log(`(b) Resume throughput, ${settings.runs} paused runs per case`);
+      for (let repetition = 1; repetition <= settings.repeats; repetition++) {
+        const cases = repetition % 2 === 1 ? [1, settings.runs] : [settings.runs, 1];
+        for (const assets of cases) {
+          const worker = await start(`resume-${assets}`, options);
+          const result = await measureThroughput(worker, receiver, settings.runs, assets, repetition);
+          await stop(worker);
+          throughput.push(result);
+        }
+      }
+    }
+
+    console.log("\nSummary");
+    if (latency) {
+      console.log(
+        `\n(a) Latency, POST of the event to the action's request at the receiver, ${latency.samples} samples per path:\n`,
+      );
+      console.log(
+        table(
+          ["path", "p50 ms", "p99 ms", "mean ms"],
+          [
+            ["start -> wait; complete -> resume -> action", latency.resume],
+            ["baseline: complete -> action (first node)", latency.direct],
+          ].map(([label, s]) => {
+            const stats = s as LatencyResult["resume"];
+            return [label as string, fixed(stats.p50), fixed(stats.p99), fixed(stats.mean)];
+          }),
+        ),
+      );
+      console.log(
+        `\nratio resume / baseline: p50 ${fixed(latency.ratioP50, 2)}, p99 ${fixed(latency.ratioP99, 2)}` +
+          ` (what the resume path adds: p50 ${fixed(latency.resume.p50 - latency.direct.p50)} ms)`,
+      );
+    }
+    let throughputSummary: ReturnType<typeof summarise> | undefined;
+    if (throughput.length > 0) {
+      throughputSummary = summarise(throughput, settings.runs);
+      console.log(
+        `\n(b) Resume throughput, ${settings.runs} paused runs, ` +
+          (settings.repeats === 1 ? "one repetition (no median):\n" : `medians of ${settings.repeats} repetitions:\n`),
+      );
+      console.log(
+        table(
+          [
+            "case",
+            "setup s",
+            "starts/s",
+            "resume s",
+            "resumes/s",
+            "events handled by s",
+            "failed",
+            "resumes/s per rep.",
+          ],
+          throughputSummary.cases.map((c) => [
+            c.label,
+            fixed(c.setupSeconds),
+            fixed(c.startsPerSecond),
+            fixed(c.seconds),
+            fixed(c.resumesPerSecond),
+            fixed(c.eventsConsumedSeconds),
+            c.failedRuns,
+            c.runs.map((r) => fixed(r.resumesPerSecond)).join(" "),
+          ]),
+        ),
+      );
+      console.log(
+        `\nratio resumes/s 1 asset / ${settings.runs} assets: ${fixed(throughputSummary.ratio, 2)}` +
+          " (setup, i.e. pausing, is reported beside it but not part of the ratio)",
+      );
+    }
+
+    const file = await writeResults("resume", {
+      benchmark: "resume",
+      date: new Date().toISOString(),
+      runtime: runtimeDescription(),
+      machine: host,
+      loadAverageAtEnd: machine().loadAverage,
+      settings,
+      latency,
+      throughput: throughputSummary,
+    });
+    console.log(`\nResults: ${file.replace(ROOT, "")}`);
+  } finally {
+    await stopAll();
+  }
+}
+
+function summarise(runs: ThroughputRun[], n: number) {
+  const cases = [1, n].map((assets) => {
+    const list = runs.filter((r) => r.assets === assets);
+    const med = (pick: (r: ThroughputRun) => number) => median(list.map(pick));
+    return {
+      label: `${n} runs on ${assets} asset${assets === 1 ? "" : "s"}`,
+      assets,
+      setupSeconds: med((r) => r.setupSeconds),
+      startsPerSecond: med((r) => r.startsPerSecond),
+      seconds: med((r) => r.seconds),
+      resumesPerSecond: med((r) => r.resumesPerSecond),
+      eventsConsumedSeconds: med((r) => r.eventsConsumedSeconds),
+      failedRuns: list.reduce((sum, r) => sum + r.failedRuns, 0),
+      runs: list,
+    };
+  });
+  const [one, many] = cases as [(typeof cases)[0], (typeof cases)[0]];
+  return { cases, ratio: one.resumesPerSecond / many.resumesPerSecond };
+}
+
+const oneDelivery = (e: Record<string, unknown>) => deliveries([e], 1)[0] as string;
+
+/** Polls the run on `assetId` until it has `status` and no lease (the consumer is done with it). */
+async function runSettled(db: D1Database, assetId: string, status: string): Promise<void> {
+  const probe = async () => {
+    const row = await db
+      .prepare("select status, lease_until from runs where asset_id = ?")
+      .bind(assetId)
+      .first<{ status: string; lease_until: string | null }>();
+    return row?.status === status && row.lease_until === null ? 1 : 0;
+  };
+  await pollUntil(probe, 1, {
+    intervalMs: 10,
+    timeoutMs: SAMPLE_TIMEOUT_MS,
+    describe: async () => `run on ${assetId} did not become ${status}: ${JSON.stringify(await runStatuses(db))}`,
+  });
+}
+
+async function measureLatency(worker: RunningWorker, receiver: Receiver, samples: number): Promise<LatencyResult> {
+  const db = await worker.db();
+  await createWorkflows(
+    worker,
+    [
+      waitThenAct(
+        "bench resume",
+        { eventTypes: [START], filter: { field: "id", op: "startsWith", value: "lat-r-" } },
+        `${receiver.url}/resume/{{ trigger.id }}`,
+      ),
+      {
+        name: "bench direct",
+        trigger: { eventTypes: [COMPLETE], filter: { field: "id", op: "startsWith", value: "lat-d-" } },
+        start: "notify",
+        nodes: {
+          notify: {
+            kind: "action",
+            action: { type: "http", method: "POST", url: `${receiver.url}/direct/{{ trigger.id }}`, retries: 0 },
+            next: null,
+          },
+        },
+      },
+    ],
+    1,
+  );
+
+  const resumeSample = async (i: number) => {
+    const asset = `lat-r-${i}`;
+    await postDelivery(worker, oneDelivery(event(START, asset)));
+    await runSettled(db, asset, "waiting");
+    const body = oneDelivery(event(COMPLETE, asset));
+    const t0 = performance.now();
+    await postDelivery(worker, body);
+    const t1 = await receiver.arrival(`/resume/${asset}`, SAMPLE_TIMEOUT_MS);
+    await runSettled(db, asset, "completed");
+    return t1 - t0;
+  };
+  const directSample = async (i: number) => {
+    const asset = `lat-d-${i}`;
+    const body = oneDelivery(event(COMPLETE, asset));
+    const t0 = performance.now();
+    await postDelivery(worker, body);
+    const t1 = await receiver.arrival(`/direct/${asset}`, SAMPLE_TIMEOUT_MS);
+    await runSettled(db, asset, "completed");
+    return t1 - t0;
+  };
+
+  const resume: number[] = [];
+  const direct: number[] = [];
+  process.stdout.write(`(a) Latency: ${WARMUP_SAMPLES} warm-up + ${samples} samples per path, alternating... `);
+  for (let i = -WARMUP_SAMPLES; i < samples; i++) {
+    const id = i + WARMUP_SAMPLES;
+    // Alternate which path goes first.
+    const pair =
+      i % 2 === 0
+        ? [await resumeSample(id), await directSample(id)]
+        : [await directSample(id), await resumeSample(id)].reverse();
+    if (i >= 0) {
+      resume.push(pair[0] as number);
+      direct.push(pair[1] as number);
+    }
+  }
+  const stats = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return {
+      p50: percentile(sorted, 0.5),
+      p99: percentile(sorted, 0.99),
+      mean: values.reduce((s, v) => s + v, 0) / values.length,
+      all: values.map((v) => Math.round(v * 10) / 10),
+    };
+  };
+  const result = { samples, resume: stats(resume), direct: stats(direct), ratioP50: 0, ratioP99: 0 };
+  result.ratioP50 = result.resume.p50 / result.direct.p50;
+  result.ratioP99 = result.resume.p99 / result.direct.p99;
+  console.log(
+    `resume p50 ${fixed(result.resume.p50)} ms, p99 ${fixed(result.resume.p99)} ms; ` +
+      `baseline p50 ${fixed(result.direct.p50)} ms, p99 ${fixed(result.direct.p99)} ms\n`,
+  );
+  return result;
+}
+
+async function measureThroughput(
+  worker: RunningWorker,
+  receiver: Receiver,
+  runs: number,
+  assets: number,
+  repetition: number,
+): Promise<ThroughputRun> {
+  const db = await worker.db();
+  await createWorkflows(
+    worker,
+    [waitThenAct("bench resume throughput", { eventTypes: [START] }, `${receiver.url}/b`)],
+    1,
+  );
+  const assetOf = (i: number) => (assets === 1 ? "hot-asset" : `asset-${i}`);
+  const label = `  rep ${repetition}  ${runs} runs on ${assets} asset${assets === 1 ? "" : "s"}`;
+  const describe = async () => `runs ${JSON.stringify(await runStatuses(db))}`;
+
+  process.stdout.write(`${label}: pausing... `);
+  const starts = deliveries(
+    Array.from({ length: runs }, (_, i) => event(START, assetOf(i))),
+    DELIVERY_SIZE,
+  );
+  let t0 = performance.now();
+  await postDeliveries(worker, starts, POST_CONCURRENCY);
+  const waitingCount = () => count(db, "select count(*) as n from runs where status = 'waiting'");
+  await pollUntil(waitingCount, runs, { intervalMs: 200, timeoutMs: PHASE_TIMEOUT_MS, describe });
+  const setupSeconds = (performance.now() - t0) / 1000;
+  process.stdout.write(`${fixed(setupSeconds)} s (${fixed(runs / setupSeconds)} starts/s); resuming... `);
+
+  const completes = deliveries(
+    Array.from({ length: assets }, (_, i) => event(COMPLETE, assetOf(i))),
+    DELIVERY_SIZE,
+  );
+  const requestsBefore = receiver.count();
+  t0 = Date.now();
+  await postDeliveries(worker, completes, POST_CONCURRENCY);
+  const doneCount = () => count(db, "select count(*) as n from runs where status in ('completed', 'failed')");
+  await pollUntil(doneCount, runs, { intervalMs: 100, timeoutMs: PHASE_TIMEOUT_MS, describe });
+  const last = await db.prepare("select max(ended_at) as at from runs").first<{ at: string }>();
+  const consumed = await db
+    .prepare("select max(consumed_at) as at from events where event_type = ?")
+    .bind(COMPLETE)
+    .first<{ at: string }>();
+  const seconds = (Date.parse(last?.at ?? "") - t0) / 1000;
+  const failedRuns = await count(db, "select count(*) as n from runs where status = 'failed'");
+  const result: ThroughputRun = {
+    repetition,
+    assets,
+    runs,
+    setupSeconds,
+    startsPerSecond: runs / setupSeconds,
+    seconds,
+    resumesPerSecond: runs / seconds,
+    eventsConsumedSeconds: (Date.parse(consumed?.at ?? "") - t0) / 1000,
+    failedRuns,
+  };
+  const requests = receiver.count() - requestsBefore;
+  console.log(
+    `${fixed(seconds)} s, ${fixed(result.resumesPerSecond)} resumes/s (complete events handled by ${fixed(result.eventsConsumedSeconds)} s)` +
+      (failedRuns ? `  FAILED RUNS ${failedRuns}` : "") +
+      (requests !== runs ? `  receiver got ${requests} requests for ${runs} runs` : ""),
+  );
+  return result;
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exitCode = 1;
+});

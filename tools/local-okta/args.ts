@@ -1,0 +1,139 @@
+/**
+ * Command-line parsing for `npm run okta`: argv in, a Command out. Pure: no files,
+ * no network, no environment (defaults that need I/O are filled in by cli.ts).
+ */
+import { parseArgs } from "node:util";
+import { isSystemEventType, SYSTEM_CATEGORY_EVENT_TYPES } from "../../src/okta/event-types";
+
+export const DEFAULT_URL = "http://127.0.0.1:8787/hooks/okta";
+
+export const HELP = `Local Okta: sends Okta Event Hook requests to the service, like Okta does.
+
+Usage: npm run okta -- <command> [options]
+
+Commands:
+  send <type>...    POST one delivery with one event per type (also: just list the types)
+  repeat            POST the previous delivery again: same body, same eventId and uuids
+  verify            GET with x-okta-verification-challenge, as Okta's "Verify" button does
+  types             list the 13 System Category event types
+
+Options:
+  --asset <id>      ID of the asset (primary target) of every event; default per type
+  --count <n>       events of each type in the delivery (default 1)
+  --result <r>      outcome.result of every event (default SUCCESS)
+  --url <url>       hook URL (default ${DEFAULT_URL})
+  --secret <s>      hook secret (default OKTA_HOOK_SECRET from .dev.vars, else local-okta-hook-secret)
+  --header <name>   header carrying the secret (default OKTA_AUTH_HEADER from .dev.vars, else Authorization)
+  --print           also print the request body
+  -h, --help        this text
+
+Examples:
+  npm run okta -- send system.import.start
+  npm run okta -- send system.api_token.create --asset 00Tabc123 --count 3
+  npm run okta -- send system.import.start system.import.complete --result FAILURE
+  npm run okta -- repeat
+  npm run okta -- verify`;
+
+/** Connection options every network command shares; undefined means "use the default". */
+export interface Target {
+  url?: string;
+  secret?: string;
+  header?: string;
+}
+
+export type Command =
+  | { kind: "help" }
+  | { kind: "types" }
+  | { kind: "verify"; target: Target }
+  | { kind: "repeat"; target: Target; print: boolean }
+  | {
+      kind: "send";
+      target: Target;
+      print: boolean;
+      /** One entry per event, in delivery order. */
+      eventTypes: string[];
+      assetId?: string;
+      result?: string;
+      /** Types that are not in the System Category (sent anyway; Okta sends others too). */
+      unknownTypes: string[];
+    };
+
+export class UsageError extends Error {}
+
+const COMMANDS = new Set(["send", "repeat", "verify", "types", "help"]);
+
+/** Parses `npm run okta -- …` arguments; throws UsageError with a message for the user. */
+export function parseCommand(argv: string[]): Command {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: "help" };
+
+  // `npm run okta -- system.import.start` is short for `send system.import.start`.
+  const [first, ...rest] = positionals;
+  const name = first === undefined ? "help" : COMMANDS.has(first) ? first : "send";
+  const args = first !== undefined && COMMANDS.has(first) ? rest : positionals;
+  const target: Target = { url: values.url, secret: values.secret, header: values.header };
+  const print = values.print ?? false;
+  if (values.url !== undefined && !URL.canParse(values.url)) throw new UsageError(`--url is not a URL: ${values.url}`);
+
+  if (name !== "send") {
+    if (args.length > 0) throw new UsageError(`${name} takes no arguments (got ${args.join(" ")})`);
+    const sendOnly = (["asset", "count", "result"] as const).filter((key) => values[key] !== undefined);
+    if (sendOnly.length > 0) throw new UsageError(`--${sendOnly[0]} only applies to send`);
+  }
+  switch (name) {
+    case "help":
+      return { kind: "help" };
+    case "types":
+      return { kind: "types" };
+    case "verify":
+      return { kind: "verify", target };
+    case "repeat":
+      return { kind: "repeat", target, print };
+  }
+
+  if (args.length === 0) throw new UsageError(`send needs at least one event type; see: npm run okta -- types`);
+  const count = values.count === undefined ? 1 : Number(values.count);
+  if (!Number.isInteger(count) || count < 1 || count > 1000) {
+    throw new UsageError(`--count must be a whole number from 1 to 1000 (got ${values.count})`);
+  }
+  const eventTypes = args.flatMap((type) => Array.from({ length: count }, () => type));
+  return {
+    kind: "send",
+    target,
+    print,
+    eventTypes,
+    assetId: values.asset,
+    result: values.result?.toUpperCase(),
+    unknownTypes: args.filter((type) => !isSystemEventType(type)),
+  };
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      asset: { type: "string" },
+      count: { type: "string" },
+      result: { type: "string" },
+      url: { type: "string" },
+      secret: { type: "string" },
+      header: { type: "string" },
+      print: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+}
+
+/** The `types` listing: one type per line, with Okta's display name. */
+export function typesListing(): string {
+  const width = Math.max(...SYSTEM_CATEGORY_EVENT_TYPES.map((t) => t.eventType.length));
+  return SYSTEM_CATEGORY_EVENT_TYPES.map((t) => `${t.eventType.padEnd(width)}  ${t.displayName}`).join("\n");
+}
