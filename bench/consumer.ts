@@ -17,6 +17,7 @@ import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { SYSTEM_EVENT_TYPES } from "../src/okta/event-types";
 import { median } from "./lib/load";
+import { type ProfileStats, profileTable, readProfile } from "./lib/profile";
 import {
   benchWorkerOptions,
   count,
@@ -27,10 +28,10 @@ import {
   postDeliveries,
   type Receiver,
   runStatuses,
+  sourceState,
   startProject,
   startReceiver,
 } from "./lib/project";
-import { type ProfileStats, profileTable, readProfile } from "./lib/profile";
 import { fixed, machine, table, writeResults } from "./lib/report";
 import { ROOT, type RunningWorker, runtimeDescription, tempDir } from "./lib/runtime";
 
@@ -40,11 +41,11 @@ Consumer throughput (events/s and runs/s, matched and run to completion with a n
 http action) with 10 and with N (default 10,000) enabled workflows, of which the same
 10 match. Writes bench/results/consumer-*.json.
 
-  --quick        M=100 events, 1 round (a smoke check, not a measurement)
-  --events M     benchmark events per round (default 500, in deliveries of 50)
+  --quick        M=50 events, 1 round (a smoke check, not a measurement)
+  --events M     benchmark events per round (default 200, in deliveries of 50)
   --repeats R    rounds per case (default 3)
   --workflows N  enabled workflows in the large case (default 10000)
-  --profile      run bench/workers/profiled.ts (our Worker with timing around each D1
+  --profile      run bench/workers/profiled.js (our Worker with timing around each D1
                  statement, WaitRoom call, queue send and fetch) and print where each
                  case's last round spent its time; the instrumentation costs a little`;
 
@@ -55,7 +56,7 @@ const EVENTS_PER_DELIVERY = 50;
 const POST_CONCURRENCY = 2;
 /** Concurrent POST /api/workflows while creating the workflows. */
 const CREATE_CONCURRENCY = 4;
-const WARMUP_EVENTS = 50;
+const WARMUP_EVENTS = 20;
 const ROUND_TIMEOUT_MS = 15 * 60_000;
 
 interface Round {
@@ -140,7 +141,7 @@ async function main() {
   };
   const settings = {
     quick,
-    events: positive(values.events, quick ? 100 : 500, "events"),
+    events: positive(values.events, quick ? 50 : 200, "events"),
     repeats: positive(values.repeats, quick ? 1 : 3, "repeats"),
     largeWorkflows: positive(values.workflows, 10_000, "workflows"),
     matchingWorkflows: MATCHING,
@@ -153,6 +154,11 @@ async function main() {
   if (settings.largeWorkflows < MATCHING) throw new Error(`--workflows must be at least ${MATCHING}`);
 
   const host = machine();
+  const source = await sourceState();
+  console.log(
+    `Code: ${source.commit}` +
+      (source.uncommitted.length ? ` plus uncommitted changes to ${source.uncommitted.join(", ")}` : " (clean src/)"),
+  );
   console.log(`Runtime: ${runtimeDescription()}, one workerd per Worker, storage in a temp folder.`);
   console.log(
     "  Why: as for the ingress benchmark, wrangler dev would put its own Node process and a second workerd\n" +
@@ -295,6 +301,7 @@ async function main() {
     const file = await writeResults("consumer", {
       benchmark: "consumer",
       date: new Date().toISOString(),
+      source,
       runtime: runtimeDescription(),
       machine: host,
       loadAverageAtEnd: machine().loadAverage,

@@ -19,6 +19,7 @@
  */
 import { parseArgs } from "node:util";
 import { median, percentile } from "./lib/load";
+import { type ProfileStats, profileTable, readProfile } from "./lib/profile";
 import {
   benchWorkerOptions,
   count,
@@ -30,13 +31,15 @@ import {
   postDelivery,
   type Receiver,
   runStatuses,
+  sourceState,
   startProject,
   startReceiver,
 } from "./lib/project";
 import { fixed, machine, table, writeResults } from "./lib/report";
 import { ROOT, type RunningWorker, runtimeDescription, tempDir, type WorkerOptions } from "./lib/runtime";
 
-const HELP = `Usage: npm run bench:resume [-- --quick] [-- --samples S] [-- --runs N] [-- --repeats R] [-- --only latency|throughput]
+const HELP = `Usage: npm run bench:resume [-- --quick] [-- --samples S] [-- --runs N] [-- --repeats R]
+                            [-- --only latency|throughput] [-- --profile]
 
 (a) latency from a resuming event's POST to the resumed run's http action, against a
     workflow whose first node is that action (p50/p99 and the ratio);
@@ -47,7 +50,10 @@ Writes bench/results/resume-*.json.
   --samples S    latency samples per path (default 50, after 3 warm-up samples)
   --runs N       paused runs per throughput case (default 1000; 10000 takes ~25 min here)
   --repeats R    repetitions of each throughput case, each in a fresh Worker (default 2)
-  --only X       run only part (a) "latency" or part (b) "throughput"`;
+  --only X       run only part (a) "latency" or part (b) "throughput"
+  --profile      run bench/workers/profiled.js (our Worker with timing around each D1
+                 statement, WaitRoom call, queue send and fetch) and print where (b)'s
+                 pausing and resuming spent their time; the instrumentation costs a little`;
 
 const START = "system.import.start";
 const COMPLETE = "system.import.complete";
@@ -89,6 +95,8 @@ interface ThroughputRun {
   /** First resuming POST to the last complete event's consumed_at (the WaitRoom has resolved its waits and sent the resumes). */
   eventsConsumedSeconds: number;
   failedRuns: number;
+  /** With --profile: where pausing (setup) and resuming spent their time. */
+  profile?: { setup: ProfileStats; resume: ProfileStats };
 }
 
 async function main() {
@@ -99,6 +107,7 @@ async function main() {
       runs: { type: "string" },
       repeats: { type: "string" },
       only: { type: "string" },
+      profile: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -125,10 +134,16 @@ async function main() {
     deliverySize: DELIVERY_SIZE,
     postConcurrency: POST_CONCURRENCY,
     parts: values.only ? [values.only] : ["latency", "throughput"],
+    profile: values.profile ?? false,
     queue: {} as object,
   };
 
   const host = machine();
+  const source = await sourceState();
+  console.log(
+    `Code: ${source.commit}` +
+      (source.uncommitted.length ? ` plus uncommitted changes to ${source.uncommitted.join(", ")}` : " (clean src/)"),
+  );
   console.log(`Runtime: ${runtimeDescription()}, one workerd per Worker, storage in a temp folder.`);
   console.log(
     "  Why: as for the ingress benchmark, wrangler dev would put its own Node process and a second workerd\n" +
@@ -160,7 +175,7 @@ async function main() {
   };
 
   try {
-    const { options, consumer } = await benchWorkerOptions(build.path);
+    const { options, consumer } = await benchWorkerOptions(build.path, settings.profile);
     settings.queue = consumer;
     console.log(
       `Queue consumer: ${JSON.stringify(consumer)} (max_batch_timeout 0 instead of wrangler.toml's 1: the local\n` +
@@ -188,7 +203,7 @@ async function main() {
         const cases = repetition % 2 === 1 ? [1, settings.runs] : [settings.runs, 1];
         for (const assets of cases) {
           const worker = await start(`resume-${assets}`, options);
-          const result = await measureThroughput(worker, receiver, settings.runs, assets, repetition);
+          const result = await measureThroughput(worker, receiver, settings.runs, assets, repetition, settings.profile);
           await stop(worker);
           throughput.push(result);
         }
@@ -252,11 +267,22 @@ async function main() {
         `\nratio resumes/s 1 asset / ${settings.runs} assets: ${fixed(throughputSummary.ratio, 2)}` +
           " (setup, i.e. pausing, is reported beside it but not part of the ratio)",
       );
+      for (const c of settings.profile ? throughputSummary.cases : []) {
+        const last = c.runs.at(-1);
+        if (!last?.profile) continue;
+        console.log(
+          `\nProfile, ${c.label}, repetition ${last.repetition}: pausing (setup, ${fixed(last.setupSeconds)} s)\n`,
+        );
+        console.log(profileTable(last.profile.setup, last.runs, "run"));
+        console.log(`\nProfile, ${c.label}, repetition ${last.repetition}: resuming (${fixed(last.seconds)} s)\n`);
+        console.log(profileTable(last.profile.resume, last.runs, "run"));
+      }
     }
 
     const file = await writeResults("resume", {
       benchmark: "resume",
       date: new Date().toISOString(),
+      source,
       runtime: runtimeDescription(),
       machine: host,
       loadAverageAtEnd: machine().loadAverage,
@@ -395,6 +421,7 @@ async function measureThroughput(
   runs: number,
   assets: number,
   repetition: number,
+  profile: boolean,
 ): Promise<ThroughputRun> {
   const db = await worker.db();
   await createWorkflows(
@@ -411,11 +438,13 @@ async function measureThroughput(
     Array.from({ length: runs }, (_, i) => event(START, assetOf(i))),
     DELIVERY_SIZE,
   );
+  if (profile) await readProfile(worker, true);
   let t0 = performance.now();
   await postDeliveries(worker, starts, POST_CONCURRENCY);
   const waitingCount = () => count(db, "select count(*) as n from runs where status = 'waiting'");
   await pollUntil(waitingCount, runs, { intervalMs: 200, timeoutMs: PHASE_TIMEOUT_MS, describe });
   const setupSeconds = (performance.now() - t0) / 1000;
+  const setupProfile = profile ? await readProfile(worker, true) : undefined;
   process.stdout.write(`${fixed(setupSeconds)} s (${fixed(runs / setupSeconds)} starts/s); resuming... `);
 
   const completes = deliveries(
@@ -434,6 +463,7 @@ async function measureThroughput(
     .first<{ at: string }>();
   const seconds = (Date.parse(last?.at ?? "") - t0) / 1000;
   const failedRuns = await count(db, "select count(*) as n from runs where status = 'failed'");
+  const resumeProfile = profile ? await readProfile(worker, true) : undefined;
   const result: ThroughputRun = {
     repetition,
     assets,
@@ -444,6 +474,7 @@ async function measureThroughput(
     resumesPerSecond: runs / seconds,
     eventsConsumedSeconds: (Date.parse(consumed?.at ?? "") - t0) / 1000,
     failedRuns,
+    ...(setupProfile && resumeProfile ? { profile: { setup: setupProfile, resume: resumeProfile } } : {}),
   };
   const requests = receiver.count() - requestsBefore;
   console.log(

@@ -2,7 +2,7 @@
  * Event nodes end to end: real deliveries at /hooks/okta, the real queue, D1 and the
  * asset's WaitRoom. Each test uses its own asset ids, so runs never see each other.
  */
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, listDurableObjectIds } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { waitRoomFor } from "../src/durable/wait-rooms";
@@ -205,6 +205,29 @@ describe("timeouts", () => {
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     const run = await runWithStatus(workflowId, "timed_out");
     expect((await stepsOf(run.id)).map((s) => s.outcome)).toEqual(["timeout"]);
+  });
+});
+
+describe("which events reach WaitRooms", () => {
+  it("hands an event to its asset's WaitRoom only when some workflow waits for its type", async () => {
+    const asset = `tok-${crypto.randomUUID()}`;
+    // No saved workflow has an event node waiting for API token events.
+    const [event] = await deliver({ eventType: "system.api_token.create", assetId: asset });
+    await until(
+      async () =>
+        (await env.DB.prepare("select consumed_at from events where uuid = ?").bind(event?.uuid).first())?.consumed_at,
+      "the event to be consumed",
+    );
+    const rooms = await listDurableObjectIds(env.WAIT_ROOMS);
+    expect(rooms.some((id) => id.equals(env.WAIT_ROOMS.idFromName(asset)))).toBe(false);
+    // Import events are waited for by the watchdogs above, so they do reach their room.
+    const app = `app-${crypto.randomUUID()}`;
+    await workflow(watchdog(app));
+    await deliver({ eventType: COMPLETE, assetId: app });
+    await until(
+      async () => (await listDurableObjectIds(env.WAIT_ROOMS)).some((id) => id.equals(env.WAIT_ROOMS.idFromName(app))),
+      "the WaitRoom of the import's app",
+    );
   });
 });
 

@@ -68,8 +68,8 @@ describe("WaitRoom", () => {
     const request = waitRequest(assetId);
     expect(await stub.wait(request)).toEqual({ state: "waiting", deadline: null });
     expect((await stub.paused()).map((p) => p.runId)).toEqual([request.runId]);
-    expect(await stub.deliver(assetEvent(assetId, "system.import.start"))).toEqual({ resumed: 0, duplicate: false });
-    expect(await stub.deliver(assetEvent(assetId))).toEqual({ resumed: 1, duplicate: false });
+    expect(await stub.deliver([assetEvent(assetId, "system.import.start")])).toEqual({ resumed: 0, duplicates: 0 });
+    expect(await stub.deliver([assetEvent(assetId)])).toEqual({ resumed: 1, duplicates: 0 });
     expect(await stub.paused()).toEqual([]);
     expect(await resolutions(stub)).toEqual([{ runId: request.runId, resolution: "event", sent: true }]);
   });
@@ -80,8 +80,8 @@ describe("WaitRoom", () => {
     await stub.wait(request);
     expect(await stub.wait(request)).toEqual({ state: "waiting", deadline: null });
     const event = assetEvent(assetId);
-    expect((await stub.deliver(event)).resumed).toBe(1);
-    expect(await stub.deliver(event)).toEqual({ resumed: 0, duplicate: true });
+    expect((await stub.deliver([event])).resumed).toBe(1);
+    expect(await stub.deliver([event])).toEqual({ resumed: 0, duplicates: 1 });
     // The wait is resolved; asking to wait again for the same (run, node) does not wait twice.
     expect((await stub.wait(request)).state).toBe("resolved");
     expect(await stub.paused()).toEqual([]);
@@ -89,7 +89,7 @@ describe("WaitRoom", () => {
 
   it("resolves a new wait from its buffer of recent events", async () => {
     const { assetId, stub } = room();
-    await stub.deliver(assetEvent(assetId));
+    await stub.deliver([assetEvent(assetId)]);
     expect((await stub.wait(waitRequest(assetId))).state).toBe("resolved");
   });
 
@@ -100,7 +100,7 @@ describe("WaitRoom", () => {
     await evictDurableObject(stub);
     expect((await stub.paused()).map((p) => p.runId)).toEqual([request.runId]);
     expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBe(request.deadline);
-    expect((await stub.deliver(assetEvent(assetId))).resumed).toBe(1);
+    expect((await stub.deliver([assetEvent(assetId)])).resumed).toBe(1);
   });
 
   it("times out expired waits on the alarm, once, and keeps the alarm at the earliest open deadline", async () => {
@@ -125,7 +125,7 @@ describe("WaitRoom", () => {
       const request = waitRequest(assetId, { deadline: Date.now() + 5 });
       await stub.wait(request);
       await new Promise((resolve) => setTimeout(resolve, 10));
-      const [delivered] = await Promise.all([stub.deliver(assetEvent(assetId)), runDurableObjectAlarm(stub)]);
+      const [delivered] = await Promise.all([stub.deliver([assetEvent(assetId)]), runDurableObjectAlarm(stub)]);
       const [resolution] = await resolutions(stub);
       expect(resolution?.resolution === "event").toBe(delivered.resumed === 1);
       expect(["event", "timeout"]).toContain(resolution?.resolution);
@@ -138,7 +138,7 @@ describe("WaitRoom", () => {
     await stub.wait(request);
     expect(await stub.cancel(request.runId)).toBe(true);
     expect(await stub.cancel(request.runId)).toBe(false);
-    expect((await stub.deliver(assetEvent(assetId))).resumed).toBe(0);
+    expect((await stub.deliver([assetEvent(assetId)])).resumed).toBe(0);
     expect(await stub.paused()).toEqual([]);
   });
 
@@ -147,6 +147,6 @@ describe("WaitRoom", () => {
     await expect(stub.wait({ runId: "x" })).rejects.toThrow();
     await expect(stub.deliver({ uuid: "e", fields: { eventType: 1 } })).rejects.toThrow();
     expect(await stub.paused()).toEqual([]);
-    expect((await stub.deliver(assetEvent(assetId))).resumed).toBe(0);
+    expect((await stub.deliver([assetEvent(assetId)])).resumed).toBe(0);
   });
 });

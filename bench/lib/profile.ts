@@ -1,6 +1,6 @@
 /**
  * `--profile` for the consumer and resume benchmarks: our Worker bundled from
- * bench/workers/profiled.ts (src/index.ts with timing around its I/O) instead of
+ * bench/workers/profiled.js (src/index.ts with timing around its I/O) instead of
  * src/index.ts, with the same wrangler.toml configuration, and a reader for its totals.
  */
 import { execFile } from "node:child_process";
@@ -11,9 +11,9 @@ import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { fixed, table } from "./report";
 import { ROOT, type RunningWorker, type WorkerOptions } from "./runtime";
 
-const ENTRY = "bench/workers/profiled.ts";
+const ENTRY = "bench/workers/profiled.js";
 
-/** Like projectWorkerOptions, with bench/workers/profiled.ts as the entry point. */
+/** Like projectWorkerOptions, with bench/workers/profiled.js as the entry point. */
 export async function profiledWorkerOptions(outDir: string): Promise<WorkerOptions> {
   const wranglerPackage = createRequire(import.meta.url).resolve("wrangler/package.json");
   const wranglerCli = join(dirname(wranglerPackage), "bin", "wrangler.js");

@@ -3,11 +3,20 @@
  * with its queue consumer and WaitRoom Durable Object, a local receiver for http
  * actions, the admin API, Okta deliveries and polling D1.
  */
+import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { promisify } from "node:util";
 import { oktaDelivery, oktaEvent, oktaHeaders } from "../../tools/local-okta/builders";
 import { profiledWorkerOptions } from "./profile";
-import { applyMigrations, projectWorkerOptions, type RunningWorker, startWorker, type WorkerOptions } from "./runtime";
+import {
+  applyMigrations,
+  projectWorkerOptions,
+  ROOT,
+  type RunningWorker,
+  startWorker,
+  type WorkerOptions,
+} from "./runtime";
 
 export const HOOK_SECRET = "bench-hook-secret";
 export const ADMIN_TOKEN = "bench-admin-token";
@@ -24,7 +33,7 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
  *   - the cron is off (its repairs only touch events unqueued for 60 s and runs stalled
  *     for 15 min; off, it cannot interfere);
  *   - the secrets are the benchmark's.
- * With `profile`, the bundle is bench/workers/profiled.ts (our Worker with timing around its I/O).
+ * With `profile`, the bundle is bench/workers/profiled.js (our Worker with timing around its I/O).
  */
 export async function benchWorkerOptions(
   buildDir: string,
@@ -222,4 +231,13 @@ export async function pollUntil(
     }
     await sleep(options.intervalMs);
   }
+}
+
+/** Which code was measured: the commit, and the files under src/ and migrations/ that differ from it. */
+export async function sourceState(): Promise<{ commit: string; uncommitted: string[] }> {
+  const git = async (...args: string[]) =>
+    (await promisify(execFile)("git", args, { cwd: ROOT }).catch(() => ({ stdout: "" }))).stdout.trim();
+  const commit = (await git("rev-parse", "--short", "HEAD")) || "unknown";
+  const status = await git("status", "--porcelain", "--", "src", "migrations");
+  return { commit, uncommitted: status ? status.split("\n").map((line) => line.slice(3)) : [] };
 }

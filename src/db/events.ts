@@ -1,8 +1,9 @@
 /** Queries on deliveries and events. Every verb takes the drizzle instance first. */
-import { and, desc, eq, gte, isNull, lt, lte, sql } from "drizzle-orm";
+import { and, desc, eq, gte, isNull, lt, lte } from "drizzle-orm";
 import type { NormalisedEvent } from "../okta/normalise";
 import type { Db } from "./client";
 import { toEventRow } from "./event-rows";
+import { inJson } from "./in-json";
 import { olderThan } from "./keyset";
 import { deliveries, events } from "./schema";
 
@@ -45,23 +46,19 @@ export async function storeDelivery(
   return inserted.flat().map((row) => row.uuid);
 }
 
-/** `uuid IN (…)` with one bound parameter, however many uuids (D1's parameter limit). */
-function uuidIn(uuids: readonly string[]) {
-  return sql`${events.uuid} in (select value from json_each(${JSON.stringify(uuids)}))`;
-}
-
 /** Records that these events are on the queue. */
 export async function markEnqueued(db: Db, uuids: readonly string[], at: Date): Promise<void> {
   if (uuids.length === 0) return;
-  await db.update(events).set({ enqueuedAt: at.toISOString() }).where(uuidIn(uuids));
+  await db.update(events).set({ enqueuedAt: at.toISOString() }).where(inJson(events.uuid, uuids));
 }
 
-/** Records that the consumer has handled the event. Idempotent: the first time wins. */
-export async function markConsumed(db: Db, uuid: string, at: Date): Promise<void> {
+/** Records that the consumer has handled these events, in one statement. Idempotent: the first time wins. */
+export async function markConsumed(db: Db, uuids: readonly string[], at: Date): Promise<void> {
+  if (uuids.length === 0) return;
   await db
     .update(events)
     .set({ consumedAt: at.toISOString() })
-    .where(and(eq(events.uuid, uuid), isNull(events.consumedAt)));
+    .where(and(inJson(events.uuid, uuids), isNull(events.consumedAt)));
 }
 
 /** Events stored before `before` that never reached the queue, oldest first. */

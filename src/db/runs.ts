@@ -1,6 +1,7 @@
 /** Queries on runs and their steps. Every verb takes `db` first; state changes are guarded by status. */
 import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "./client";
+import { inJson } from "./in-json";
 import { olderThan } from "./keyset";
 import { type RunStatus, runSteps, runs } from "./schema";
 
@@ -35,13 +36,13 @@ export async function startRuns(db: Db, newRuns: readonly NewRun[], now: Date): 
   }
   const [first, ...rest] = inserts;
   if (first) await db.batch([first, ...rest]);
-  const triggerUuid = newRuns[0]?.triggerEventUuid ?? "";
+  const triggers = [...new Set(newRuns.map((run) => run.triggerEventUuid))];
   const rows = await db
-    .select({ id: runs.id, workflowId: runs.workflowId })
+    .select({ id: runs.id, workflowId: runs.workflowId, triggerEventUuid: runs.triggerEventUuid })
     .from(runs)
-    .where(and(eq(runs.triggerEventUuid, triggerUuid), eq(runs.status, "running")));
-  const wanted = new Set(newRuns.map((run) => run.workflowId));
-  return rows.filter((row) => wanted.has(row.workflowId)).map((row) => row.id);
+    .where(and(inJson(runs.triggerEventUuid, triggers), eq(runs.status, "running")));
+  const wanted = new Set(newRuns.map((run) => `${run.workflowId}:${run.triggerEventUuid}`));
+  return rows.filter((row) => wanted.has(`${row.workflowId}:${row.triggerEventUuid}`)).map((row) => row.id);
 }
 
 export async function getRun(db: Db, id: string) {
@@ -114,12 +115,7 @@ export async function terminateRuns(db: Db, where: { runId?: string; workflowId?
   await db
     .update(runSteps)
     .set({ status: "terminated", endedAt: at })
-    .where(
-      and(
-        sql`${runSteps.runId} in (select value from json_each(${JSON.stringify([...endedIds])}))`,
-        inArray(runSteps.status, ["waiting", "running"]),
-      ),
-    );
+    .where(and(inJson(runSteps.runId, [...endedIds]), inArray(runSteps.status, ["waiting", "running"])));
   return active.filter((run) => endedIds.has(run.id));
 }
 

@@ -92,6 +92,15 @@ export const workflowTriggers = sqliteTable(
   ],
 );
 
+/**
+ * The event types some saved workflow version waits for at an event node ("*" for
+ * any). Only these are handed to WaitRooms. Rows are never removed: a run keeps its
+ * version, so a type stays wanted after the workflow changes or is disabled.
+ */
+export const waitedEventTypes = sqliteTable("waited_event_types", {
+  eventType: text("event_type").primaryKey(),
+});
+
 export const RUN_STATUSES = ["running", "waiting", "completed", "failed", "timed_out", "terminated"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 

@@ -1,9 +1,10 @@
 /** Queries on workflows, their versions and the trigger index. Every verb takes `db` first. */
 import { and, asc, desc, eq, inArray, isNull } from "drizzle-orm";
 import { SYSTEM_EVENT_TYPES } from "../okta/event-types";
-import type { WorkflowDefinition } from "../workflows/definition";
+import { type WorkflowDefinition, waitedEventTypes } from "../workflows/definition";
 import type { Db } from "./client";
-import { workflows, workflowTriggers, workflowVersions } from "./schema";
+import { inJson } from "./in-json";
+import { waitedEventTypes as waitedTypesTable, workflows, workflowTriggers, workflowVersions } from "./schema";
 
 /** The event types a definition's trigger listens to; empty means all 13. */
 export function triggerEventTypes(definition: WorkflowDefinition): readonly string[] {
@@ -25,6 +26,18 @@ function insertTriggers(db: Db, rows: ReturnType<typeof triggerRows>) {
   return statements;
 }
 
+/** Records the types a version waits for (at most 14 rows, so always one statement). */
+function rememberWaitedTypes(db: Db, definition: WorkflowDefinition) {
+  const rows = waitedEventTypes(definition).map((eventType) => ({ eventType }));
+  return rows.length > 0 ? [db.insert(waitedTypesTable).values(rows).onConflictDoNothing()] : [];
+}
+
+/** Every event type any saved version waits for; contains "*" when some event node waits for any type. */
+export async function findWaitedEventTypes(db: Db): Promise<Set<string>> {
+  const rows = await db.select().from(waitedTypesTable);
+  return new Set(rows.map((row) => row.eventType));
+}
+
 export async function createWorkflow(
   db: Db,
   input: { id: string; definition: WorkflowDefinition; enabled: boolean; now: Date },
@@ -42,6 +55,7 @@ export async function createWorkflow(
     db
       .insert(workflowVersions)
       .values({ workflowId: input.id, version: 1, definition: input.definition, createdAt: at }),
+    ...rememberWaitedTypes(db, input.definition),
     ...(input.enabled ? insertTriggers(db, triggerRows(input.id, 1, input.definition)) : []),
   ]);
 }
@@ -62,6 +76,7 @@ export async function saveNewVersion(
       .set({ name: definition.name, currentVersion: version, updatedAt: at })
       .where(eq(workflows.id, workflow.id)),
     db.delete(workflowTriggers).where(eq(workflowTriggers.workflowId, workflow.id)),
+    ...rememberWaitedTypes(db, definition),
     ...(workflow.enabled ? insertTriggers(db, triggerRows(workflow.id, version, definition)) : []),
   ]);
   return version;
@@ -120,12 +135,17 @@ export async function getVersion(db: Db, workflowId: string, version: number) {
     .get();
 }
 
-/** The enabled workflows (id and current version) whose trigger lists this event type. Uses the index. */
-export async function findTriggered(db: Db, eventType: string) {
+/** The enabled workflows (id and current version) whose trigger lists one of these event types. Uses the index. */
+export async function findTriggered(db: Db, eventTypes: readonly string[]) {
+  if (eventTypes.length === 0) return [];
   return db
-    .select({ workflowId: workflowTriggers.workflowId, version: workflowTriggers.version })
+    .select({
+      eventType: workflowTriggers.eventType,
+      workflowId: workflowTriggers.workflowId,
+      version: workflowTriggers.version,
+    })
     .from(workflowTriggers)
-    .where(eq(workflowTriggers.eventType, eventType));
+    .where(inJson(workflowTriggers.eventType, eventTypes));
 }
 
 /** Several stored definitions in one query. */

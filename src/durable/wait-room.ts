@@ -37,6 +37,7 @@ type WaitRow = {
 };
 
 const StoredTypes = z.array(z.string());
+const AssetEvents = z.array(AssetEvent).min(1).max(1000);
 
 /** Stored rows are parsed back through the same schemas they were written with. */
 function criteriaOf(row: WaitRow) {
@@ -108,38 +109,45 @@ export class WaitRoom extends DurableObject<Env> {
   }
 
   /**
-   * An event on this asset: buffered for later waits, and every open wait it matches is
-   * resolved with it (one event can resume many runs, each once). Idempotent per uuid.
+   * Events on this asset: buffered for later waits, and every open wait an event
+   * matches is resolved with it (one event can resume many runs, each once).
+   * Idempotent per event uuid: an event seen before is skipped.
    */
-  async deliver(input: unknown): Promise<{ resumed: number; duplicate: boolean }> {
-    const event = AssetEvent.parse(input);
+  async deliver(input: unknown): Promise<{ resumed: number; duplicates: number }> {
+    const events = AssetEvents.parse(input);
     const now = Date.now();
-    const inserted = this.sql
-      .exec(
-        "INSERT INTO recent_events (uuid, event, event_date, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING uuid",
-        event.uuid,
-        JSON.stringify(event),
-        event.fields.eventDate,
-        now,
-      )
-      .toArray();
-    if (inserted.length === 0) return { resumed: 0, duplicate: true };
-    this.pruneBuffer(now);
-    const open = this.sql
-      .exec<WaitRow>(
-        `SELECT w.* FROM wait_types t JOIN waits w ON w.run_id = t.run_id AND w.node_id = t.node_id
-         WHERE t.event_type IN (?, '*') AND w.resolution IS NULL`,
-        event.fields.eventType,
-      )
-      .toArray();
     let resumed = 0;
-    for (const row of open) {
-      if (waitAccepts(criteriaOf(row), event) && this.resolve(row.run_id, row.node_id, { kind: "event", event })) {
-        resumed += 1;
+    let duplicates = 0;
+    for (const event of events) {
+      const inserted = this.sql
+        .exec(
+          "INSERT INTO recent_events (uuid, event, event_date, received_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING uuid",
+          event.uuid,
+          JSON.stringify(event),
+          event.fields.eventDate,
+          now,
+        )
+        .toArray();
+      if (inserted.length === 0) {
+        duplicates += 1;
+        continue;
+      }
+      const open = this.sql
+        .exec<WaitRow>(
+          `SELECT w.* FROM wait_types t JOIN waits w ON w.run_id = t.run_id AND w.node_id = t.node_id
+           WHERE t.event_type IN (?, '*') AND w.resolution IS NULL`,
+          event.fields.eventType,
+        )
+        .toArray();
+      for (const row of open) {
+        if (waitAccepts(criteriaOf(row), event) && this.resolve(row.run_id, row.node_id, { kind: "event", event })) {
+          resumed += 1;
+        }
       }
     }
+    this.pruneBuffer(now);
     if (resumed > 0) await this.flush();
-    return { resumed, duplicate: false };
+    return { resumed, duplicates };
   }
 
   /** Removes a run's open wait (the run was terminated). True when there was one. */

@@ -42,10 +42,10 @@ export async function loadDefinition(db: Db, workflowId: string, version: number
 }
 
 /** Many definitions with at most one query for those not cached; invalid ones are logged and skipped. */
-export async function loadDefinitions(
+export async function loadDefinitions<K extends { workflowId: string; version: number }>(
   db: Db,
-  keys: ReadonlyArray<{ workflowId: string; version: number }>,
-): Promise<Array<{ workflowId: string; version: number; definition: WorkflowDefinition }>> {
+  keys: readonly K[],
+): Promise<Array<K & { definition: WorkflowDefinition }>> {
   const missing = keys.filter((k) => !cache.has(keyOf(k.workflowId, k.version)));
   for (const row of await getVersions(db, missing)) {
     try {

@@ -1,7 +1,7 @@
 /**
- * From an event to runs: find the enabled workflows whose trigger lists the event's
- * type (the trigger index), keep those whose filter matches, and start one run per
- * (workflow, event), idempotently.
+ * From events to runs: find the enabled workflows whose trigger lists each event's
+ * type (the trigger index, one query for the whole batch), keep those whose filter
+ * matches, and start one run per (workflow, event), idempotently.
  */
 import type { Db } from "../db/client";
 import { startRuns } from "../db/runs";
@@ -10,19 +10,25 @@ import type { EventFields } from "../okta/event-fields";
 import { matchesTrigger } from "../workflows/trigger";
 import { loadDefinitions } from "./definitions";
 
-/** Returns the ids of the runs (new or found still running) this event started. */
-export async function startRunsForEvent(db: Db, event: { uuid: string; fields: EventFields }, now: Date) {
-  const candidates = await loadDefinitions(db, await findTriggered(db, event.fields.eventType));
-  const matching = candidates.filter((c) => matchesTrigger(c.definition.trigger, event.fields));
-  return startRuns(
-    db,
-    matching.map((c) => ({
-      id: crypto.randomUUID(),
-      workflowId: c.workflowId,
-      workflowVersion: c.version,
-      triggerEventUuid: event.uuid,
-      assetId: event.fields.id,
-    })),
-    now,
+/** Returns the ids of the runs (new, or found still running) these events started. */
+export async function startRunsForEvents(
+  db: Db,
+  events: ReadonlyArray<{ uuid: string; fields: EventFields }>,
+  now: Date,
+): Promise<string[]> {
+  const triggered = await findTriggered(db, [...new Set(events.map((event) => event.fields.eventType))]);
+  const candidates = await loadDefinitions(db, triggered);
+  const byType = Map.groupBy(candidates, (candidate) => candidate.eventType);
+  const newRuns = events.flatMap((event) =>
+    (byType.get(event.fields.eventType) ?? [])
+      .filter((candidate) => matchesTrigger(candidate.definition.trigger, event.fields))
+      .map((candidate) => ({
+        id: crypto.randomUUID(),
+        workflowId: candidate.workflowId,
+        workflowVersion: candidate.version,
+        triggerEventUuid: event.uuid,
+        assetId: event.fields.id,
+      })),
   );
+  return startRuns(db, newRuns, now);
 }

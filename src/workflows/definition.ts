@@ -109,3 +109,13 @@ export function edgesOf(node: WorkflowNode): Array<[label: string, target: strin
           ];
   return edges.filter((edge): edge is [string, string] => edge[1] != null);
 }
+
+/** The event types the definition's event nodes wait for; "*" stands for any of the 13. */
+export function waitedEventTypes(definition: WorkflowDefinition): string[] {
+  const types = new Set<string>();
+  for (const node of Object.values(definition.nodes)) {
+    if (node.kind !== "event") continue;
+    for (const type of node.eventTypes.length > 0 ? node.eventTypes : ["*"]) types.add(type);
+  }
+  return [...types];
+}
