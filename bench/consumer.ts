@@ -23,19 +23,20 @@ import {
   count,
   createWorkflows,
   deliveries,
+  describeSource,
   event,
   pollUntil,
   postDeliveries,
   type Receiver,
   runStatuses,
-  sourceState,
   startProject,
   startReceiver,
 } from "./lib/project";
 import { fixed, machine, table, writeResults } from "./lib/report";
 import { ROOT, type RunningWorker, runtimeDescription, tempDir } from "./lib/runtime";
 
-const HELP = `Usage: npm run bench:consumer [-- --quick] [-- --events M] [-- --repeats R] [-- --workflows N] [-- --profile]
+const HELP = `Usage: npm run bench:consumer [-- --quick] [-- --events M] [-- --repeats R] [-- --workflows N]
+                              [-- --profile] [-- --rev REV]
 
 Consumer throughput (events/s and runs/s, matched and run to completion with a no-op
 http action) with 10 and with N (default 10,000) enabled workflows, of which the same
@@ -47,7 +48,8 @@ http action) with 10 and with N (default 10,000) enabled workflows, of which the
   --workflows N  enabled workflows in the large case (default 10000)
   --profile      run bench/workers/profiled.js (our Worker with timing around each D1
                  statement, WaitRoom call, queue send and fetch) and print where each
-                 case's last round spent its time; the instrumentation costs a little`;
+                 case's last round spent its time; the instrumentation costs a little
+  --rev REV      measure commit REV (a git archive of it) instead of the working tree`;
 
 const BENCH_TYPE = "system.api_token.create";
 const MATCHING = 10;
@@ -125,6 +127,7 @@ async function main() {
       repeats: { type: "string" },
       workflows: { type: "string" },
       profile: { type: "boolean" },
+      rev: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -149,16 +152,12 @@ async function main() {
     postConcurrency: POST_CONCURRENCY,
     warmupEvents: WARMUP_EVENTS,
     profile: values.profile ?? false,
+    rev: values.rev,
     queue: {} as object,
   };
   if (settings.largeWorkflows < MATCHING) throw new Error(`--workflows must be at least ${MATCHING}`);
 
   const host = machine();
-  const source = await sourceState();
-  console.log(
-    `Code: ${source.commit}` +
-      (source.uncommitted.length ? ` plus uncommitted changes to ${source.uncommitted.join(", ")}` : " (clean src/)"),
-  );
   console.log(`Runtime: ${runtimeDescription()}, one workerd per Worker, storage in a temp folder.`);
   console.log(
     "  Why: as for the ingress benchmark, wrangler dev would put its own Node process and a second workerd\n" +
@@ -181,7 +180,10 @@ async function main() {
   });
 
   try {
-    const { options, consumer } = await benchWorkerOptions(build.path, settings.profile);
+    const config = await benchWorkerOptions(build.path, { profile: settings.profile, rev: settings.rev });
+    const source = config.source;
+    console.log(`Code: ${describeSource(source, settings.rev)}.`);
+    const { consumer } = config;
     settings.queue = consumer;
     console.log(
       `Queue consumer: ${JSON.stringify(consumer)} (max_batch_timeout 0 instead of wrangler.toml's 1: the local\n` +
@@ -198,9 +200,9 @@ async function main() {
 
     let started = performance.now();
     process.stdout.write("Bundling our Worker and starting two instances... ");
-    const small = await startProject("consumer-10", options);
+    const small = await startProject("consumer-10", config);
     cases.push({ id: "10", label: `${MATCHING} workflows`, workflows: MATCHING, worker: small, rounds: [] });
-    const large = await startProject("consumer-large", options);
+    const large = await startProject("consumer-large", config);
     cases.push({
       id: String(settings.largeWorkflows),
       label: `${settings.largeWorkflows.toLocaleString("en")} workflows`,

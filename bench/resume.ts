@@ -21,25 +21,26 @@ import { parseArgs } from "node:util";
 import { median, percentile } from "./lib/load";
 import { type ProfileStats, profileTable, readProfile } from "./lib/profile";
 import {
+  type BenchWorkerConfig,
   benchWorkerOptions,
   count,
   createWorkflows,
   deliveries,
+  describeSource,
   event,
   pollUntil,
   postDeliveries,
   postDelivery,
   type Receiver,
   runStatuses,
-  sourceState,
   startProject,
   startReceiver,
 } from "./lib/project";
 import { fixed, machine, table, writeResults } from "./lib/report";
-import { ROOT, type RunningWorker, runtimeDescription, tempDir, type WorkerOptions } from "./lib/runtime";
+import { ROOT, type RunningWorker, runtimeDescription, tempDir } from "./lib/runtime";
 
 const HELP = `Usage: npm run bench:resume [-- --quick] [-- --samples S] [-- --runs N] [-- --repeats R]
-                            [-- --only latency|throughput] [-- --profile]
+                            [-- --only latency|throughput] [-- --profile] [-- --rev REV]
 
 (a) latency from a resuming event's POST to the resumed run's http action, against a
     workflow whose first node is that action (p50/p99 and the ratio);
@@ -53,7 +54,8 @@ Writes bench/results/resume-*.json.
   --only X       run only part (a) "latency" or part (b) "throughput"
   --profile      run bench/workers/profiled.js (our Worker with timing around each D1
                  statement, WaitRoom call, queue send and fetch) and print where (b)'s
-                 pausing and resuming spent their time; the instrumentation costs a little`;
+                 pausing and resuming spent their time; the instrumentation costs a little
+  --rev REV      measure commit REV (a git archive of it) instead of the working tree`;
 
 const START = "system.import.start";
 const COMPLETE = "system.import.complete";
@@ -108,6 +110,7 @@ async function main() {
       repeats: { type: "string" },
       only: { type: "string" },
       profile: { type: "boolean" },
+      rev: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -135,15 +138,11 @@ async function main() {
     postConcurrency: POST_CONCURRENCY,
     parts: values.only ? [values.only] : ["latency", "throughput"],
     profile: values.profile ?? false,
+    rev: values.rev,
     queue: {} as object,
   };
 
   const host = machine();
-  const source = await sourceState();
-  console.log(
-    `Code: ${source.commit}` +
-      (source.uncommitted.length ? ` plus uncommitted changes to ${source.uncommitted.join(", ")}` : " (clean src/)"),
-  );
   console.log(`Runtime: ${runtimeDescription()}, one workerd per Worker, storage in a temp folder.`);
   console.log(
     "  Why: as for the ingress benchmark, wrangler dev would put its own Node process and a second workerd\n" +
@@ -164,8 +163,8 @@ async function main() {
   process.once("SIGINT", () => {
     void stopAll().finally(() => process.exit(130));
   });
-  const start = async (name: string, options: WorkerOptions) => {
-    const worker = await startProject(name, options);
+  const start = async (name: string, config: BenchWorkerConfig) => {
+    const worker = await startProject(name, config);
     workers.add(worker);
     return worker;
   };
@@ -175,7 +174,10 @@ async function main() {
   };
 
   try {
-    const { options, consumer } = await benchWorkerOptions(build.path, settings.profile);
+    const config = await benchWorkerOptions(build.path, { profile: settings.profile, rev: settings.rev });
+    const source = config.source;
+    console.log(`Code: ${describeSource(source, settings.rev)}.`);
+    const { consumer } = config;
     settings.queue = consumer;
     console.log(
       `Queue consumer: ${JSON.stringify(consumer)} (max_batch_timeout 0 instead of wrangler.toml's 1: the local\n` +
@@ -191,7 +193,7 @@ async function main() {
 
     let latency: LatencyResult | undefined;
     if (settings.parts.includes("latency")) {
-      const worker = await start("resume-latency", options);
+      const worker = await start("resume-latency", config);
       latency = await measureLatency(worker, receiver, settings.samples);
       await stop(worker);
     }
@@ -202,7 +204,7 @@ async function main() {
       for (let repetition = 1; repetition <= settings.repeats; repetition++) {
         const cases = repetition % 2 === 1 ? [1, settings.runs] : [settings.runs, 1];
         for (const assets of cases) {
-          const worker = await start(`resume-${assets}`, options);
+          const worker = await start(`resume-${assets}`, config);
           const result = await measureThroughput(worker, receiver, settings.runs, assets, repetition, settings.profile);
           await stop(worker);
           throughput.push(result);

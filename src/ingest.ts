@@ -1,10 +1,10 @@
 /**
- * Accepting an Okta delivery: normalise, store durably, then enqueue. The split
- * matters: once D1 has the events they are safe, so a queue failure after that
- * point is logged and left to the cron instead of failing Okta's request.
+ * Accepting an Okta delivery: normalise, store durably (one D1 batch), then enqueue.
+ * Once D1 has the events they are safe, so a queue failure after that point is
+ * logged and left to the cron instead of failing Okta's request.
  */
 import type { Db } from "./db/client";
-import { storeDelivery } from "./db/events";
+import { clearEnqueued, storeDelivery } from "./db/events";
 import type { OktaEnvelope } from "./okta/envelope";
 import { normaliseEvent } from "./okta/normalise";
 import { enqueueEvents } from "./queue/enqueue";
@@ -42,11 +42,28 @@ export async function acceptDelivery(
     .filter((event) => newUuids.has(event.uuid))
     .map((event) => ({ kind: "event", uuid: event.uuid, inCategory: event.inCategory, fields: event.fields }));
   try {
-    await enqueueEvents(db, queue, messages);
+    await enqueueEvents(queue, messages);
     return { received: normalised.length, stored: messages.length, enqueued: true };
   } catch (err) {
     console.error("enqueue failed; the cron will re-enqueue", { eventId: envelope.eventId, error: String(err) });
+    await forgetEnqueued(
+      db,
+      messages.map((message) => message.uuid),
+    );
     return { received: normalised.length, stored: messages.length, enqueued: false };
+  }
+}
+
+/**
+ * The rows were stored as enqueued; after a failed send, say they are not, so the
+ * cron re-sends them within a minute. If even that write fails, the cron still
+ * finds them, later, as sent but never consumed.
+ */
+async function forgetEnqueued(db: Db, uuids: string[]): Promise<void> {
+  try {
+    await clearEnqueued(db, uuids);
+  } catch (err) {
+    console.error("could not record the failed send; the cron will still re-send", { error: String(err) });
   }
 }
 

@@ -1,26 +1,42 @@
 /**
  * The cron trigger repairs what a failure left behind: events D1 holds that the
- * queue never took (the send failed after the delivery was stored), and running
- * runs that no message is carrying any more (the queue gave up on them).
+ * consumer never handled (the send failed after the delivery was stored, or the
+ * message was lost), and running runs that no message carries any more.
  */
 import { createDb } from "./db/client";
 import { fieldsOf } from "./db/event-rows";
-import { findStranded } from "./db/events";
+import { findStranded, markRequeued } from "./db/events";
 import { findStalledRuns } from "./db/runs";
 import { enqueueEvents, enqueueRuns } from "./queue/enqueue";
 
-/** Events younger than this may still be in their delivery's own enqueue step. */
-const GRACE_MS = 60_000;
+/** A send that failed is retried this soon (younger events may still be in their own delivery's send). */
+const UNSENT_GRACE_MS = 60_000;
+/** A sent event not handled after this long lost its message (the queue retried it into the dead-letter queue). */
+const LOST_AFTER_MS = 15 * 60_000;
+/** An event the consumer keeps failing on is re-sent this many times, then left for a human (it is logged). */
+export const MAX_REQUEUES = 5;
 const BATCH_LIMIT = 1000;
 
+/** Re-sends events D1 holds that the consumer has not handled and should have by now. */
 export async function reenqueueStranded(env: Env, now: Date): Promise<number> {
   const db = createDb(env.DB);
-  const rows = await findStranded(db, new Date(now.getTime() - GRACE_MS), BATCH_LIMIT);
+  const rows = await findStranded(db, {
+    unsentBefore: new Date(now.getTime() - UNSENT_GRACE_MS),
+    sentBefore: new Date(now.getTime() - LOST_AFTER_MS),
+    maxRequeues: MAX_REQUEUES,
+    limit: BATCH_LIMIT,
+  });
   await enqueueEvents(
-    db,
     env.EVENTS,
     rows.map((row) => ({ kind: "event", uuid: row.uuid, inCategory: row.inCategory, fields: fieldsOf(row) })),
   );
+  await markRequeued(
+    db,
+    rows.map((row) => row.uuid),
+    now,
+  );
+  const givingUp = rows.filter((row) => row.requeueCount + 1 >= MAX_REQUEUES).map((row) => row.uuid);
+  if (givingUp.length > 0) console.error("events re-sent for the last time; check the dead-letter queue", { givingUp });
   if (rows.length > 0) console.log("re-enqueued stranded events", { count: rows.length });
   return rows.length;
 }

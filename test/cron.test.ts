@@ -8,6 +8,7 @@ import { expect, it } from "vitest";
 import worker from "../src/index";
 import { oktaDelivery, oktaEvent } from "../tools/local-okta/builders";
 import { failingQueue, hookRequest, postDelivery, sendWithEnv, storedEvent } from "./support";
+import { until } from "./workflow-support";
 
 /** Runs the Worker's scheduled handler as if the cron fired at `at`. */
 async function runCron(at: number, overrides: Partial<Env> = {}): Promise<void> {
@@ -86,11 +87,50 @@ it("keeps the events stranded while the queue is still down, and enqueues them o
   expect((await enqueuedAt(uuids))[0]).not.toBeNull();
 });
 
-it("does not re-send events that were enqueued on delivery", async () => {
+it("does not re-send events the consumer has handled", async () => {
   const event = oktaEvent({ eventType: "system.import.start" });
   expect((await postDelivery(oktaDelivery([event]))).status).toBe(200);
-  const before = (await storedEvent(String(event.uuid)))?.enqueued_at;
-  expect(before).toBeTruthy();
+  const before = await until(async () => {
+    const row = await storedEvent(String(event.uuid));
+    return row?.consumed_at ? row : null;
+  }, "the consumer to handle the event");
   await runCron(Date.now() + 3_600_000);
-  expect((await storedEvent(String(event.uuid)))?.enqueued_at).toBe(before);
+  const after = await storedEvent(String(event.uuid));
+  expect(after?.enqueued_at).toBe(before.enqueued_at);
+  expect(after?.requeue_count).toBe(0);
+});
+
+/** Stores an event whose message was "lost": recorded as sent at `sentAt`, never handled. */
+async function lostEvent(sentAt: Date, requeues: number): Promise<string> {
+  const event = oktaEvent({ eventType: "system.import.start" });
+  const res = await sendWithEnv(hookRequest({ body: JSON.stringify(oktaDelivery([event])) }), {
+    EVENTS: failingQueue().queue,
+  });
+  expect(res.status).toBe(200);
+  await env.DB.prepare("update events set enqueued_at = ?, requeue_count = ? where uuid = ?")
+    .bind(sentAt.toISOString(), requeues, event.uuid)
+    .run();
+  return String(event.uuid);
+}
+
+it("re-sends an event sent over 15 minutes ago that the consumer never handled", async () => {
+  const now = Date.now();
+  const lost = await lostEvent(new Date(now - 16 * 60_000), 0);
+  const recent = await lostEvent(new Date(now - 5 * 60_000), 0);
+  // Two minutes on: past the grace period of a fresh delivery's own send.
+  await runCron(now + 2 * 60_000);
+  const handled = await until(async () => (await storedEvent(lost))?.consumed_at, "the re-sent event to be handled");
+  expect(handled).toBeTruthy();
+  expect((await storedEvent(lost))?.requeue_count).toBe(1);
+  // Sent 5 minutes ago: possibly still in a queue backlog, so left alone for now.
+  expect((await storedEvent(recent))?.requeue_count).toBe(0);
+});
+
+it("gives up on an event after 5 re-sends", async () => {
+  const sentAt = new Date(Date.now() - 60 * 60_000);
+  const exhausted = await lostEvent(sentAt, 5);
+  await runCron(Date.now() + 2 * 60_000);
+  const row = await storedEvent(exhausted);
+  expect(row?.requeue_count).toBe(5);
+  expect(row?.enqueued_at).toBe(sentAt.toISOString());
 });

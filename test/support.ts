@@ -70,6 +70,7 @@ export interface StoredEventRow {
   raw: string;
   enqueued_at: string | null;
   consumed_at: string | null;
+  requeue_count: number;
 }
 
 export async function storedEvent(uuid: string): Promise<StoredEventRow | null> {

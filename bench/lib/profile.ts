@@ -1,33 +1,10 @@
 /**
- * `--profile` for the consumer and resume benchmarks: our Worker bundled from
- * bench/workers/profiled.js (src/index.ts with timing around its I/O) instead of
- * src/index.ts, with the same wrangler.toml configuration, and a reader for its totals.
+ * `--profile` for the consumer and resume benchmarks: reading and printing the totals of
+ * bench/workers/profiled.js (src/index.ts with timing around its I/O; bundled by
+ * bench/lib/bundle.ts).
  */
-import { execFile } from "node:child_process";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { promisify } from "node:util";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { fixed, table } from "./report";
-import { ROOT, type RunningWorker, type WorkerOptions } from "./runtime";
-
-const ENTRY = "bench/workers/profiled.js";
-
-/** Like projectWorkerOptions, with bench/workers/profiled.js as the entry point. */
-export async function profiledWorkerOptions(outDir: string): Promise<WorkerOptions> {
-  const wranglerPackage = createRequire(import.meta.url).resolve("wrangler/package.json");
-  const wranglerCli = join(dirname(wranglerPackage), "bin", "wrangler.js");
-  await promisify(execFile)(process.execPath, [wranglerCli, "deploy", ENTRY, "--dry-run", "--outdir", outDir], {
-    cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", FORCE_COLOR: "0" },
-    maxBuffer: 16 * 1024 * 1024,
-  }).catch((err: { stdout?: string; stderr?: string }) => {
-    throw new Error(`wrangler deploy --dry-run ${ENTRY} failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`);
-  });
-  const { modulesRules: _, ...workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"))
-    .workerOptions as WorkerOptions;
-  return { ...workerOptions, rootPath: outDir, scriptPath: join(outDir, "profiled.js"), modules: true };
-}
+import type { RunningWorker } from "./runtime";
 
 export type ProfileStats = Record<string, { n: number; ms: number }>;
 

@@ -4,11 +4,13 @@
  * actions, the admin API, Okta deliveries and polling D1.
  */
 import { execFile } from "node:child_process";
+import { cp } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { oktaDelivery, oktaEvent, oktaHeaders } from "../../tools/local-okta/builders";
-import { profiledWorkerOptions } from "./profile";
+import { bundleWorker, PROFILED_ENTRY, snapshotRevision } from "./bundle";
 import {
   applyMigrations,
   projectWorkerOptions,
@@ -33,13 +35,29 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
  *   - the cron is off (its repairs only touch events unqueued for 60 s and runs stalled
  *     for 15 min; off, it cannot interfere);
  *   - the secrets are the benchmark's.
- * With `profile`, the bundle is bench/workers/profiled.js (our Worker with timing around its I/O).
+ * With `profile`, the entry is bench/workers/profiled.js (our Worker with timing around
+ * its I/O). With `rev`, the code is that commit's (git archive into buildDir), not the
+ * working tree's. The migrations are copied next to the bundle, so every Worker a
+ * benchmark starts runs the same code on the same schema even if the working tree
+ * changes meanwhile. Returns also which code was bundled.
  */
 export async function benchWorkerOptions(
   buildDir: string,
-  profile = false,
-): Promise<{ options: WorkerOptions; consumer: object }> {
-  const ours = profile ? await profiledWorkerOptions(buildDir) : await projectWorkerOptions(buildDir);
+  { profile = false, rev }: { profile?: boolean; rev?: string } = {},
+): Promise<BenchWorkerConfig> {
+  const source = rev ? { commit: "", uncommitted: [] as string[] } : await sourceState();
+  let root = ROOT;
+  if (rev) {
+    root = join(buildDir, "source");
+    source.commit = (await snapshotRevision(rev, root)).slice(0, 7);
+  }
+  const outDir = join(buildDir, "bundle");
+  const migrations = join(buildDir, "migrations");
+  await cp(join(root, "migrations"), migrations, { recursive: true });
+  const ours =
+    profile || rev
+      ? await bundleWorker(root, outDir, profile ? PROFILED_ENTRY : undefined)
+      : await projectWorkerOptions(outDir);
   const consumers = (ours.queueConsumers ?? {}) as Record<string, Record<string, unknown>>;
   const consumer = { ...consumers[EVENTS_QUEUE], maxBatchTimeout: 0 };
   if (!(ours.durableObjects as Record<string, unknown> | undefined)?.WAIT_ROOMS) {
@@ -56,14 +74,32 @@ export async function benchWorkerOptions(
       ADMIN_TOKEN,
     },
   };
-  return { options, consumer };
+  return { options, consumer, migrations, source };
+}
+
+export interface BenchWorkerConfig {
+  options: WorkerOptions;
+  /** The events queue's consumer settings as used. */
+  consumer: object;
+  /** The migrations folder copied when the Worker was bundled. */
+  migrations: string;
+  /** The commit bundled, and (working tree only) the files under src/ and migrations/ that differed from it. */
+  source: { commit: string; uncommitted: string[] };
+}
+
+/** One line saying which code a benchmark measured. */
+export function describeSource({ commit, uncommitted }: BenchWorkerConfig["source"], rev?: string): string {
+  if (rev) return `commit ${commit} (--rev ${rev}: a git archive of it, not the working tree)`;
+  return uncommitted.length
+    ? `working tree at ${commit}, with uncommitted changes to ${uncommitted.join(", ")}`
+    : `working tree at ${commit} (src/ and migrations/ as committed)`;
 }
 
 /** A fresh instance of our Worker (own storage), migrated. */
-export async function startProject(name: string, options: WorkerOptions): Promise<RunningWorker> {
-  const worker = await startWorker(name, options);
+export async function startProject(name: string, config: BenchWorkerConfig): Promise<RunningWorker> {
+  const worker = await startWorker(name, config.options);
   try {
-    await applyMigrations(await worker.db());
+    await applyMigrations(await worker.db(), config.migrations);
   } catch (err) {
     await worker.stop();
     throw err;
@@ -236,7 +272,7 @@ export async function pollUntil(
 /** Which code was measured: the commit, and the files under src/ and migrations/ that differ from it. */
 export async function sourceState(): Promise<{ commit: string; uncommitted: string[] }> {
   const git = async (...args: string[]) =>
-    (await promisify(execFile)("git", args, { cwd: ROOT }).catch(() => ({ stdout: "" }))).stdout.trim();
+    (await promisify(execFile)("git", args, { cwd: ROOT }).catch(() => ({ stdout: "" }))).stdout.trimEnd();
   const commit = (await git("rev-parse", "--short", "HEAD")) || "unknown";
   const status = await git("status", "--porcelain", "--", "src", "migrations");
   return { commit, uncommitted: status ? status.split("\n").map((line) => line.slice(3)) : [] };

@@ -87,9 +87,11 @@ function wrapQueue(queue, name) {
 function wrapStub(stub) {
   return new Proxy(stub, {
     get(target, prop) {
-      const value = Reflect.get(target, prop);
-      if (typeof prop !== "string" || typeof value !== "function") return value;
-      return (...args) => timed(`WaitRoom RPC ${prop} (from the consumer)`, () => value.apply(target, args));
+      // RPC stubs answer every property with a callable stub; call it as a method, never via .apply.
+      if (typeof prop !== "string" || prop === "then" || prop === "idFromName" || prop === "id" || prop === "name") {
+        return Reflect.get(target, prop);
+      }
+      return (...args) => timed(`WaitRoom RPC ${prop} (from the consumer)`, () => target[prop](...args));
     },
   });
 }

@@ -21,6 +21,8 @@ export function toEventRow(event: NormalisedEvent): NewEventRow {
     outcomeReason: event.outcomeReason,
     displayMessage: event.displayMessage,
     raw: event.raw,
+    // Optimistic: the send follows the insert; ingest clears this if the send fails.
+    enqueuedAt: fields.eventTimestamp,
   };
 }
 

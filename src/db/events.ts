@@ -1,5 +1,5 @@
 /** Queries on deliveries and events. Every verb takes the drizzle instance first. */
-import { and, desc, eq, gte, isNull, lt, lte } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, gte, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { NormalisedEvent } from "../okta/normalise";
 import type { Db } from "./client";
 import { toEventRow } from "./event-rows";
@@ -7,8 +7,8 @@ import { inJson } from "./in-json";
 import { olderThan } from "./keyset";
 import { deliveries, events } from "./schema";
 
-/** D1 allows at most 100 bound parameters per statement; an event row binds 15. */
-const EVENT_ROWS_PER_INSERT = 6;
+/** D1 allows at most 100 bound parameters per statement; an event row binds one per column. */
+const EVENT_ROWS_PER_INSERT = Math.floor(100 / Object.keys(getTableColumns(events)).length);
 
 export interface DeliveryRecord {
   eventId: string;
@@ -46,10 +46,19 @@ export async function storeDelivery(
   return inserted.flat().map((row) => row.uuid);
 }
 
-/** Records that these events are on the queue. */
-export async function markEnqueued(db: Db, uuids: readonly string[], at: Date): Promise<void> {
+/** Records that the send of these events failed, so the cron re-sends them after a short grace period. */
+export async function clearEnqueued(db: Db, uuids: readonly string[]): Promise<void> {
   if (uuids.length === 0) return;
-  await db.update(events).set({ enqueuedAt: at.toISOString() }).where(inJson(events.uuid, uuids));
+  await db.update(events).set({ enqueuedAt: null }).where(inJson(events.uuid, uuids));
+}
+
+/** Records that the cron has re-sent these events. */
+export async function markRequeued(db: Db, uuids: readonly string[], at: Date): Promise<void> {
+  if (uuids.length === 0) return;
+  await db
+    .update(events)
+    .set({ enqueuedAt: at.toISOString(), requeueCount: sql`${events.requeueCount} + 1` })
+    .where(inJson(events.uuid, uuids));
 }
 
 /** Records that the consumer has handled these events, in one statement. Idempotent: the first time wins. */
@@ -61,14 +70,30 @@ export async function markConsumed(db: Db, uuids: readonly string[], at: Date): 
     .where(and(inJson(events.uuid, uuids), isNull(events.consumedAt)));
 }
 
-/** Events stored before `before` that never reached the queue, oldest first. */
-export async function findStranded(db: Db, before: Date, limit: number) {
+export interface StrandedQuery {
+  /** Not sent (the send failed) and stored before this. */
+  unsentBefore: Date;
+  /** Sent before this, yet still not handled by the consumer: the message was lost. */
+  sentBefore: Date;
+  maxRequeues: number;
+  limit: number;
+}
+
+/** Events the consumer has not handled and should have by now, oldest first. */
+export async function findStranded(db: Db, query: StrandedQuery) {
   return db
     .select()
     .from(events)
-    .where(and(isNull(events.enqueuedAt), lt(events.eventTimestamp, before.toISOString())))
+    .where(
+      and(
+        isNull(events.consumedAt),
+        lt(events.eventTimestamp, query.unsentBefore.toISOString()),
+        lt(events.requeueCount, query.maxRequeues),
+        or(isNull(events.enqueuedAt), lt(events.enqueuedAt, query.sentBefore.toISOString())),
+      ),
+    )
     .orderBy(events.eventTimestamp)
-    .limit(limit);
+    .limit(query.limit);
 }
 
 export interface EventQuery {

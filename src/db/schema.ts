@@ -34,16 +34,23 @@ export const events = sqliteTable(
     outcomeReason: text("outcome_reason"),
     displayMessage: text("display_message"),
     raw: text("raw", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
-    /** Set once the event is on the queue; the cron re-enqueues rows where it stays null. */
+    /**
+     * When the event was (last) handed to the queue. Written with the row, in the same
+     * D1 batch, so accepting a delivery costs one D1 round trip; cleared again if the
+     * send fails. The cron re-sends events the consumer has not handled: soon when
+     * this is null, later when it is set (a message lost after the send).
+     */
     enqueuedAt: text("enqueued_at"),
     /** Set when the queue consumer has handled the event. */
     consumedAt: text("consumed_at"),
+    /** How many times the cron has re-sent the event; it gives up after a few (see scheduled.ts). */
+    requeueCount: integer("requeue_count").notNull().default(0),
   },
   (t) => [
     index("events_by_date").on(t.eventDate, t.uuid),
     index("events_by_type_date").on(t.eventType, t.eventDate, t.uuid),
     index("events_by_asset_date").on(t.assetId, t.eventDate, t.uuid),
-    index("events_not_enqueued").on(t.eventTimestamp).where(sql`${t.enqueuedAt} is null`),
+    index("events_not_consumed").on(t.eventTimestamp).where(sql`${t.consumedAt} is null`),
   ],
 );
 
