@@ -35,6 +35,8 @@ import { type EventStepOutput, nextNodeId, replay, waitAssetId } from "./walk";
 const LEASE_MS = 5 * 60_000;
 /** Deliveries of a run message that may retry the same failing action before the run fails. */
 export const MAX_ACTION_ATTEMPTS = 5;
+/** Cloudflare Queues delay a retry by at most 12 hours. */
+const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
 /** A run held by another consumer is usually free again within seconds (it is pausing or finishing). */
 const LEASE_BUSY_RETRY_SECONDS = 5;
 
@@ -153,7 +155,8 @@ async function execute(deps: EngineDeps, run: RunRow): Promise<AdvanceResult> {
         nodeId = nextNodeId(node, "next");
       } else if (outcome.retryable && attempts < MAX_ACTION_ATTEMPTS) {
         await noteStepError(db, key, outcome.error);
-        return { kind: "retry", delaySeconds: outcome.retryAfterSeconds ?? 30 * attempts };
+        const delay = outcome.retryAfterSeconds ?? 30 * attempts;
+        return { kind: "retry", delaySeconds: Math.min(MAX_QUEUE_DELAY_SECONDS, Math.ceil(delay)) };
       } else {
         await finishStep(db, key, { status: "failed", outcome: null, error: outcome.error }, now());
         await finishRun(db, run.id, "failed", now(), `node ${nodeId}: ${outcome.error}`);
