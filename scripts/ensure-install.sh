@@ -5,6 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 if [ ! -x node_modules/.bin/wrangler ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "Installing dependencies (npm ci)..."
-  npm ci --no-audit --no-fund
+  echo "Installing dependencies..."
+  # Not `npm ci`: see .ci/run.
+  npm install --no-audit --no-fund
 fi
