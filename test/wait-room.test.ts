@@ -144,8 +144,12 @@ describe("WaitRoom", () => {
 
   it("rejects malformed RPC input without storing anything", async () => {
     const { assetId, stub } = room();
-    await expect(stub.wait({ runId: "x" })).rejects.toThrow();
-    await expect(stub.deliver({ uuid: "e", fields: { eventType: 1 } })).rejects.toThrow();
+    // Called inside the object: a rejection thrown across RPC is also reported as unhandled by the test runner.
+    await runInDurableObject(stub, async (instance) => {
+      await expect(instance.wait({ runId: "x" })).rejects.toThrow(/WaitRoom\.wait: nodeId/);
+      await expect(instance.deliver({ uuid: "e", fields: { eventType: 1 } })).rejects.toThrow(/WaitRoom\.deliver/);
+      await expect(instance.cancel(42)).rejects.toThrow(/WaitRoom\.cancel/);
+    });
     expect(await stub.paused()).toEqual([]);
     expect((await stub.deliver([assetEvent(assetId)])).resumed).toBe(0);
   });

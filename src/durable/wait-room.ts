@@ -10,6 +10,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
+import { describeIssue } from "../validation";
 import { Predicate } from "../workflows/predicate";
 import { firstAccepted, waitAccepts } from "./wait-match";
 import { AssetEvent, type PausedRun, Resolution, WaitRequest, type WaitState } from "./wait-messages";
@@ -38,6 +39,17 @@ type WaitRow = {
 
 const StoredTypes = z.array(z.string());
 const AssetEvents = z.array(AssetEvent).min(1).max(1000);
+const RunId = z.string().min(1);
+
+/**
+ * Validates an RPC argument. The error thrown is a plain Error naming the field: it
+ * crosses the RPC boundary intact, where a ZodError would arrive as an opaque object.
+ */
+function parseInput<T>(schema: z.ZodType<T>, input: unknown, method: string): T {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new TypeError(`WaitRoom.${method}: ${describeIssue(parsed.error)}`);
+  return parsed.data;
+}
 
 /** Stored rows are parsed back through the same schemas they were written with. */
 function criteriaOf(row: WaitRow) {
@@ -64,7 +76,7 @@ export class WaitRoom extends DurableObject<Env> {
    * that already matches resolves the wait at once.
    */
   async wait(input: unknown): Promise<WaitState> {
-    const request = WaitRequest.parse(input);
+    const request = parseInput(WaitRequest, input, "wait");
     const existing = this.sql
       .exec<WaitRow>("SELECT * FROM waits WHERE run_id = ? AND node_id = ?", request.runId, request.nodeId)
       .toArray()[0];
@@ -114,7 +126,7 @@ export class WaitRoom extends DurableObject<Env> {
    * Idempotent per event uuid: an event seen before is skipped.
    */
   async deliver(input: unknown): Promise<{ resumed: number; duplicates: number }> {
-    const events = AssetEvents.parse(input);
+    const events = parseInput(AssetEvents, input, "deliver");
     const now = Date.now();
     let resumed = 0;
     let duplicates = 0;
@@ -152,7 +164,7 @@ export class WaitRoom extends DurableObject<Env> {
 
   /** Removes a run's open wait (the run was terminated). True when there was one. */
   async cancel(input: unknown): Promise<boolean> {
-    const runId = z.string().min(1).parse(input);
+    const runId = parseInput(RunId, input, "cancel");
     const rows = this.sql
       .exec(
         "UPDATE waits SET resolution = ?, sent_at = ? WHERE run_id = ? AND resolution IS NULL RETURNING run_id",
