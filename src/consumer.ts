@@ -5,6 +5,7 @@
  * settled explicitly: ack when done, retry with backoff on a transient failure, and a
  * body that can never be processed goes to the dead-letter queue with its reason.
  */
+import pLimit from "p-limit";
 import { createDb, type Db } from "./db/client";
 import { advanceRun, resumeRun } from "./engine/advance-run";
 import { routeEvents } from "./engine/route-events";
@@ -27,9 +28,17 @@ interface Parsed<T> {
   body: T;
 }
 
+/**
+ * Runs in one batch are independent (each is leased), so several execute at once: most
+ * of a run's time is spent waiting on D1 and on the actions' HTTP calls. Six matches
+ * the Workers limit on simultaneous open connections per invocation.
+ */
+const RUNS_IN_PARALLEL = 6;
+
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env, _ctx?: ExecutionContext): Promise<void> {
   const db = createDb(env.DB);
   const events: Parsed<EventMessage>[] = [];
+  const runs: Parsed<RunMessage | ResumeMessage>[] = [];
   for (const message of batch.messages) {
     const parsed = QueueMessage.safeParse(message.body);
     if (!parsed.success) {
@@ -37,10 +46,11 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, _ctx?:
     } else if (parsed.data.kind === "event") {
       events.push({ message, body: parsed.data });
     } else {
-      await handleRun(db, env, { message, body: parsed.data });
+      runs.push({ message, body: parsed.data });
     }
   }
-  await handleEvents(db, env, events);
+  const limit = pLimit(RUNS_IN_PARALLEL);
+  await Promise.all([handleEvents(db, env, events), ...runs.map((run) => limit(() => handleRun(db, env, run)))]);
 }
 
 /**

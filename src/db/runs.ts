@@ -68,9 +68,17 @@ export async function acquireLease(db: Db, id: string, now: Date, until: Date): 
   return rows.length > 0;
 }
 
-/** Extends a held lease before a slow step, so a long run does not outlive it. */
-export async function renewLease(db: Db, id: string, until: Date): Promise<void> {
-  await db.update(runs).set({ leaseUntil: until.toISOString() }).where(eq(runs.id, id));
+/**
+ * Extends a held lease before a slow step, so a long run does not outlive it. False
+ * when the run is no longer running (an admin terminated it meanwhile).
+ */
+export async function renewLease(db: Db, id: string, until: Date): Promise<boolean> {
+  const rows = await db
+    .update(runs)
+    .set({ leaseUntil: until.toISOString() })
+    .where(and(eq(runs.id, id), eq(runs.status, "running")))
+    .returning({ id: runs.id });
+  return rows.length > 0;
 }
 
 /** Gives the run back; `updatedAt` marks activity, which is how the cron tells a stalled run. */
@@ -149,6 +157,21 @@ export async function startStep(
     .returning({ attempts: runSteps.attempts })
     .get();
   return row?.attempts ?? 1;
+}
+
+/** Records a step that starts and ends at once (a condition), in one statement. */
+export async function recordStep(
+  db: Db,
+  step: { runId: string; nodeId: string; seq: number; kind: "condition" },
+  result: { outcome: string; output: unknown },
+  now: Date,
+): Promise<void> {
+  const at = now.toISOString();
+  const done = { status: "succeeded" as const, outcome: result.outcome, output: result.output, endedAt: at };
+  await db
+    .insert(runSteps)
+    .values({ ...step, attempts: 1, startedAt: at, ...done })
+    .onConflictDoUpdate({ target: [runSteps.runId, runSteps.nodeId], set: done });
 }
 
 /** Records how a step ended. `outcome` is the branch taken. */

@@ -16,6 +16,7 @@ import {
   listSteps,
   noteStepError,
   pauseRun,
+  recordStep,
   releaseLease,
   renewLease,
   resumeWaitingRun,
@@ -135,17 +136,15 @@ async function execute(deps: EngineDeps, run: RunRow): Promise<AdvanceResult> {
     if (!node) break;
     const key = { runId: run.id, nodeId };
     if (node.kind === "condition") {
-      await startStep(db, { ...key, seq, kind: "condition" }, now());
       const result = evaluate(node.when, scope.event);
       const outcome = result ? "true" : "false";
-      await finishStep(db, key, { status: "succeeded", outcome, output: { result } }, now());
+      await recordStep(db, { ...key, seq, kind: "condition" }, { outcome, output: { result } }, now());
       scope.nodes[nodeId] = { output: { result } };
       lastOutcome = outcome;
       nodeId = nextNodeId(node, outcome);
     } else if (node.kind === "action") {
       // An admin may have terminated the run while earlier steps ran.
-      if ((await getRun(db, run.id))?.status !== "running") return { kind: "settled" };
-      await renewLease(db, run.id, new Date(now().getTime() + LEASE_MS));
+      if (!(await renewLease(db, run.id, new Date(now().getTime() + LEASE_MS)))) return { kind: "settled" };
       const attempts = await startStep(db, { ...key, seq, kind: "action" }, now());
       const outcome = await executeAction(node.action, { scope, env: deps.env, idempotencyKey: `${run.id}:${nodeId}` });
       if (outcome.status === "succeeded") {
