@@ -1,9 +1,10 @@
 /** Queries on runs and their steps. Every verb takes `db` first; state changes are guarded by status. */
-import { and, asc, desc, eq, gte, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gte, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
+import type { EventFields } from "../okta/event-fields";
 import type { Db } from "./client";
 import { inJson } from "./in-json";
 import { olderThan } from "./keyset";
-import { type RunStatus, runSteps, runs } from "./schema";
+import { type RunRow, type RunStatus, runSteps, runs } from "./schema";
 
 export const ACTIVE_STATUSES: RunStatus[] = ["running", "waiting"];
 
@@ -12,6 +13,7 @@ export interface NewRun {
   workflowId: string;
   workflowVersion: number;
   triggerEventUuid: string;
+  trigger: EventFields;
   assetId: string | null;
 }
 
@@ -24,13 +26,14 @@ export async function startRuns(db: Db, newRuns: readonly NewRun[], now: Date): 
   if (newRuns.length === 0) return [];
   const at = now.toISOString();
   const values = newRuns.map((run) => ({ ...run, status: "running" as const, startedAt: at, updatedAt: at }));
-  // 8 columns bound per row; stay under D1's 100 parameters per statement.
+  // One bound parameter per column; stay under D1's 100 parameters per statement.
+  const perInsert = Math.floor(100 / Object.keys(getTableColumns(runs)).length);
   const inserts = [];
-  for (let i = 0; i < values.length; i += 12) {
+  for (let i = 0; i < values.length; i += perInsert) {
     inserts.push(
       db
         .insert(runs)
-        .values(values.slice(i, i + 12))
+        .values(values.slice(i, i + perInsert))
         .onConflictDoNothing(),
     );
   }
@@ -51,10 +54,11 @@ export async function getRun(db: Db, id: string) {
 
 /**
  * Takes the run for this consumer until `until`, so that two deliveries of the same
- * message never execute it at once. False when another holds it or it is not running.
+ * message never execute it at once, and returns the run as it stands. Undefined when
+ * another consumer holds it or it has ended.
  */
-export async function acquireLease(db: Db, id: string, now: Date, until: Date): Promise<boolean> {
-  const rows = await db
+export async function acquireLease(db: Db, id: string, now: Date, until: Date): Promise<RunRow | undefined> {
+  const [run] = await db
     .update(runs)
     .set({ leaseUntil: until.toISOString() })
     .where(
@@ -64,8 +68,8 @@ export async function acquireLease(db: Db, id: string, now: Date, until: Date): 
         or(isNull(runs.leaseUntil), lt(runs.leaseUntil, now.toISOString())),
       ),
     )
-    .returning({ id: runs.id });
-  return rows.length > 0;
+    .returning();
+  return run;
 }
 
 /**
@@ -286,14 +290,6 @@ export async function resumeWaitingRun(
       .set({ status: "running", waitingFor: null, updatedAt: at })
       .where(and(eq(runs.id, step.runId), inArray(runs.status, ACTIVE_STATUSES))),
   ]);
-}
-
-export async function getStep(db: Db, runId: string, nodeId: string) {
-  return db
-    .select()
-    .from(runSteps)
-    .where(and(eq(runSteps.runId, runId), eq(runSteps.nodeId, nodeId)))
-    .get();
 }
 
 /** Running runs not updated since `staleBefore` and not leased at `now`: their queue message was lost. */

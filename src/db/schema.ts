@@ -4,6 +4,7 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { EventFields } from "../okta/event-fields";
 import type { Actor } from "../okta/normalise";
 
 /** One row per Okta delivery (envelope `eventId`); a redelivery finds its row and changes nothing. */
@@ -119,6 +120,8 @@ export const runs = sqliteTable(
     workflowId: text("workflow_id").notNull(),
     workflowVersion: integer("workflow_version").notNull(),
     triggerEventUuid: text("trigger_event_uuid").notNull(),
+    /** The trigger's Event Fields, kept with the run so executing it needs no read of the event. */
+    trigger: text("trigger", { mode: "json" }).$type<EventFields>(),
     assetId: text("asset_id"),
     status: text("status", { enum: RUN_STATUSES }).notNull(),
     /** What a waiting run waits for (types, filter, asset, deadline), for the API. */

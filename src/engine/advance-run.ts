@@ -12,7 +12,6 @@ import {
   finishRun,
   finishStep,
   getRun,
-  getStep,
   listSteps,
   noteStepError,
   pauseRun,
@@ -24,13 +23,14 @@ import {
 } from "../db/runs";
 import type { RunRow } from "../db/schema";
 import { waitRoomFor } from "../durable/wait-rooms";
+import type { EventFields } from "../okta/event-fields";
 import type { ResumeMessage } from "../queue/messages";
 import { executeAction } from "../workflows/actions/execute";
 import type { WorkflowDefinition } from "../workflows/definition";
 import { evaluate } from "../workflows/predicate";
 import type { TemplateScope } from "../workflows/template";
 import { InvalidStoredDefinition, loadDefinition } from "./definitions";
-import { type EventStepOutput, nextNodeId, replay, waitAssetId } from "./walk";
+import { type EventStepOutput, nextNodeId, type RecordedStep, replay, waitAssetId } from "./walk";
 
 /** How long one consumer may hold a run: longer than an action's worst case (6 attempts of 30 s plus backoff). */
 const LEASE_MS = 5 * 60_000;
@@ -52,24 +52,33 @@ export interface EngineDeps {
   now: () => Date;
 }
 
-/** Runs `work` while holding the run's lease; a run held elsewhere is retried shortly. */
-async function withLease(deps: EngineDeps, runId: string, work: () => Promise<AdvanceResult>): Promise<AdvanceResult> {
+/**
+ * Runs `work` on the run while holding its lease. `work` gets the run as it stood when
+ * the lease was taken. A run leased by another consumer is retried shortly; a run
+ * that has ended is left alone.
+ */
+async function withLease(
+  deps: EngineDeps,
+  runId: string,
+  work: (run: RunRow) => Promise<AdvanceResult>,
+): Promise<AdvanceResult> {
   const now = deps.now();
-  if (!(await acquireLease(deps.db, runId, now, new Date(now.getTime() + LEASE_MS)))) {
-    return { kind: "retry", delaySeconds: LEASE_BUSY_RETRY_SECONDS };
+  const run = await acquireLease(deps.db, runId, now, new Date(now.getTime() + LEASE_MS));
+  if (!run) {
+    const current = await getRun(deps.db, runId);
+    const active = current?.status === "running" || current?.status === "waiting";
+    return active ? { kind: "retry", delaySeconds: LEASE_BUSY_RETRY_SECONDS } : { kind: "settled" };
   }
   try {
-    return await work();
+    return await work(run);
   } finally {
     await releaseLease(deps.db, runId, deps.now());
   }
 }
 
-/** Advances a running run. Idempotent: a run that is not running is left alone. */
+/** Advances a running run. Idempotent: a run that is not running (waiting, ended) is left alone. */
 export async function advanceRun(deps: EngineDeps, runId: string): Promise<AdvanceResult> {
-  const run = await getRun(deps.db, runId);
-  if (run?.status !== "running") return { kind: "settled" };
-  return withLease(deps, runId, () => execute(deps, run));
+  return withLease(deps, runId, async (run) => (run.status === "running" ? execute(deps, run) : { kind: "settled" }));
 }
 
 /**
@@ -77,36 +86,39 @@ export async function advanceRun(deps: EngineDeps, runId: string): Promise<Advan
  * Idempotent: a wait already resumed is not resumed again.
  */
 export async function resumeRun(deps: EngineDeps, message: ResumeMessage): Promise<AdvanceResult> {
-  const run = await getRun(deps.db, message.runId);
-  if (!run || (run.status !== "running" && run.status !== "waiting")) return { kind: "settled" };
-  return withLease(deps, run.id, async () => {
-    await recordWaitEnd(deps, run.id, message.nodeId, message.resolution);
-    return execute(deps, run);
+  return withLease(deps, message.runId, async (run) => {
+    const steps = await listSteps(deps.db, run.id);
+    const updated = await recordWaitEnd(deps, run.id, steps, message.nodeId, message.resolution);
+    return execute(deps, { ...run, status: "running" }, updated);
   });
 }
 
-/** Writes the event node's outcome (unless already written) and sets the run running again. */
+/**
+ * Writes the event node's outcome (unless already written) and sets the run running
+ * again. Returns the run's steps with that outcome in them.
+ */
 async function recordWaitEnd(
   deps: EngineDeps,
   runId: string,
+  steps: readonly RecordedStep[],
   nodeId: string,
   resolution: ResumeMessage["resolution"],
-): Promise<void> {
-  const step = await getStep(deps.db, runId, nodeId);
-  if (step?.status === "succeeded") return;
+): Promise<RecordedStep[]> {
+  const step = steps.find((s) => s.nodeId === nodeId);
+  if (step?.status === "succeeded") return [...steps];
   const output: EventStepOutput =
     resolution.kind === "event"
       ? { event: resolution.event.fields, eventUuid: resolution.event.uuid, timedOut: false }
       : { event: null, eventUuid: null, timedOut: true };
   const outcome = resolution.kind === "event" ? "next" : "timeout";
-  const seq = step?.seq ?? (await listSteps(deps.db, runId)).length + 1;
-  await resumeWaitingRun(deps.db, { runId, nodeId, seq }, { outcome, output }, deps.now());
+  await resumeWaitingRun(deps.db, { runId, nodeId, seq: steps.length + 1 }, { outcome, output }, deps.now());
+  return [...steps.filter((s) => s.nodeId !== nodeId), { nodeId, status: "succeeded", outcome, output }];
 }
 
-async function execute(deps: EngineDeps, run: RunRow): Promise<AdvanceResult> {
+/** Executes from where the recorded `steps` (read now when not given) leave the run. */
+async function execute(deps: EngineDeps, run: RunRow, knownSteps?: readonly RecordedStep[]): Promise<AdvanceResult> {
   const { db, now } = deps;
-  // Re-read under the lease: the run may have been terminated or resumed meanwhile.
-  if ((await getRun(db, run.id))?.status !== "running") return { kind: "settled" };
+  if (run.status !== "running") return { kind: "settled" };
   let definition: WorkflowDefinition;
   try {
     definition = await loadDefinition(db, run.workflowId, run.workflowVersion);
@@ -115,18 +127,18 @@ async function execute(deps: EngineDeps, run: RunRow): Promise<AdvanceResult> {
     await finishRun(db, run.id, "failed", now(), err.message);
     return { kind: "settled" };
   }
-  const trigger = await getEvent(db, run.triggerEventUuid);
+  const trigger = run.trigger ?? (await storedTriggerFields(db, run.triggerEventUuid));
   if (!trigger) {
     await finishRun(db, run.id, "failed", now(), `trigger event ${run.triggerEventUuid} is not stored`);
     return { kind: "settled" };
   }
   const initialScope: TemplateScope = {
-    trigger: fieldsOf(trigger),
-    event: fieldsOf(trigger),
+    trigger,
+    event: trigger,
     nodes: {},
     run: { id: run.id, workflowId: run.workflowId },
   };
-  const steps = await listSteps(db, run.id);
+  const steps = knownSteps ?? (await listSteps(db, run.id));
   let { nodeId, seq, scope, lastEvent } = replay(definition, steps, initialScope, run.triggerEventUuid);
   // A wait that timed out with no timeout branch ends the run `timed_out`, not `completed`.
   let lastOutcome = steps.at(-1)?.outcome ?? null;
@@ -186,8 +198,8 @@ async function execute(deps: EngineDeps, run: RunRow): Promise<AdvanceResult> {
         // Resolved already (a buffered event, or an earlier attempt's wait): carry on here
         // rather than depend on the resume message, which the WaitRoom also sends.
         if (wait.resolution.kind === "cancelled") return { kind: "settled" };
-        await recordWaitEnd(deps, run.id, nodeId, wait.resolution);
-        return execute(deps, run);
+        const updated = await recordWaitEnd(deps, run.id, await listSteps(db, run.id), nodeId, wait.resolution);
+        return execute(deps, run, updated);
       }
       const waitingFor = {
         nodeId,
@@ -203,4 +215,10 @@ async function execute(deps: EngineDeps, run: RunRow): Promise<AdvanceResult> {
   }
   await finishRun(db, run.id, lastOutcome === "timeout" ? "timed_out" : "completed", now());
   return { kind: "settled" };
+}
+
+/** Runs started before the trigger's fields were kept on the run read them from the event. */
+async function storedTriggerFields(db: Db, uuid: string): Promise<EventFields | null> {
+  const event = await getEvent(db, uuid);
+  return event ? fieldsOf(event) : null;
 }

@@ -27,6 +27,7 @@ export async function startRunsForEvents(
         workflowId: candidate.workflowId,
         workflowVersion: candidate.version,
         triggerEventUuid: event.uuid,
+        trigger: event.fields,
         assetId: event.fields.id,
       })),
   );
