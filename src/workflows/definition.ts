@@ -78,6 +78,9 @@ export const EventNode = z.strictObject({
   onTimeout: Edge,
 });
 
+export type ActionNode = z.infer<typeof ActionNode>;
+export type EventNode = z.infer<typeof EventNode>;
+
 export const WorkflowNode = z.discriminatedUnion("kind", [ActionNode, ConditionNode, EventNode]);
 export type WorkflowNode = z.infer<typeof WorkflowNode>;
 
