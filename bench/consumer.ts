@@ -16,7 +16,6 @@
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { SYSTEM_EVENT_TYPES } from "../src/okta/event-types";
-import { median } from "./lib/load";
 import { type ProfileStats, profileTable, readProfile } from "./lib/profile";
 import {
   benchWorkerOptions,
@@ -25,6 +24,7 @@ import {
   deliveries,
   describeSource,
   event,
+  median,
   pollUntil,
   postDeliveries,
   type Receiver,
@@ -71,7 +71,7 @@ interface Round {
   runsPerSecond: number;
   /** First POST to the last POST answered (ingress). */
   postSeconds: number;
-  /** First POST to the last benchmark event's consumed_at (all event messages handled). */
+  /** First POST to the last benchmark event's consumed_at, which the consumer stamps when it takes up the event's batch. */
   eventsConsumedSeconds: number;
   /** Requests the receiver got in this round (one per run). */
   actionRequests: number;
@@ -253,7 +253,7 @@ async function main() {
         console.log(
           `  round ${round}  ${c.label.padEnd(16)} ${fixed(result.eventsPerSecond).padStart(6)} events/s  ` +
             `${fixed(result.runsPerSecond).padStart(7)} runs/s  (${fixed(result.seconds)} s; posted in ${fixed(result.postSeconds)} s, ` +
-            `events consumed by ${fixed(result.eventsConsumedSeconds)} s)` +
+            `last event taken up at ${fixed(result.eventsConsumedSeconds)} s)` +
             (result.failedRuns ? `  FAILED RUNS ${result.failedRuns}` : ""),
         );
       }
@@ -358,9 +358,9 @@ async function measureRound(
     .prepare("select max(ended_at) as at from runs where status = 'completed'")
     .first<{ at: string }>();
   const consumed = await db
-    .prepare("select max(consumed_at) as at, count(consumed_at) as n from events where asset_id like ?")
+    .prepare("select max(consumed_at) as at from events where asset_id like ?")
     .bind(`bench-${tag}-%`)
-    .first<{ at: string; n: number }>();
+    .first<{ at: string }>();
   const seconds = (Date.parse(last?.at ?? "") - t0) / 1000;
   return {
     events,

@@ -277,3 +277,13 @@ export async function sourceState(): Promise<{ commit: string; uncommitted: stri
   const status = await git("status", "--porcelain", "--", "src", "migrations");
   return { commit, uncommitted: status ? status.split("\n").map((line) => line.slice(3)) : [] };
 }
+
+/** The median, averaging the two middle values of an even count (load.ts's nearest-rank median takes the lower). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
