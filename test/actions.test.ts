@@ -3,6 +3,7 @@ import type { EventFields } from "../src/okta/event-fields";
 import { type ActionContext, type ActionOutcome, executeAction } from "../src/workflows/actions/execute";
 import { Action, envNames, HttpAction, OktaAction, SlackAction, secretNames } from "../src/workflows/actions/spec";
 import type { TemplateScope } from "../src/workflows/template";
+import { eventFields } from "./event-fields";
 
 const TOKEN = "sk_live_partner_0123456789";
 const OKTA_TOKEN = "00okta-api-token-abcdefghijklmnop";
@@ -13,20 +14,6 @@ const ENV = {
   OKTA_ORG_URL: "https://acme.okta.com",
   SLACK_WEBHOOK_URL: SLACK_URL,
 };
-
-function eventFields(overrides: Partial<EventFields> = {}): EventFields {
-  return {
-    id: "00Tabc123",
-    type: "Token",
-    alternateId: null,
-    displayName: "ci-token",
-    eventType: "system.api_token.create",
-    eventResult: "SUCCESS",
-    eventDate: "2026-11-20T10:00:00.000Z",
-    eventTimestamp: "2026-11-20T10:00:01.000Z",
-    ...overrides,
-  };
-}
 
 function scope(trigger: EventFields = eventFields()): TemplateScope {
   return {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { EventFields } from "../src/okta/event-fields";
 import {
   checkTemplatePaths,
   jsonTemplateReferences,
@@ -10,20 +9,7 @@ import {
   TemplateString,
   templateReferences,
 } from "../src/workflows/template";
-
-function eventFields(overrides: Partial<EventFields> = {}): EventFields {
-  return {
-    id: "00Tabc123",
-    type: "Token",
-    alternateId: null,
-    displayName: "ci-token",
-    eventType: "system.api_token.create",
-    eventResult: "SUCCESS",
-    eventDate: "2026-11-20T10:00:00.000Z",
-    eventTimestamp: "2026-11-20T10:00:01.000Z",
-    ...overrides,
-  };
-}
+import { eventFields } from "./event-fields";
 
 function scope(overrides: Partial<TemplateScope> = {}): TemplateScope {
   const trigger = eventFields();

@@ -10,6 +10,7 @@ import { SYSTEM_EVENT_TYPES } from "../src/okta/event-types";
 import type { Trigger } from "../src/workflows/definition";
 import { evaluate, type Predicate } from "../src/workflows/predicate";
 import { matchesTrigger } from "../src/workflows/trigger";
+import { eventFields } from "./event-fields";
 import {
   api,
   buildEvent,
@@ -250,16 +251,7 @@ describe("matchesTrigger (pure)", () => {
 });
 
 describe("evaluate (pure)", () => {
-  const f: EventFields = {
-    id: "00T1",
-    type: "Token",
-    alternateId: null,
-    displayName: "ci-token",
-    eventType: "system.api_token.create",
-    eventResult: "SUCCESS",
-    eventDate: "2026-11-20T10:00:00.000Z",
-    eventTimestamp: "2026-11-20T10:00:01.000Z",
-  };
+  const f = eventFields({ id: "00T1" });
   const cases: Array<[string, Predicate, boolean]> = [
     ["eq", { field: "type", op: "eq", value: "Token" }, true],
     ["eq is case-sensitive", { field: "type", op: "eq", value: "token" }, false],
