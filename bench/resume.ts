@@ -50,7 +50,7 @@ Writes bench/results/resume-*.json.
 
   --quick        S=10 samples, N=200 runs, 1 repetition (a smoke check)
   --samples S    latency samples per path (default 50, after 3 warm-up samples)
-  --runs N       paused runs per throughput case (default 1000; 10000 takes ~25 min here)
+  --runs N       paused runs per throughput case (default 1000; 10000 takes ~18 min per repetition here)
   --repeats R    repetitions of each throughput case, each in a fresh Worker (default 3)
   --only X       run only part (a) "latency" or part (b) "throughput"
   --profile      run bench/workers/profiled.js (our Worker with timing around each D1
