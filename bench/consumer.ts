@@ -16,6 +16,7 @@
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { SYSTEM_EVENT_TYPES } from "../src/okta/event-types";
+import { positiveInt } from "./lib/args";
 import { type ProfileStats, profileTable, readProfile } from "./lib/profile";
 import {
   benchWorkerOptions,
@@ -136,17 +137,11 @@ async function main() {
     return;
   }
   const quick = values.quick ?? false;
-  const positive = (raw: string | undefined, fallback: number, name: string) => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
-    return n;
-  };
   const settings = {
     quick,
-    events: positive(values.events, quick ? 50 : 200, "events"),
-    repeats: positive(values.repeats, quick ? 1 : 3, "repeats"),
-    largeWorkflows: positive(values.workflows, 10_000, "workflows"),
+    events: positiveInt(values.events, quick ? 50 : 200, "events"),
+    repeats: positiveInt(values.repeats, quick ? 1 : 3, "repeats"),
+    largeWorkflows: positiveInt(values.workflows, 10_000, "workflows"),
     matchingWorkflows: MATCHING,
     eventsPerDelivery: EVENTS_PER_DELIVERY,
     postConcurrency: POST_CONCURRENCY,

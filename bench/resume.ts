@@ -18,6 +18,7 @@
  *     the time from the first POST to the last run's ended_at gives resumes/s.
  */
 import { parseArgs } from "node:util";
+import { positiveInt } from "./lib/args";
 import { percentile } from "./lib/load";
 import { type ProfileStats, profileTable, readProfile } from "./lib/profile";
 import {
@@ -120,21 +121,15 @@ async function main() {
     return;
   }
   const quick = values.quick ?? false;
-  const positive = (raw: string | undefined, fallback: number, name: string) => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
-    return n;
-  };
   if (values.only !== undefined && values.only !== "latency" && values.only !== "throughput") {
     throw new Error("--only must be latency or throughput");
   }
   const settings = {
     quick,
-    samples: positive(values.samples, quick ? 10 : 50, "samples"),
+    samples: positiveInt(values.samples, quick ? 10 : 50, "samples"),
     warmupSamples: WARMUP_SAMPLES,
-    runs: positive(values.runs, quick ? 200 : 1000, "runs"),
-    repeats: positive(values.repeats, quick ? 1 : 3, "repeats"),
+    runs: positiveInt(values.runs, quick ? 200 : 1000, "runs"),
+    repeats: positiveInt(values.repeats, quick ? 1 : 3, "repeats"),
     deliverySize: DELIVERY_SIZE,
     postConcurrency: POST_CONCURRENCY,
     parts: values.only ? [values.only] : ["latency", "throughput"],

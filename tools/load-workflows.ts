@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseDefinition } from "../src/workflows/validate";
+import { readDevVars } from "./dev-vars";
 
 const ROOT = new URL("../", import.meta.url);
 const EXAMPLES = new URL("examples/workflows/", ROOT);
@@ -39,13 +40,6 @@ const DefinitionFile = z.looseObject({
   name: z.string({ error: 'no "name": the name is what identifies a workflow' }).trim().min(1),
   enabled: z.boolean().optional(),
 });
-
-/** ADMIN_TOKEN from .dev.vars (KEY="value" lines), if set. */
-async function devVarsToken(): Promise<string | undefined> {
-  const text = await readFile(new URL(".dev.vars", ROOT), "utf8").catch(() => "");
-  const match = /^\s*ADMIN_TOKEN\s*=\s*(.*?)\s*$/m.exec(text);
-  return match?.[1]?.replace(/^"(.*)"$/, "$1").replace(/^'(.*)'$/, "$1") || undefined;
-}
 
 async function defaultFiles(): Promise<string[]> {
   const names = (await readdir(EXAMPLES)).filter((name) => name.endsWith(".json")).sort();
@@ -148,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const base = values.url ?? DEFAULT_URL;
   if (!URL.canParse(base)) throw new UsageError(`--url is not a URL: ${base}`);
-  const token = values.token ?? (await devVarsToken()) ?? "local-admin-token";
+  const token = values.token ?? ((await readDevVars()).ADMIN_TOKEN || undefined) ?? "local-admin-token";
   const files = positionals.length > 0 ? positionals : await defaultFiles();
   if (files.length === 0) throw new UsageError("no files to load");
 

@@ -8,11 +8,11 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readDevVars } from "../dev-vars";
 import { type Command, DEFAULT_URL, HELP, parseCommand, type Target, typesListing, UsageError } from "./args";
 import { oktaDelivery, oktaEvent, oktaHeaders } from "./builders";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const DEV_VARS = `${ROOT}.dev.vars`;
 /** The previous delivery, for `repeat`. Under .wrangler/, which is gitignored. */
 const LAST_FILE = `${ROOT}.wrangler/local-okta-last.json`;
 
@@ -27,17 +27,6 @@ interface Resolved {
   url: string;
   secret: string;
   header: string;
-}
-
-/** KEY="value" lines of .dev.vars (missing file: no values). */
-async function readDevVars(): Promise<Record<string, string>> {
-  const text = await readFile(DEV_VARS, "utf8").catch(() => "");
-  const vars: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (match?.[1]) vars[match[1]] = (match[2] ?? "").replace(/^"(.*)"$/, "$1").replace(/^'(.*)'$/, "$1");
-  }
-  return vars;
 }
 
 async function resolveTarget(target: Target, fallback?: { url: string; header: string }): Promise<Resolved> {
