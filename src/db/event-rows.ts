@@ -27,7 +27,7 @@ export function toEventRow(event: NormalisedEvent): NewEventRow {
 }
 
 /** The Event Fields of a stored row. */
-export function fieldsOf(row: EventRow): EventFields {
+export function fieldsOf(row: Omit<EventRow, "raw">): EventFields {
   return {
     id: row.assetId,
     type: row.assetType,
@@ -41,7 +41,7 @@ export function fieldsOf(row: EventRow): EventFields {
 }
 
 /** The API view of a stored event: its Event Fields first, then what we keep beside them. */
-export function eventSummary(row: EventRow) {
+export function eventSummary(row: Omit<EventRow, "raw">) {
   return {
     uuid: row.uuid,
     ...fieldsOf(row),

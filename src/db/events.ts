@@ -106,7 +106,10 @@ export interface EventQuery {
   limit: number;
 }
 
-/** Events newest first (by Okta's `published`), filtered, one page at a time. */
+/** Every column but the raw Okta event, which list pages do not show and which is most of a row's size. */
+const { raw: _raw, ...SUMMARY_COLUMNS } = getTableColumns(events);
+
+/** Events newest first (by Okta's `published`), filtered, one page at a time, without their raw payload. */
 export async function listEvents(db: Db, query: EventQuery) {
   const conditions = [
     query.eventType ? eq(events.eventType, query.eventType) : undefined,
@@ -116,7 +119,7 @@ export async function listEvents(db: Db, query: EventQuery) {
     olderThan(events.eventDate, events.uuid, query.after && { time: query.after.eventDate, id: query.after.uuid }),
   ];
   return db
-    .select()
+    .select(SUMMARY_COLUMNS)
     .from(events)
     .where(and(...conditions))
     .orderBy(desc(events.eventDate), desc(events.uuid))
