@@ -1,14 +1,19 @@
 /**
- * The queue consumer. `event` messages start the runs they trigger and resume the
- * runs waiting for them; a `run` message executes a run from where it stands; a
- * `resume` message ends a run's wait and executes it onwards. Every message is
- * settled explicitly: ack when done, retry with backoff on a transient failure, and a
- * body that can never be processed goes to the dead-letter queue with its reason.
+ * The queue consumer. `event` messages start the runs they trigger (and tell the
+ * WaitRooms); `run` messages execute a run from where it stands; `resume` messages
+ * apply a WaitRoom's decision and execute the run onwards. Every message is settled
+ * explicitly: ack when done, retry with backoff on a transient failure, and a body
+ * that can never be processed goes to the dead-letter queue with its reason.
  */
-import pLimit from "p-limit";
-import { createDb, type Db } from "./db/client";
-import { advanceRun, resumeRun } from "./engine/advance-run";
+import { createDb } from "./db/client";
+import { fieldsOf } from "./db/event-rows";
+import { getEvents } from "./db/events";
+import { getRuns, leaseRuns, listStepsOf } from "./db/runs";
+import { waitRoomFor } from "./durable/wait-rooms";
+import { executeRuns, type HeldRun } from "./engine/executor";
+import { LEASE_MS, leaseBusyDelaySeconds } from "./engine/lease";
 import { routeEvents } from "./engine/route-events";
+import type { EngineDeps } from "./engine/types";
 import {
   type DeadLetter,
   type EventMessage,
@@ -28,73 +33,140 @@ interface Parsed<T> {
   body: T;
 }
 
-/**
- * Runs in one batch are independent (each is leased), so several execute at once: most
- * of a run's time is spent waiting on D1 and on the actions' HTTP calls. Six matches
- * the Workers limit on simultaneous open connections per invocation.
- */
-const RUNS_IN_PARALLEL = 6;
-
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env, _ctx?: ExecutionContext): Promise<void> {
-  const db = createDb(env.DB);
-  const events: Parsed<EventMessage>[] = [];
+  const deps: EngineDeps = { db: createDb(env.DB), env, now: () => new Date() };
+  const events: Parsed<EventMessage | { kind: "event-ref"; uuid: string }>[] = [];
   const runs: Parsed<RunMessage | ResumeMessage>[] = [];
   for (const message of batch.messages) {
     const parsed = QueueMessage.safeParse(message.body);
     if (!parsed.success) {
       await deadLetter(env, message, `invalid message: ${describeIssue(parsed.error)}`);
-    } else if (parsed.data.kind === "event") {
+    } else if (parsed.data.kind === "event" || parsed.data.kind === "event-ref") {
       events.push({ message, body: parsed.data });
     } else {
       runs.push({ message, body: parsed.data });
     }
   }
-  const limit = pLimit(RUNS_IN_PARALLEL);
-  await Promise.all([handleEvents(db, env, events), ...runs.map((run) => limit(() => handleRun(db, env, run)))]);
+  await Promise.all([handleEvents(deps, events), handleRuns(deps, runs)]);
 }
 
 /**
  * Events are handled together; if that fails they are handled one by one, so that one
  * event that keeps failing cannot hold back the others in its batch.
  */
-async function handleEvents(db: Db, env: Env, events: Parsed<EventMessage>[]): Promise<void> {
+async function handleEvents(
+  deps: EngineDeps,
+  events: Parsed<EventMessage | { kind: "event-ref"; uuid: string }>[],
+): Promise<void> {
   if (events.length === 0) return;
   try {
-    await routeEvents(
-      db,
-      env,
-      events.map((event) => event.body),
-      new Date(),
-    );
+    await routeEvents(deps, await resolveRefs(deps, events));
   } catch (err) {
     if (events.length === 1 && events[0]) {
       retry(events[0].message, err);
       return;
     }
-    console.error("event batch failed; handling its events one by one", { count: events.length, error: String(err) });
-    for (const event of events) await handleEvents(db, env, [event]);
+    console.error(
+      JSON.stringify({
+        msg: "event batch failed; handling its events one by one",
+        count: events.length,
+        error: String(err),
+      }),
+    );
+    for (const event of events) await handleEvents(deps, [event]);
     return;
   }
   for (const event of events) event.message.ack();
 }
 
-async function handleRun(db: Db, env: Env, { message, body }: Parsed<RunMessage | ResumeMessage>): Promise<void> {
+/** Event references (events too large for a message) are read from D1; one gone from D1 has nothing to do. */
+async function resolveRefs(
+  deps: EngineDeps,
+  events: Parsed<EventMessage | { kind: "event-ref"; uuid: string }>[],
+): Promise<EventMessage[]> {
+  const refs = events.flatMap((event) => (event.body.kind === "event-ref" ? [event.body.uuid] : []));
+  const stored = new Map((await getEvents(deps.db, refs)).map((row) => [row.uuid, row]));
+  return events.flatMap(({ body }) => {
+    if (body.kind === "event") return [body];
+    const row = stored.get(body.uuid);
+    return row ? [{ kind: "event" as const, uuid: row.uuid, inCategory: row.inCategory, fields: fieldsOf(row) }] : [];
+  });
+}
+
+/**
+ * Run and resume messages, together: one lease statement and one steps query for the
+ * batch. A message for a run another consumer holds comes back when that lease ends;
+ * a resume for a run that has ended only tells its WaitRoom to forget the wait.
+ */
+async function handleRuns(deps: EngineDeps, messages: Parsed<RunMessage | ResumeMessage>[]): Promise<void> {
+  if (messages.length === 0) return;
   try {
-    const deps = { db, env, now: () => new Date() };
-    const result = body.kind === "run" ? await advanceRun(deps, body.runId) : await resumeRun(deps, body);
-    if (result.kind === "retry") {
-      message.retry({ delaySeconds: result.delaySeconds });
-      return;
+    const now = deps.now();
+    const ids = [...new Set(messages.map((m) => m.body.runId))];
+    const leased = await leaseRuns(deps.db, ids, now, new Date(now.getTime() + LEASE_MS));
+    const held = new Set(leased.map((run) => run.id));
+    const others = new Map(
+      (
+        await getRuns(
+          deps.db,
+          ids.filter((id) => !held.has(id)),
+        )
+      ).map((run) => [run.id, run]),
+    );
+    const steps = Map.groupBy(await listStepsOf(deps.db, [...held]), (step) => step.runId);
+    const byRun = Map.groupBy(messages, (m) => m.body.runId);
+    const work: HeldRun[] = leased.map((run) => ({
+      run,
+      steps: steps.get(run.id) ?? [],
+      decisions: (byRun.get(run.id) ?? []).flatMap(({ body }) =>
+        body.kind === "resume" && (body.assetId ?? run.waitRoom)
+          ? [{ assetId: body.assetId ?? run.waitRoom ?? "", nodeId: body.nodeId, resolution: body.resolution }]
+          : [],
+      ),
+    }));
+    await executeRuns(deps, work);
+    await forgetEndedWaits(deps, messages, held, others);
+    for (const { message, body } of messages) {
+      const other = others.get(body.runId);
+      const busy = other && (other.status === "running" || other.status === "waiting");
+      if (busy) message.retry({ delaySeconds: leaseBusyDelaySeconds(other.leaseUntil, now) });
+      else message.ack();
     }
   } catch (err) {
-    retry(message, err);
-    return;
+    for (const { message } of messages) retry(message, err);
   }
-  message.ack();
+}
+
+/** A resume for a run that ended (terminated, say) while it waited: the WaitRoom can drop that wait. */
+async function forgetEndedWaits(
+  deps: EngineDeps,
+  messages: Parsed<RunMessage | ResumeMessage>[],
+  held: Set<string>,
+  others: Map<string, { status: string }>,
+): Promise<void> {
+  const ended = messages.flatMap(({ body }) => {
+    const run = others.get(body.runId);
+    const over = !held.has(body.runId) && (!run || (run.status !== "running" && run.status !== "waiting"));
+    return body.kind === "resume" && body.assetId && over
+      ? [{ assetId: body.assetId, runId: body.runId, nodeId: body.nodeId }]
+      : [];
+  });
+  await Promise.all(
+    [...Map.groupBy(ended, (wait) => wait.assetId)].map(([assetId, waits]) =>
+      waitRoomFor(deps.env, assetId).ack(waits),
+    ),
+  );
 }
 
 function retry(message: Message<unknown>, err: unknown): void {
-  console.error("consumer step failed; retrying", { id: message.id, attempts: message.attempts, error: String(err) });
+  console.error(
+    JSON.stringify({
+      msg: "consumer step failed; retrying",
+      id: message.id,
+      attempts: message.attempts,
+      error: String(err),
+    }),
+  );
   message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
 }
 
@@ -104,10 +176,10 @@ async function deadLetter(env: Env, message: Message<unknown>, reason: string): 
   try {
     await env.DEAD_LETTERS.send(letter, { contentType: "json" });
   } catch (err) {
-    console.error("dead-letter send failed; retrying", { id: message.id, error: String(err) });
+    console.error(JSON.stringify({ msg: "dead-letter send failed; retrying", id: message.id, error: String(err) }));
     message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     return;
   }
-  console.warn("message dead-lettered", { id: message.id, reason });
+  console.warn(JSON.stringify({ msg: "message dead-lettered", id: message.id, reason }));
   message.ack();
 }

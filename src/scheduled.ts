@@ -1,13 +1,13 @@
 /**
  * The cron trigger repairs what a failure left behind: events D1 holds that the
  * consumer never handled (the send failed after the delivery was stored, or the
- * message was lost), and running runs that no message carries any more.
+ * message was lost), and runs whose messages were lost (see engine/repairs.ts).
  */
 import { createDb } from "./db/client";
 import { fieldsOf } from "./db/event-rows";
 import { findStranded, markRequeued } from "./db/events";
-import { findStalledRuns } from "./db/runs";
-import { enqueueEvents, enqueueRuns } from "./queue/enqueue";
+import { repairRuns } from "./engine/repairs";
+import { enqueueEach } from "./queue/enqueue";
 
 /** A send that failed is retried this soon (younger events may still be in their own delivery's send). */
 const UNSENT_GRACE_MS = 60_000;
@@ -17,7 +17,11 @@ const LOST_AFTER_MS = 15 * 60_000;
 export const MAX_REQUEUES = 5;
 const BATCH_LIMIT = 1000;
 
-/** Re-sends events D1 holds that the consumer has not handled and should have by now. */
+/**
+ * Re-sends events D1 holds that the consumer has not handled and should have by now.
+ * Each event is sent on its own if its batch fails, so one that cannot be sent does
+ * not hold back the others; every attempt counts towards its limit.
+ */
 export async function reenqueueStranded(env: Env, now: Date): Promise<number> {
   const db = createDb(env.DB);
   const rows = await findStranded(db, {
@@ -26,30 +30,27 @@ export async function reenqueueStranded(env: Env, now: Date): Promise<number> {
     maxRequeues: MAX_REQUEUES,
     limit: BATCH_LIMIT,
   });
-  await enqueueEvents(
-    env.EVENTS,
-    rows.map((row) => ({ kind: "event", uuid: row.uuid, inCategory: row.inCategory, fields: fieldsOf(row) })),
+  const failed = new Set(
+    await enqueueEach(
+      env.EVENTS,
+      rows.map((row) => ({
+        key: row.uuid,
+        body: { kind: "event" as const, uuid: row.uuid, inCategory: row.inCategory, fields: fieldsOf(row) },
+      })),
+    ),
   );
   await markRequeued(
     db,
-    rows.map((row) => row.uuid),
+    rows.map((row) => ({ uuid: row.uuid, sent: !failed.has(row.uuid) })),
     now,
   );
   const givingUp = rows.filter((row) => row.requeueCount + 1 >= MAX_REQUEUES).map((row) => row.uuid);
-  if (givingUp.length > 0) console.error("events re-sent for the last time; check the dead-letter queue", { givingUp });
-  if (rows.length > 0) console.log("re-enqueued stranded events", { count: rows.length });
-  return rows.length;
-}
-
-/** A running run untouched this long, and not leased, has lost its message. */
-const STALLED_AFTER_MS = 15 * 60_000;
-
-/** Hands stalled runs back to the consumer; executing a run again is safe (leases, recorded steps). */
-export async function resumeStalledRuns(env: Env, now: Date): Promise<number> {
-  const ids = await findStalledRuns(createDb(env.DB), now, new Date(now.getTime() - STALLED_AFTER_MS), BATCH_LIMIT);
-  await enqueueRuns(env.EVENTS, ids);
-  if (ids.length > 0) console.log("re-enqueued stalled runs", { count: ids.length });
-  return ids.length;
+  if (givingUp.length > 0) {
+    console.error(JSON.stringify({ msg: "events re-sent for the last time; check the dead-letter queue", givingUp }));
+  }
+  if (rows.length > 0)
+    console.log(JSON.stringify({ msg: "re-enqueued stranded events", count: rows.length, failed: failed.size }));
+  return rows.length - failed.size;
 }
 
 export async function handleScheduled(
@@ -59,7 +60,7 @@ export async function handleScheduled(
 ): Promise<void> {
   const now = new Date(controller.scheduledTime);
   // Both repairs run even if one fails; the cron reports the first failure.
-  const results = await Promise.allSettled([reenqueueStranded(env, now), resumeStalledRuns(env, now)]);
+  const results = await Promise.allSettled([reenqueueStranded(env, now), repairRuns(createDb(env.DB), env, now)]);
   const failed = results.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
 }

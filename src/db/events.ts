@@ -52,22 +52,31 @@ export async function clearEnqueued(db: Db, uuids: readonly string[]): Promise<v
   await db.update(events).set({ enqueuedAt: null }).where(inJson(events.uuid, uuids));
 }
 
-/** Records that the cron has re-sent these events. */
-export async function markRequeued(db: Db, uuids: readonly string[], at: Date): Promise<void> {
-  if (uuids.length === 0) return;
-  await db
-    .update(events)
-    .set({ enqueuedAt: at.toISOString(), requeueCount: sql`${events.requeueCount} + 1` })
-    .where(inJson(events.uuid, uuids));
+/**
+ * Records the cron's attempt to re-send these events: each counts towards the limit.
+ * A sent one is looked at again after the lost-message delay, one whose send failed
+ * after the short unsent grace.
+ */
+export async function markRequeued(db: Db, attempts: ReadonlyArray<{ uuid: string; sent: boolean }>, at: Date) {
+  const update = (uuids: string[], enqueuedAt: string | null) =>
+    db
+      .update(events)
+      .set({ enqueuedAt, requeueCount: sql`${events.requeueCount} + 1` })
+      .where(inJson(events.uuid, uuids));
+  const sent = attempts.filter((a) => a.sent).map((a) => a.uuid);
+  const unsent = attempts.filter((a) => !a.sent).map((a) => a.uuid);
+  if (attempts.length > 0) await db.batch([update(sent, at.toISOString()), update(unsent, null)]);
 }
 
-/** Records that the consumer has handled these events, in one statement. Idempotent: the first time wins. */
-export async function markConsumed(db: Db, uuids: readonly string[], at: Date): Promise<void> {
-  if (uuids.length === 0) return;
-  await db
-    .update(events)
-    .set({ consumedAt: at.toISOString() })
-    .where(and(inJson(events.uuid, uuids), isNull(events.consumedAt)));
+/** Records that the consumer has handled these events (a statement for a batch). Idempotent: the first time wins. */
+export function markConsumed(db: Db, uuids: readonly string[], at: Date) {
+  if (uuids.length === 0) return [];
+  return [
+    db
+      .update(events)
+      .set({ consumedAt: at.toISOString() })
+      .where(and(inJson(events.uuid, uuids), isNull(events.consumedAt))),
+  ];
 }
 
 export interface StrandedQuery {
@@ -124,6 +133,12 @@ export async function listEvents(db: Db, query: EventQuery) {
     .where(and(...conditions))
     .orderBy(desc(events.eventDate), desc(events.uuid))
     .limit(query.limit);
+}
+
+/** Several events by uuid, in one query. */
+export async function getEvents(db: Db, uuids: readonly string[]) {
+  if (uuids.length === 0) return [];
+  return db.select().from(events).where(inJson(events.uuid, uuids));
 }
 
 export async function getEvent(db: Db, uuid: string) {

@@ -132,9 +132,24 @@ export const runs = sqliteTable(
     endedAt: text("ended_at"),
     /** A consumer holds the run until this time while it executes steps, so two never run it at once. */
     leaseUntil: text("lease_until"),
+    /** A deferred action (Retry-After, backoff) may not run before this; nothing executes the run earlier. */
+    notBefore: text("not_before"),
+    /**
+     * The asset whose WaitRoom may hold a wait of this run. Written with the pause, before
+     * the WaitRoom is called; cleared once the WaitRoom has let the wait go (acknowledged
+     * its resume, or cancelled it). While set on an ended run, the cron cancels the wait.
+     */
+    waitRoom: text("wait_room"),
+    /**
+     * When the cron should next look at this run if nothing else has: a running run that
+     * lost its message, a waiting run whose WaitRoom lost or resolved its wait, an ended
+     * run whose wait is still open. Pushed forward by every step the run takes.
+     */
+    repairAfter: text("repair_after"),
   },
   (t) => [
     uniqueIndex("runs_by_trigger").on(t.workflowId, t.triggerEventUuid),
+    index("runs_to_repair").on(t.repairAfter).where(sql`${t.repairAfter} is not null`),
     index("runs_by_started").on(t.startedAt, t.id),
     index("runs_by_status").on(t.status, t.startedAt),
     index("runs_by_asset").on(t.assetId, t.startedAt),

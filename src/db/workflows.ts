@@ -148,6 +148,22 @@ export async function findTriggered(db: Db, eventTypes: readonly string[]) {
     .where(inJson(workflowTriggers.eventType, eventTypes));
 }
 
+/** The trigger index for these types and the waited-for types, in one D1 round trip. */
+export async function findTriggeredAndWaited(db: Db, eventTypes: readonly string[]) {
+  const [triggered, waited] = await db.batch([
+    db
+      .select({
+        eventType: workflowTriggers.eventType,
+        workflowId: workflowTriggers.workflowId,
+        version: workflowTriggers.version,
+      })
+      .from(workflowTriggers)
+      .where(inJson(workflowTriggers.eventType, eventTypes)),
+    db.select().from(waitedTypesTable),
+  ]);
+  return { triggered, waited: new Set(waited.map((row) => row.eventType)) };
+}
+
 /** Several stored definitions in one query. */
 export async function getVersions(db: Db, keys: ReadonlyArray<{ workflowId: string; version: number }>) {
   if (keys.length === 0) return [];

@@ -4,6 +4,7 @@ CREATE TABLE IF NOT EXISTS waits (
   run_id TEXT NOT NULL,
   node_id TEXT NOT NULL,
   workflow_id TEXT NOT NULL,
+  asset_id TEXT,
   event_types TEXT NOT NULL,
   filter TEXT,
   after_uuid TEXT NOT NULL,
@@ -12,6 +13,8 @@ CREATE TABLE IF NOT EXISTS waits (
   created_at INTEGER NOT NULL,
   resolution TEXT,
   sent_at INTEGER,
+  send_count INTEGER NOT NULL DEFAULT 0,
+  next_send_at INTEGER,
   PRIMARY KEY (run_id, node_id)
 );
 CREATE INDEX IF NOT EXISTS waits_open_by_deadline ON waits (deadline) WHERE resolution IS NULL;
@@ -28,4 +31,15 @@ CREATE TABLE IF NOT EXISTS recent_events (
   received_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS recent_events_by_received ON recent_events (received_at);
+CREATE TABLE IF NOT EXISTS cancelled_runs (
+  run_id TEXT PRIMARY KEY,
+  cancelled_at INTEGER NOT NULL
+);
 `;
+
+/** Columns added after the first deploy: objects created then get them on their next start. */
+export const WAIT_ROOM_ADDED_COLUMNS: ReadonlyArray<[table: string, column: string, definition: string]> = [
+  ["waits", "asset_id", "TEXT"],
+  ["waits", "send_count", "INTEGER NOT NULL DEFAULT 0"],
+  ["waits", "next_send_at", "INTEGER"],
+];

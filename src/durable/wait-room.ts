@@ -4,9 +4,11 @@
  * deadline. SQLite storage is the only state; nothing is mirrored in memory.
  *
  * Every wait is resolved at most once, by the first of: a matching event, the
- * timeout, or a cancel. The resolution is written before the resume message is sent,
- * and re-sent by the alarm until the queue takes it, so a wait is never lost; the
- * consumer treats a second resume of the same wait as done.
+ * timeout, or a cancel. The resolution is an outbox entry: written (with an alarm)
+ * before the resume message is sent, and re-sent with backoff until the consumer
+ * acknowledges that D1 has recorded it (`ack`), so neither a lost message nor a reset
+ * of this object loses it. Storage holds open waits, unacknowledged resolutions, the
+ * recent-event buffer and a day of cancel tombstones: live work plus a fixed window.
  */
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
@@ -14,15 +16,19 @@ import { describeIssue } from "../validation";
 import { Predicate } from "../workflows/predicate";
 import { firstAccepted, waitAccepts } from "./wait-match";
 import { AssetEvent, type PausedRun, Resolution, WaitRequest, type WaitState } from "./wait-messages";
-import { WAIT_ROOM_SCHEMA } from "./wait-room-schema";
+import { WAIT_ROOM_ADDED_COLUMNS, WAIT_ROOM_SCHEMA } from "./wait-room-schema";
 
 /** How long, and how many, of an asset's events stay buffered for runs that start waiting late. */
 export const BUFFER_WINDOW_MS = 60 * 60 * 1000;
 export const BUFFER_MAX_EVENTS = 500;
-/** When the queue refuses a resume, the alarm tries again this soon. */
+/** The alarm is set this soon before a resume is sent, so a reset during the send still re-sends it. */
 const RESEND_DELAY_MS = 5_000;
-/** Resolved waits are kept this long so that a repeated wait() for them stays a no-op. */
-const RESOLVED_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** An unacknowledged resume is sent again after 1 min, 2, 4, 8, then every 15 min. */
+export function resendDelayMs(sends: number): number {
+  return Math.min(15 * 60_000, 60_000 * 2 ** Math.max(0, sends - 1));
+}
+/** A cancelled run's tombstone is kept this long, so that a wait() already in flight is refused. */
+export const TOMBSTONE_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 type WaitRow = {
   run_id: string;
@@ -39,7 +45,12 @@ type WaitRow = {
 
 const StoredTypes = z.array(z.string());
 const AssetEvents = z.array(AssetEvent).min(1).max(1000);
-const RunId = z.string().min(1);
+const RunIds = z.union([z.string().min(1), z.array(z.string().min(1)).max(1000)]);
+const WaitKeys = z.array(z.object({ runId: z.string().min(1), nodeId: z.string().min(1) })).max(1000);
+const WaitRequests = z.array(WaitRequest).max(1000);
+
+/** What reconcile() found for each wait the cron asked about. */
+export type WaitCheck = { runId: string; state: "waiting" | "resolved" | "cancelled" };
 
 /**
  * Validates an RPC argument. The error thrown is a plain Error naming the field: it
@@ -67,57 +78,24 @@ export class WaitRoom extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(WAIT_ROOM_SCHEMA);
+    for (const [table, column, definition] of WAIT_ROOM_ADDED_COLUMNS) {
+      const present = this.sql
+        .exec<{ n: number }>("SELECT count(*) AS n FROM pragma_table_info(?) WHERE name = ?", table, column)
+        .one().n;
+      if (present === 0) this.sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+    }
   }
 
   /**
    * Pauses a run here until a matching later event or its deadline. Idempotent per
    * (run, node): a repeated call returns the existing wait, or how it was resolved,
    * so a caller that crashed after an earlier call can carry on. A buffered event
-   * that already matches resolves the wait at once.
+   * that already matches resolves the wait at once; a run cancelled here is refused.
    */
   async wait(input: unknown): Promise<WaitState> {
-    const request = parseInput(WaitRequest, input, "wait");
-    const existing = this.sql
-      .exec<WaitRow>("SELECT * FROM waits WHERE run_id = ? AND node_id = ?", request.runId, request.nodeId)
-      .toArray()[0];
-    if (existing) {
-      return existing.resolution === null
-        ? { state: "waiting", deadline: existing.deadline }
-        : { state: "resolved", resolution: Resolution.parse(JSON.parse(existing.resolution)) };
-    }
-    const now = Date.now();
-    this.sql.exec(
-      `INSERT INTO waits (run_id, node_id, workflow_id, event_types, filter, after_uuid, after_date, deadline, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      request.runId,
-      request.nodeId,
-      request.workflowId,
-      JSON.stringify(request.eventTypes),
-      request.filter === null ? null : JSON.stringify(request.filter),
-      request.after.uuid,
-      request.after.eventDate,
-      request.deadline,
-      now,
-    );
-    for (const eventType of request.eventTypes.length > 0 ? request.eventTypes : ["*"]) {
-      this.sql.exec(
-        "INSERT INTO wait_types (event_type, run_id, node_id) VALUES (?, ?, ?)",
-        eventType,
-        request.runId,
-        request.nodeId,
-      );
-    }
-    const buffered = this.sql
-      .exec<{ event: string }>("SELECT event FROM recent_events WHERE event_date >= ?", request.after.eventDate)
-      .toArray()
-      .map((row) => AssetEvent.parse(JSON.parse(row.event)));
-    const match = firstAccepted(request, buffered);
-    if (match) this.resolve(request.runId, request.nodeId, { kind: "event", event: match });
-    await this.flush();
-    await this.scheduleAlarm();
-    return match
-      ? { state: "resolved", resolution: { kind: "event", event: match } }
-      : { state: "waiting", deadline: request.deadline };
+    const state = this.register(parseInput(WaitRequest, input, "wait"));
+    await this.sendDue();
+    return state;
   }
 
   /**
@@ -158,22 +136,68 @@ export class WaitRoom extends DurableObject<Env> {
       }
     }
     this.pruneBuffer(now);
-    if (resumed > 0) await this.flush();
+    await this.sendDue();
     return { resumed, duplicates };
   }
 
-  /** Removes a run's open wait (the run was terminated). True when there was one. */
-  async cancel(input: unknown): Promise<boolean> {
-    const runId = parseInput(RunId, input, "cancel");
-    const rows = this.sql
-      .exec(
-        "UPDATE waits SET resolution = ?, sent_at = ? WHERE run_id = ? AND resolution IS NULL RETURNING run_id",
-        JSON.stringify({ kind: "cancelled" }),
-        Date.now(),
-        runId,
-      )
-      .toArray();
-    return rows.length > 0;
+  /**
+   * D1 has recorded these waits' resumes: forget them. Idempotent; the consumer calls
+   * it after every resume it applies, including repeats.
+   */
+  async ack(input: unknown): Promise<number> {
+    let removed = 0;
+    for (const { runId, nodeId } of parseInput(WaitKeys, input, "ack")) {
+      removed += this.sql
+        .exec("DELETE FROM waits WHERE run_id = ? AND node_id = ? RETURNING run_id", runId, nodeId)
+        .toArray().length;
+      this.sql.exec("DELETE FROM wait_types WHERE run_id = ? AND node_id = ?", runId, nodeId);
+    }
+    await this.scheduleAlarm();
+    return removed;
+  }
+
+  /**
+   * Removes the waits of terminated runs and keeps a tombstone for a day, so that a
+   * wait() still in flight for them is refused. Idempotent. Returns how many open waits it removed.
+   */
+  async cancel(input: unknown): Promise<number> {
+    const parsed = parseInput(RunIds, input, "cancel");
+    const now = Date.now();
+    let removed = 0;
+    for (const runId of typeof parsed === "string" ? [parsed] : parsed) {
+      removed += this.sql
+        .exec("DELETE FROM waits WHERE run_id = ? AND resolution IS NULL RETURNING run_id", runId)
+        .toArray().length;
+      this.sql.exec("DELETE FROM waits WHERE run_id = ?", runId);
+      this.sql.exec("DELETE FROM wait_types WHERE run_id = ?", runId);
+      this.sql.exec("INSERT OR REPLACE INTO cancelled_runs (run_id, cancelled_at) VALUES (?, ?)", runId, now);
+    }
+    await this.scheduleAlarm();
+    return removed;
+  }
+
+  /**
+   * The cron's check of runs D1 has waiting here: a wait this object lost (a reset, a
+   * call that never arrived) is registered again from D1's copy; a resolved one is
+   * re-sent now. Idempotent.
+   */
+  async reconcile(input: unknown): Promise<WaitCheck[]> {
+    const checks = parseInput(WaitRequests, input, "reconcile").map((request): WaitCheck => {
+      const existing = this.findWait(request.runId, request.nodeId);
+      if (existing?.resolution) {
+        this.sql.exec(
+          "UPDATE waits SET next_send_at = ? WHERE run_id = ? AND node_id = ?",
+          Date.now(),
+          request.runId,
+          request.nodeId,
+        );
+      }
+      const state = this.register(request);
+      if (state.state === "waiting") return { runId: request.runId, state: "waiting" };
+      return { runId: request.runId, state: state.resolution.kind === "cancelled" ? "cancelled" : "resolved" };
+    });
+    await this.sendDue();
+    return checks;
   }
 
   /** The runs paused here, soonest deadline first. */
@@ -195,7 +219,7 @@ export class WaitRoom extends DurableObject<Env> {
       });
   }
 
-  /** Times out expired waits and re-sends resumes the queue has not taken yet. At-least-once safe. */
+  /** Times out expired waits, re-sends unacknowledged resumes that are due, and prunes. At-least-once safe. */
   override async alarm(): Promise<void> {
     const now = Date.now();
     const expired = this.sql
@@ -205,18 +229,64 @@ export class WaitRoom extends DurableObject<Env> {
       )
       .toArray();
     for (const row of expired) this.resolve(row.run_id, row.node_id, { kind: "timeout" });
-    this.sql.exec("DELETE FROM waits WHERE sent_at IS NOT NULL AND sent_at < ?", now - RESOLVED_RETENTION_MS);
     this.pruneBuffer(now);
-    await this.flush();
-    await this.scheduleAlarm();
+    this.sql.exec("DELETE FROM cancelled_runs WHERE cancelled_at < ?", now - TOMBSTONE_RETENTION_MS);
+    await this.sendDue();
   }
 
-  /** First resolution wins: an event and a timeout for the same wait cannot both take it. */
+  private findWait(runId: string, nodeId: string): WaitRow | undefined {
+    return this.sql.exec<WaitRow>("SELECT * FROM waits WHERE run_id = ? AND node_id = ?", runId, nodeId).toArray()[0];
+  }
+
+  /** wait() without the sending: the wait as it stands, registered if new. */
+  private register(request: WaitRequest): WaitState {
+    const cancelled = this.sql.exec("SELECT 1 FROM cancelled_runs WHERE run_id = ?", request.runId).toArray();
+    if (cancelled.length > 0) return { state: "resolved", resolution: { kind: "cancelled" } };
+    const existing = this.findWait(request.runId, request.nodeId);
+    if (existing) {
+      return existing.resolution === null
+        ? { state: "waiting", deadline: existing.deadline }
+        : { state: "resolved", resolution: Resolution.parse(JSON.parse(existing.resolution)) };
+    }
+    this.sql.exec(
+      `INSERT INTO waits (run_id, node_id, workflow_id, asset_id, event_types, filter, after_uuid, after_date, deadline, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      request.runId,
+      request.nodeId,
+      request.workflowId,
+      request.assetId,
+      JSON.stringify(request.eventTypes),
+      request.filter === null ? null : JSON.stringify(request.filter),
+      request.after.uuid,
+      request.after.eventDate,
+      request.deadline,
+      Date.now(),
+    );
+    for (const eventType of request.eventTypes.length > 0 ? request.eventTypes : ["*"]) {
+      this.sql.exec(
+        "INSERT INTO wait_types (event_type, run_id, node_id) VALUES (?, ?, ?)",
+        eventType,
+        request.runId,
+        request.nodeId,
+      );
+    }
+    const buffered = this.sql
+      .exec<{ event: string }>("SELECT event FROM recent_events WHERE event_date >= ?", request.after.eventDate)
+      .toArray()
+      .map((row) => AssetEvent.parse(JSON.parse(row.event)));
+    const match = firstAccepted(request, buffered);
+    if (!match) return { state: "waiting", deadline: request.deadline };
+    this.resolve(request.runId, request.nodeId, { kind: "event", event: match });
+    return { state: "resolved", resolution: { kind: "event", event: match } };
+  }
+
+  /** First resolution wins: an event and a timeout for the same wait cannot both take it. Due to send at once. */
   private resolve(runId: string, nodeId: string, resolution: Resolution): boolean {
     const rows = this.sql
       .exec(
-        "UPDATE waits SET resolution = ? WHERE run_id = ? AND node_id = ? AND resolution IS NULL RETURNING run_id",
+        "UPDATE waits SET resolution = ?, next_send_at = ? WHERE run_id = ? AND node_id = ? AND resolution IS NULL RETURNING run_id",
         JSON.stringify(resolution),
+        Date.now(),
         runId,
         nodeId,
       )
@@ -225,32 +295,57 @@ export class WaitRoom extends DurableObject<Env> {
     return rows.length > 0;
   }
 
-  /** Sends the resume messages of resolved waits not yet sent. On failure the alarm retries. */
-  private async flush(): Promise<void> {
-    const pending = this.sql
-      .exec<{ run_id: string; node_id: string; resolution: string }>(
-        "SELECT run_id, node_id, resolution FROM waits WHERE resolution IS NOT NULL AND sent_at IS NULL",
+  /**
+   * Sends the resumes that are due. The alarm is set first, in the same storage commit
+   * as the resolutions, so a reset during the send still re-sends them; each sent
+   * resume is due again after a backoff until ack() removes it.
+   */
+  private async sendDue(): Promise<void> {
+    const now = Date.now();
+    const due = this.sql
+      .exec<{ run_id: string; node_id: string; asset_id: string | null; resolution: string; send_count: number }>(
+        "SELECT run_id, node_id, asset_id, resolution, send_count FROM waits WHERE resolution IS NOT NULL AND next_send_at <= ?",
+        now,
       )
       .toArray();
-    for (let i = 0; i < pending.length; i += 100) {
-      const chunk = pending.slice(i, i + 100);
+    if (due.length > 0) await this.ctx.storage.setAlarm(now + RESEND_DELAY_MS);
+    for (let i = 0; i < due.length; i += 100) {
+      const chunk = due.slice(i, i + 100);
       try {
         await this.env.EVENTS.sendBatch(
           chunk.map((row) => ({
-            body: { kind: "resume", runId: row.run_id, nodeId: row.node_id, resolution: JSON.parse(row.resolution) },
+            body: {
+              kind: "resume",
+              runId: row.run_id,
+              nodeId: row.node_id,
+              ...(row.asset_id ? { assetId: row.asset_id } : {}),
+              resolution: JSON.parse(row.resolution),
+            },
             contentType: "json" as const,
           })),
         );
       } catch (err) {
-        console.error("resume send failed; the alarm will retry", { error: String(err) });
-        await this.ctx.storage.setAlarm(Date.now() + RESEND_DELAY_MS);
-        return;
+        console.error(JSON.stringify({ msg: "resume send failed; the alarm retries", error: String(err) }));
+        this.sql.exec(
+          "UPDATE waits SET next_send_at = ? WHERE resolution IS NOT NULL AND next_send_at <= ?",
+          now + RESEND_DELAY_MS,
+          now,
+        );
+        break;
       }
       const sentAt = Date.now();
       for (const row of chunk) {
-        this.sql.exec("UPDATE waits SET sent_at = ? WHERE run_id = ? AND node_id = ?", sentAt, row.run_id, row.node_id);
+        this.sql.exec(
+          "UPDATE waits SET sent_at = ?, send_count = ?, next_send_at = ? WHERE run_id = ? AND node_id = ?",
+          sentAt,
+          row.send_count + 1,
+          sentAt + resendDelayMs(row.send_count + 1),
+          row.run_id,
+          row.node_id,
+        );
       }
     }
+    await this.scheduleAlarm();
   }
 
   private pruneBuffer(now: number): void {
@@ -262,17 +357,26 @@ export class WaitRoom extends DurableObject<Env> {
     );
   }
 
-  /** One alarm at the earliest open deadline (or sooner, when a resend is due). */
+  /**
+   * One alarm at the next thing due: an open deadline, a resume to (re-)send, or
+   * the expiry of a buffered event or tombstone, so storage shrinks with no traffic.
+   */
   private async scheduleAlarm(): Promise<void> {
     const next = this.sql
-      .exec<{ deadline: number | null }>("SELECT min(deadline) AS deadline FROM waits WHERE resolution IS NULL")
-      .one().deadline;
-    const unsent = this.sql
-      .exec<{ n: number }>("SELECT count(*) AS n FROM waits WHERE resolution IS NOT NULL AND sent_at IS NULL")
-      .one().n;
-    const wanted = unsent > 0 ? Math.min(next ?? Number.POSITIVE_INFINITY, Date.now() + RESEND_DELAY_MS) : next;
-    if (wanted === null || wanted === Number.POSITIVE_INFINITY) return;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > wanted) await this.ctx.storage.setAlarm(wanted);
+      .exec<{ at: number | null }>(
+        `SELECT min(at) AS at FROM (
+           SELECT min(deadline) AS at FROM waits WHERE resolution IS NULL
+           UNION ALL SELECT min(next_send_at) FROM waits WHERE resolution IS NOT NULL
+           UNION ALL SELECT min(received_at) + ? FROM recent_events
+           UNION ALL SELECT min(cancelled_at) + ? FROM cancelled_runs)`,
+        BUFFER_WINDOW_MS,
+        TOMBSTONE_RETENTION_MS,
+      )
+      .one().at;
+    if (next === null) {
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    await this.ctx.storage.setAlarm(Math.max(next, Date.now() + 100));
   }
 }

@@ -1,35 +1,77 @@
 /**
- * What the consumer does with a batch of stored events: start the runs they trigger,
- * hand each to its asset's WaitRoom (which resumes the runs waiting for it), and
- * record them consumed. Done for the whole batch at once (one trigger lookup, one
- * WaitRoom call per asset, one D1 update), because locally and in D1 the cost is the
- * number of round trips. Safe to repeat: runs start once per (workflow, event) and a
- * WaitRoom ignores an event it has seen.
+ * What the consumer does with a batch of stored events: hand each to its asset's
+ * WaitRoom (which resolves the waits it matches), start the runs they trigger, record
+ * the events consumed in the same D1 transaction, and execute the new runs at once.
+ * Done for the whole batch together, because locally and in D1 the cost is the number
+ * of round trips. Safe to repeat: runs start once per (workflow, event), a WaitRoom
+ * ignores an event it has seen, and a repeated batch picks up the runs an earlier
+ * attempt started but did not finish.
  */
 import type { Db } from "../db/client";
-import { markConsumed } from "../db/events";
-import { findWaitedEventTypes } from "../db/workflows";
+import { listStepsOf, type NewRun, startRuns } from "../db/runs";
+import { findTriggeredAndWaited } from "../db/workflows";
 import { waitRoomFor } from "../durable/wait-rooms";
-import { enqueueRuns } from "../queue/enqueue";
 import type { EventMessage } from "../queue/messages";
-import { startRunsForEvents } from "./start-runs";
+import { matchesTrigger } from "../workflows/trigger";
+import { loadDefinitions } from "./definitions";
+import { executeRuns } from "./executor";
+import { LEASE_MS } from "./lease";
+import type { EngineDeps } from "./types";
 
-export async function routeEvents(db: Db, env: Env, events: readonly EventMessage[], now: Date): Promise<void> {
+export async function routeEvents(deps: EngineDeps, events: readonly EventMessage[]): Promise<void> {
+  const { db, env } = deps;
   const inCategory = events.filter((event) => event.inCategory);
-  if (inCategory.length > 0) {
-    await enqueueRuns(env.EVENTS, await startRunsForEvents(db, inCategory, now));
-    await deliverToWaitRooms(db, env, inCategory);
-  }
-  await markConsumed(
+  const { triggered, waited } = await findTriggeredAndWaited(db, [
+    ...new Set(inCategory.map((event) => event.fields.eventType)),
+  ]);
+  // Before the events are recorded consumed: a crash here redelivers them to the WaitRooms.
+  await deliverToWaitRooms(env, inCategory, waited);
+  const newRuns = await runsToStart(db, inCategory, triggered);
+  const now = deps.now();
+  const { fresh, resumed } = await startRuns(
     db,
+    newRuns,
     events.map((event) => event.uuid),
     now,
+    new Date(now.getTime() + LEASE_MS),
+  );
+  const steps = Map.groupBy(
+    await listStepsOf(
+      db,
+      resumed.map((run) => run.id),
+    ),
+    (step) => step.runId,
+  );
+  await executeRuns(deps, [
+    ...fresh.map((run) => ({ run, steps: [] })),
+    ...resumed.map((run) => ({ run, steps: steps.get(run.id) ?? [] })),
+  ]);
+}
+
+/** The runs these events start: enabled workflows whose trigger lists the type and whose filter matches. */
+async function runsToStart(
+  db: Db,
+  events: readonly EventMessage[],
+  triggered: Awaited<ReturnType<typeof findTriggeredAndWaited>>["triggered"],
+): Promise<NewRun[]> {
+  const candidates = await loadDefinitions(db, triggered);
+  const byType = Map.groupBy(candidates, (candidate) => candidate.eventType);
+  return events.flatMap((event) =>
+    (byType.get(event.fields.eventType) ?? [])
+      .filter((candidate) => matchesTrigger(candidate.definition.trigger, event.fields))
+      .map((candidate) => ({
+        id: crypto.randomUUID(),
+        workflowId: candidate.workflowId,
+        workflowVersion: candidate.version,
+        triggerEventUuid: event.uuid,
+        trigger: event.fields,
+        assetId: event.fields.id,
+      })),
   );
 }
 
 /** Only events of a type some workflow waits for are worth a WaitRoom call (and its storage). */
-async function deliverToWaitRooms(db: Db, env: Env, events: readonly EventMessage[]): Promise<void> {
-  const waited = await findWaitedEventTypes(db);
+async function deliverToWaitRooms(env: Env, events: readonly EventMessage[], waited: Set<string>): Promise<void> {
   const wanted = events.filter((event) => event.fields.id && (waited.has("*") || waited.has(event.fields.eventType)));
   const byAsset = Map.groupBy(wanted, (event) => event.fields.id ?? "");
   await Promise.all(

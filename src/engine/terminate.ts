@@ -1,15 +1,13 @@
 /**
- * Terminating runs: D1 first (the source of truth for status, so a late resume finds
- * the run ended and does nothing), then each waiting run is removed from its WaitRoom.
+ * Terminating runs: one D1 statement ends them (so a pause cannot slip in between
+ * reading a run's wait and ending it), then each WaitRoom that may hold one of their
+ * waits cancels it and keeps a tombstone. A cancel that fails is retried by the cron,
+ * which finds ended runs that still name a WaitRoom.
  */
 import type { Db } from "../db/client";
+import { clearWaitRooms } from "../db/run-writes";
 import { terminateRuns } from "../db/runs";
 import { waitRoomFor } from "../durable/wait-rooms";
-
-function waitAssetOf(waitingFor: unknown): string | null {
-  if (typeof waitingFor !== "object" || waitingFor === null || !("assetId" in waitingFor)) return null;
-  return typeof waitingFor.assetId === "string" ? waitingFor.assetId : null;
-}
 
 /** Returns the ids of the runs that were active and are now terminated. */
 export async function terminate(
@@ -19,11 +17,32 @@ export async function terminate(
   now: Date,
 ): Promise<string[]> {
   const ended = await terminateRuns(db, where, now);
+  await cancelWaits(db, env, ended);
+  return ended.map((run) => run.id);
+}
+
+/** Cancels the waits of ended runs in their WaitRooms; D1 forgets the WaitRoom of each cancel that succeeded. */
+export async function cancelWaits(
+  db: Db,
+  env: Env,
+  ended: ReadonlyArray<{ id: string; waitRoom: string | null }>,
+): Promise<number> {
+  const byAsset = Map.groupBy(
+    ended.filter((run) => run.waitRoom),
+    (run) => run.waitRoom ?? "",
+  );
+  const cancelled: string[] = [];
   await Promise.all(
-    ended.map(async (run) => {
-      const assetId = waitAssetOf(run.waitingFor);
-      if (assetId) await waitRoomFor(env, assetId).cancel(run.id);
+    [...byAsset].map(async ([assetId, runs]) => {
+      const ids = runs.map((run) => run.id);
+      try {
+        await waitRoomFor(env, assetId).cancel(ids);
+        cancelled.push(...ids);
+      } catch (err) {
+        console.error(JSON.stringify({ msg: "WaitRoom cancel failed; the cron retries", assetId, error: String(err) }));
+      }
     }),
   );
-  return ended.map((run) => run.id);
+  if (cancelled.length > 0) await db.batch([clearWaitRooms(db, cancelled)]);
+  return cancelled.length;
 }

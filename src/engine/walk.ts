@@ -4,7 +4,8 @@
  * executing them again, so a succeeded action is never repeated.
  */
 import type { EventFields } from "../okta/event-fields";
-import type { WorkflowDefinition, WorkflowNode } from "../workflows/definition";
+import type { ActionNode, EventNode, WorkflowDefinition, WorkflowNode } from "../workflows/definition";
+import { evaluate } from "../workflows/predicate";
 import type { TemplateScope } from "../workflows/template";
 
 export interface RecordedStep {
@@ -22,6 +23,8 @@ export interface Position {
   scope: TemplateScope;
   /** The last event the run saw (its trigger, or the event that resumed its latest wait). */
   lastEvent: { uuid: string; eventDate: string };
+  /** The branch the last replayed step took ("timeout" makes an end `timed_out`). */
+  lastOutcome: string | null;
 }
 
 /** The node an outcome leads to: the branch named by the outcome, null for an empty branch. */
@@ -59,16 +62,68 @@ export function replay(
   let lastEvent = { uuid: triggerUuid, eventDate: initialScope.trigger.eventDate };
   let nodeId = definition.start ?? null;
   let seq = 1;
+  let lastOutcome: string | null = null;
   for (;;) {
     const node = nodeId ? definition.nodes[nodeId] : undefined;
     const step = nodeId ? byNode.get(nodeId) : undefined;
-    if (!nodeId || !node || step?.status !== "succeeded") return { nodeId, seq, scope, lastEvent };
+    if (!nodeId || !node || step?.status !== "succeeded") return { nodeId, seq, scope, lastEvent, lastOutcome };
     scope.nodes[nodeId] = { output: step.output };
     if (node.kind === "event" && isEventStepOutput(step.output) && step.output.event && step.output.eventUuid) {
       scope.event = step.output.event;
       lastEvent = { uuid: step.output.eventUuid, eventDate: step.output.event.eventDate };
     }
+    lastOutcome = step.outcome;
     nodeId = nextNodeId(node, step.outcome);
+    seq += 1;
+  }
+}
+
+/** Where a run stops next: an action to execute, an event node to wait at, or its end. */
+export type Stop =
+  | { kind: "action"; nodeId: string; seq: number; node: ActionNode }
+  | { kind: "event"; nodeId: string; seq: number; node: EventNode }
+  | { kind: "end"; status: "completed" | "timed_out" };
+
+export interface Walk {
+  /** Conditions evaluated on the way, to record. */
+  conditions: Array<{ nodeId: string; seq: number; result: boolean }>;
+  stop: Stop;
+  scope: TemplateScope;
+  lastEvent: { uuid: string; eventDate: string };
+}
+
+/**
+ * Replays the recorded steps, then evaluates conditions (pure) until the run reaches
+ * an action, an event node or the end of a branch. A wait that timed out into an
+ * empty branch ends the run `timed_out`, not `completed`.
+ */
+export function walk(
+  definition: WorkflowDefinition,
+  steps: readonly RecordedStep[],
+  initialScope: TemplateScope,
+  triggerUuid: string,
+): Walk {
+  const position = replay(definition, steps, initialScope, triggerUuid);
+  const { scope, lastEvent } = position;
+  const conditions: Walk["conditions"] = [];
+  let { nodeId, seq, lastOutcome } = position;
+  for (;;) {
+    const node = nodeId ? definition.nodes[nodeId] : undefined;
+    if (!nodeId || !node) {
+      return {
+        conditions,
+        scope,
+        lastEvent,
+        stop: { kind: "end", status: lastOutcome === "timeout" ? "timed_out" : "completed" },
+      };
+    }
+    if (node.kind === "action") return { conditions, scope, lastEvent, stop: { kind: "action", nodeId, seq, node } };
+    if (node.kind === "event") return { conditions, scope, lastEvent, stop: { kind: "event", nodeId, seq, node } };
+    const result = evaluate(node.when, scope.event);
+    conditions.push({ nodeId, seq, result });
+    scope.nodes[nodeId] = { output: { result } };
+    lastOutcome = result ? "true" : "false";
+    nodeId = nextNodeId(node, lastOutcome);
     seq += 1;
   }
 }

@@ -15,6 +15,16 @@ export const EventMessage = z.object({
 });
 export type EventMessage = z.infer<typeof EventMessage>;
 
+/**
+ * A stored event too large for a queue message (Queues take at most 128 KB): the
+ * consumer reads its fields from D1.
+ */
+export const EventRefMessage = z.object({
+  kind: z.literal("event-ref"),
+  uuid: z.string().min(1),
+});
+export type EventRefMessage = z.infer<typeof EventRefMessage>;
+
 /** A run to execute from where it stands (just started, deferred, or resumed). */
 export const RunMessage = z.object({
   kind: z.literal("run"),
@@ -26,6 +36,8 @@ export type RunMessage = z.infer<typeof RunMessage>;
 export const ResumeMessage = z.object({
   kind: z.literal("resume"),
   runId: z.string().min(1),
+  /** The WaitRoom that decided, to acknowledge to. Absent in messages from older deploys. */
+  assetId: z.string().min(1).optional(),
   nodeId: z.string().min(1),
   resolution: z.discriminatedUnion("kind", [
     z.object({ kind: z.literal("event"), event: z.object({ uuid: z.string().min(1), fields: EventFields }) }),
@@ -34,7 +46,7 @@ export const ResumeMessage = z.object({
 });
 export type ResumeMessage = z.infer<typeof ResumeMessage>;
 
-export const QueueMessage = z.discriminatedUnion("kind", [EventMessage, RunMessage, ResumeMessage]);
+export const QueueMessage = z.discriminatedUnion("kind", [EventMessage, EventRefMessage, RunMessage, ResumeMessage]);
 export type QueueMessage = z.infer<typeof QueueMessage>;
 
 /** What the consumer puts on the dead-letter queue: the original body and why it was rejected. */

@@ -1,0 +1,112 @@
+/**
+ * The cron's repairs of runs: every state one store announces to another by a message
+ * is checked here without that message (see docs/architecture.md).
+ * - running, not leased, idle past `repairAfter`: its message was lost; hand it back.
+ * - waiting past `repairAfter`: ask its WaitRoom; a wait it lost is registered again
+ *   from D1's copy, a resolved one is re-sent.
+ * - ended but still naming a WaitRoom: cancel the wait there.
+ */
+import type { Db } from "../db/client";
+import { finishRun, STALLED_AFTER_MS } from "../db/run-writes";
+import { findRunsToRepair, scheduleRepairs } from "../db/runs";
+import type { RunRow } from "../db/schema";
+import { WaitingFor } from "../db/wait-state";
+import { waitRoomFor } from "../durable/wait-rooms";
+import { enqueueEach } from "../queue/enqueue";
+import { logRunFailed } from "./log";
+import { cancelWaits } from "./terminate";
+
+const BATCH_LIMIT = 500;
+/** A wait its WaitRoom confirmed is checked again at its deadline (plus this), or after 6 hours. */
+const AFTER_DEADLINE_MS = 5 * 60_000;
+const RECHECK_MS = 6 * 60 * 60_000;
+
+export interface RunRepairs {
+  handedBack: number;
+  waitsChecked: number;
+  waitsCancelled: number;
+}
+
+export async function repairRuns(db: Db, env: Env, now: Date): Promise<RunRepairs> {
+  const rows = await findRunsToRepair(db, now, BATCH_LIMIT);
+  const byStatus = Map.groupBy(rows, (run) =>
+    run.status === "running" || run.status === "waiting" ? run.status : "ended",
+  );
+  const [handedBack, waitsChecked, waitsCancelled] = await Promise.all([
+    handBack(db, env, byStatus.get("running") ?? [], now),
+    checkWaits(db, env, byStatus.get("waiting") ?? [], now),
+    cancelWaits(db, env, byStatus.get("ended") ?? []),
+  ]);
+  const repairs = { handedBack, waitsChecked, waitsCancelled };
+  if (rows.length > 0) console.log(JSON.stringify({ msg: "repaired runs", ...repairs }));
+  return repairs;
+}
+
+/** Executing a run again is safe (leases, recorded steps, notBefore); the run is looked at again if this message is lost too. */
+async function handBack(db: Db, env: Env, runs: readonly RunRow[], now: Date): Promise<number> {
+  const failed = new Set(
+    await enqueueEach(
+      env.EVENTS,
+      runs.map((run) => ({ key: run.id, body: { kind: "run" as const, runId: run.id } })),
+    ),
+  );
+  const sent = runs.map((run) => run.id).filter((id) => !failed.has(id));
+  await scheduleRepairs(
+    db,
+    sent.map((id) => ({ id, at: new Date(now.getTime() + STALLED_AFTER_MS) })),
+  );
+  return sent.length;
+}
+
+/** Still waiting: look again after its deadline (or in 6 hours). Resolved: the WaitRoom re-sends; look again in case that is lost too. */
+function nextWaitCheck(state: string | undefined, waitingFor: WaitingFor, now: Date): Date {
+  const deadline = waitingFor.until ? Date.parse(waitingFor.until) + AFTER_DEADLINE_MS : Number.POSITIVE_INFINITY;
+  const next = state === "waiting" ? Math.min(deadline, now.getTime() + RECHECK_MS) : now.getTime() + STALLED_AFTER_MS;
+  return new Date(Math.max(next, now.getTime() + 60_000));
+}
+
+async function checkWaits(db: Db, env: Env, runs: readonly RunRow[], now: Date): Promise<number> {
+  const readable = runs.flatMap((run) => {
+    const parsed = WaitingFor.safeParse(run.waitingFor);
+    return parsed.success ? [{ run, waitingFor: parsed.data }] : [];
+  });
+  const unreadable = runs.filter((run) => !readable.some((r) => r.run.id === run.id));
+  if (unreadable.length > 0) {
+    await db.batch(
+      unreadable.map((run) => finishRun(db, run.id, "failed", now, "its wait could not be read back to repair it")) as [
+        ReturnType<typeof finishRun>,
+      ],
+    );
+    for (const run of unreadable) logRunFailed(run, null, "stored wait unreadable");
+  }
+  let checked = 0;
+  await Promise.all(
+    [...Map.groupBy(readable, (r) => r.waitingFor.assetId)].map(async ([assetId, waits]) => {
+      try {
+        const results = await waitRoomFor(env, assetId).reconcile(
+          waits.map(({ run, waitingFor }) => ({
+            runId: run.id,
+            nodeId: waitingFor.nodeId,
+            workflowId: run.workflowId,
+            assetId,
+            eventTypes: waitingFor.eventTypes,
+            filter: waitingFor.filter,
+            after: waitingFor.after,
+            deadline: waitingFor.until === null ? null : Date.parse(waitingFor.until),
+          })),
+        );
+        checked += results.length;
+        const states = new Map(results.map((r) => [r.runId, r.state]));
+        await scheduleRepairs(
+          db,
+          waits.map(({ run, waitingFor }) => ({ id: run.id, at: nextWaitCheck(states.get(run.id), waitingFor, now) })),
+        );
+      } catch (err) {
+        console.error(
+          JSON.stringify({ msg: "WaitRoom reconcile failed; the cron retries", assetId, error: String(err) }),
+        );
+      }
+    }),
+  );
+  return checked;
+}
