@@ -15,10 +15,17 @@ async function runCron(at: number): Promise<void> {
 async function insertRunningRun(updatedAt: string): Promise<string> {
   const id = crypto.randomUUID();
   await env.DB.prepare(
-    `insert into runs (id, workflow_id, workflow_version, trigger_event_uuid, asset_id, status, started_at, updated_at)
-     values (?, ?, 1, ?, null, 'running', ?, ?)`,
+    `insert into runs (id, workflow_id, workflow_version, trigger_event_uuid, asset_id, status, started_at, updated_at, repair_after)
+     values (?, ?, 1, ?, null, 'running', ?, ?, ?)`,
   )
-    .bind(id, `missing-${id}`, crypto.randomUUID(), updatedAt, updatedAt)
+    .bind(
+      id,
+      `missing-${id}`,
+      crypto.randomUUID(),
+      updatedAt,
+      updatedAt,
+      new Date(Date.parse(updatedAt) + 15 * 60_000).toISOString(),
+    )
     .run();
   return id;
 }

@@ -116,6 +116,12 @@ describe("WaitRoom", () => {
     const byRun = new Map((await resolutions(stub)).map((r) => [r.runId, r]));
     expect(byRun.get(soon.runId)).toEqual({ runId: soon.runId, resolution: "timeout", sent: true });
     expect(byRun.get(later.runId)?.resolution).toBeNull();
+    // The timeout's resume is re-sent (about a minute on) until the consumer acknowledges it...
+    const resend = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(resend ?? 0).toBeGreaterThan(Date.now() + 30_000);
+    expect(resend ?? 0).toBeLessThan(later.deadline ?? 0);
+    // ...and once acknowledged, the alarm is back at the earliest open deadline.
+    await stub.ack([{ runId: soon.runId, nodeId: soon.nodeId }]);
     expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBe(later.deadline);
   });
 
@@ -136,8 +142,8 @@ describe("WaitRoom", () => {
     const { assetId, stub } = room();
     const request = waitRequest(assetId);
     await stub.wait(request);
-    expect(await stub.cancel(request.runId)).toBe(true);
-    expect(await stub.cancel(request.runId)).toBe(false);
+    expect(await stub.cancel(request.runId)).toBe(1);
+    expect(await stub.cancel(request.runId)).toBe(0);
     expect((await stub.deliver([assetEvent(assetId)])).resumed).toBe(0);
     expect(await stub.paused()).toEqual([]);
   });

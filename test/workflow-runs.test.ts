@@ -221,11 +221,17 @@ describe("failures", () => {
     const shown = await getRun(deferred.id);
     expect(shown.steps[0]).toMatchObject({ status: "running", attempts: 1, error: expect.stringContaining("503") });
 
-    // The queue's redeliveries (here, handed to the consumer at once instead of after the delay).
-    const results = [];
-    for (let i = 2; i <= 5; i++) results.push(await consume([{ kind: "run", runId: deferred.id }]));
-    expect(results.slice(0, 3).map((r) => r.retryMessages.length)).toEqual([1, 1, 1]);
-    expect(results[3]?.explicitAcks).toEqual(results[3]?.ids);
+    // Handed back before its delay is over, the run is not executed (no attempt used).
+    await consume([{ kind: "run", runId: deferred.id }]);
+    expect(outbound.to(base)).toHaveLength(1);
+    // The delayed messages, each arriving once the delay is over (here: the delay moved into the past).
+    for (let i = 2; i <= 5; i++) {
+      await env.DB.prepare("update runs set not_before = ? where id = ?")
+        .bind(new Date(Date.now() - 1000).toISOString(), deferred.id)
+        .run();
+      const result = await consume([{ kind: "run", runId: deferred.id }]);
+      expect(result.explicitAcks).toEqual(result.ids);
+    }
 
     const run = await getRun(deferred.id);
     expect(run.status).toBe("failed");

@@ -14,7 +14,7 @@ export const WaitingFor = z.object({
   filter: Predicate.nullable(),
   /** The deadline (ISO 8601), or null to wait without a timeout. */
   until: z.string().nullable(),
-  /** Only events published after this one count: the event the run saw last. */
-  after: z.object({ uuid: z.string(), eventDate: z.string() }),
+  /** Only events published after this one count: the event the run saw last. Absent in rows of older deploys. */
+  after: z.object({ uuid: z.string(), eventDate: z.string() }).optional(),
 });
 export type WaitingFor = z.infer<typeof WaitingFor>;

@@ -181,7 +181,8 @@ function recordResume(
 }
 
 type ActionJob = { live: Live; stop: Extract<Stop, { kind: "action" }>; scope: TemplateScope; at: number };
-type WaitJob = { live: Live; stop: Extract<Stop, { kind: "event" }>; waitingFor: WaitingFor; at: number };
+type NewWait = WaitingFor & { after: NonNullable<WaitingFor["after"]> };
+type WaitJob = { live: Live; stop: Extract<Stop, { kind: "event" }>; waitingFor: NewWait; at: number };
 
 /** One round: walk every run to its stop, write, then call out. Returns the runs that can go further. */
 async function round(
@@ -234,7 +235,7 @@ async function round(
         continue;
       }
       const timeout = stop.node.timeoutSeconds;
-      const waitingFor: WaitingFor = {
+      const waitingFor: NewWait = {
         nodeId: stop.nodeId,
         assetId,
         eventTypes: stop.node.eventTypes,

@@ -91,7 +91,11 @@ async function checkWaits(db: Db, env: Env, runs: readonly RunRow[], now: Date):
             assetId,
             eventTypes: waitingFor.eventTypes,
             filter: waitingFor.filter,
-            after: waitingFor.after,
+            // Rows of older deploys: the trigger is the event the run saw last, which is right for a first wait.
+            after: waitingFor.after ?? {
+              uuid: run.triggerEventUuid,
+              eventDate: run.trigger?.eventDate ?? run.startedAt,
+            },
             deadline: waitingFor.until === null ? null : Date.parse(waitingFor.until),
           })),
         );
