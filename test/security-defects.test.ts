@@ -243,7 +243,7 @@ describe("6. concurrent admin writes", () => {
     // The interleaving of a racing PUT and DELETE, made deterministic: PUT's read, DELETE's write, PUT's write.
     const readByPut = await getWorkflow(db, created.id);
     if (!readByPut) throw new Error("workflow missing");
-    await deleteWorkflow(db, created.id, new Date());
+    await deleteWorkflow(db, readByPut, new Date());
     const parsed = parseDefinition({ ...definition, description: "v2" });
     if (!parsed.ok) throw new Error("invalid definition");
     await expect(saveNewVersion(db, readByPut, parsed.definition, new Date())).rejects.toThrow();
@@ -340,7 +340,17 @@ describe("7. hostile definitions get a 4xx, never a 500", () => {
   });
 
   it("an http body nested 10,000 deep", async () => {
-    await rejected(httpWorkflow({ url: "https://receiver.example.test/x", body: nested(10_000, "x", (b) => [b]) }));
+    // Written as text: JSON.stringify itself overflows the stack at this depth.
+    const definition = JSON.stringify(httpWorkflow({ url: "https://receiver.example.test/x", body: "BODY" }));
+    const text = definition.replace('"BODY"', `${"[".repeat(10_000)}"x"${"]".repeat(10_000)}`);
+    const res = await send(
+      new Request("http://worker.test/api/workflows", {
+        method: "POST",
+        headers: { authorization: "Bearer test-admin-token", "content-type": "application/json" },
+        body: text,
+      }),
+    );
+    expect(res.status).toBe(400);
   });
 
   it("a 12 MB and a 3 MB definition are too large", async () => {
@@ -358,19 +368,18 @@ describe("7. hostile definitions get a 4xx, never a 500", () => {
 });
 
 describe("8. the definition cache", () => {
-  it("is capped by bytes", async () => {
+  it("is capped by bytes, evicting the least recently used", async () => {
     const db = createDb(env.DB);
     const keys = [];
-    const description = "d".repeat(1900);
-    for (let i = 0; i < 30; i++) {
-      const created = await createWorkflow({
-        ...httpWorkflow({ url: "https://receiver.example.test/x" }),
-        description,
-      });
+    const body = "b".repeat(220 * 1024);
+    // 40 definitions of 220 KiB: more than the cap, far fewer entries than the old 20,000-entry limit.
+    for (let i = 0; i < 40; i++) {
+      const created = await createWorkflow(httpWorkflow({ url: "https://receiver.example.test/x", body }));
       keys.push({ workflowId: created.id, version: 1 });
     }
-    await loadDefinitions(db, keys);
-    expect(definitionCacheBytes()).toBeGreaterThan(0);
+    const loaded = await loadDefinitions(db, keys);
+    expect(loaded).toHaveLength(40);
+    expect(definitionCacheBytes()).toBeGreaterThan(MAX_CACHED_BYTES / 2);
     expect(definitionCacheBytes()).toBeLessThanOrEqual(MAX_CACHED_BYTES);
   });
 });
