@@ -21,6 +21,8 @@ export default defineConfig(async () => ({
             SLACK_WEBHOOK_URL: ["https://hooks.slack.com"],
             OKTA_API_TOKEN: "okta",
             PARTNER_TOKEN: ["https://partner.example.com", "https://receiver.example.test"],
+            // Declared, never set: a run reports the missing secret.
+            UNSET_TOKEN: ["https://receiver.example.test"],
           }),
         },
         // Deliver queue batches at once instead of after wrangler.toml's 1 s batching window.
