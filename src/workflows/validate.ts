@@ -156,7 +156,10 @@ function stringsWithPaths(value: unknown, base: string): Array<[path: string, te
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const [path, node] = item;
     if (typeof node === "string") found.push([path, node]);
-    else if (Array.isArray(node)) node.forEach((child, index) => stack.push([`${path}[${index}]`, child]));
+    else if (Array.isArray(node))
+      node.forEach((child, index) => {
+        stack.push([`${path}[${index}]`, child]);
+      });
     else if (typeof node === "object" && node !== null) {
       for (const [key, child] of Object.entries(node)) stack.push([`${path}.${key}`, child]);
     }

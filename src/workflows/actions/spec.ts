@@ -45,7 +45,10 @@ const Body = z
       if (typeof value === "string") {
         const error = templateSyntaxError(value);
         if (error) ctx.addIssue({ code: "custom", path, message: error });
-      } else if (Array.isArray(value)) value.forEach((child, index) => stack.push([[...path, index], child]));
+      } else if (Array.isArray(value))
+        value.forEach((child, index) => {
+          stack.push([[...path, index], child]);
+        });
       else if (value !== null && typeof value === "object") {
         for (const [key, child] of Object.entries(value)) stack.push([[...path, key], child]);
       }
