@@ -156,7 +156,7 @@ describe("trigger filters, through real deliveries", () => {
 describe("the same event delivered more than once starts exactly one run", () => {
   const notifyingWorkflow = (assetId: string, base: string) =>
     createWorkflow({
-      name: "dedupe",
+      name: `dedupe ${crypto.randomUUID()}`,
       trigger: { eventTypes: ["system.api_token.create"], filter: onAsset(assetId) },
       start: "notify",
       nodes: { notify: post(`${base}/{{ trigger.id }}`) },
