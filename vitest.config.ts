@@ -15,6 +15,15 @@ export default defineConfig(async () => ({
           OKTA_ORG_URL: "https://example.okta.com",
           OKTA_API_TOKEN: "test-okta-api-token",
           SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T000/B000/test-slack-secret",
+          PARTNER_TOKEN: "sk_live_partner_0123456789",
+          // The operator's declaration: which secrets workflows may use, and where each may go.
+          WORKFLOW_SECRETS: JSON.stringify({
+            SLACK_WEBHOOK_URL: ["https://hooks.slack.com"],
+            OKTA_API_TOKEN: "okta",
+            PARTNER_TOKEN: ["https://partner.example.com", "https://receiver.example.test"],
+            // Declared, never set: a run reports the missing secret.
+            UNSET_TOKEN: ["https://receiver.example.test"],
+          }),
         },
         // Deliver queue batches at once instead of after wrangler.toml's 1 s batching window.
         queueConsumers: {

@@ -3,8 +3,17 @@ import { Hono } from "hono";
 import { AppError, errorResponse } from "./errors";
 import { api } from "./routes/api";
 import { hooks } from "./routes/hooks";
+import { LOOP_HEADER } from "./workflows/actions/outbound-policy";
 
 export const app = new Hono<{ Bindings: Env }>();
+
+// A workflow's own requests carry this header: refusing them here means no workflow can drive this service in a loop.
+app.use("*", async (c, next) => {
+  if (c.req.header(LOOP_HEADER) !== undefined) {
+    throw new AppError(508, "loop_detected", "a workflow may not call this service itself");
+  }
+  await next();
+});
 
 app.route("/hooks", hooks);
 app.route("/api", api);

@@ -13,9 +13,11 @@ export type ErrorCode =
   | "not_found"
   | "method_not_allowed"
   | "conflict"
+  | "precondition_failed"
   | "payload_too_large"
   | "unsupported_media_type"
   | "unavailable"
+  | "loop_detected"
   | "internal";
 
 export class AppError extends HTTPException {

@@ -30,3 +30,11 @@ export function describeIssue(error: z.ZodError): string {
   const path = formatPath(issue.path);
   return path ? `${path}: ${issue.message}` : issue.message;
 }
+
+/** Every problem, each as `path: message` (the most specific branch of a union), in the order zod found them. */
+export function describeIssues(error: z.ZodError): Array<{ path: string; message: string }> {
+  return error.issues.map((first) => {
+    const issue = mostSpecific(first);
+    return { path: formatPath(issue.path), message: issue.message };
+  });
+}

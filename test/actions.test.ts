@@ -13,6 +13,13 @@ const ENV = {
   OKTA_API_TOKEN: OKTA_TOKEN,
   OKTA_ORG_URL: "https://acme.okta.com",
   SLACK_WEBHOOK_URL: SLACK_URL,
+  // The operator's declaration: which secrets actions may read, and where each may go.
+  WORKFLOW_SECRETS: JSON.stringify({
+    PARTNER_TOKEN: ["https://partner.example.com"],
+    OKTA_API_TOKEN: "okta",
+    OKTA_ADMIN: "okta",
+    SLACK_WEBHOOK_URL: ["https://hooks.slack.com"],
+  }),
 };
 
 function scope(trigger: EventFields = eventFields()): TemplateScope {
@@ -96,6 +103,7 @@ describe("http action", () => {
           authorization: `Bearer ${TOKEN}`,
           "x-asset": "ci-token",
           "idempotency-key": "run-1:node-1",
+          "x-okta-event-workflows-run": "run-1:node-1",
           "content-type": "application/json",
         },
         body: JSON.stringify({ token: "00Tabc123", status: 200, note: "for ci-token" }),
@@ -164,14 +172,12 @@ describe("http action", () => {
     expect(sent).toEqual([]);
   });
 
-  it("fails permanently when the url renders to something that is not http(s)", async () => {
-    const { ctx } = harness([]);
-    const outcome = await executeAction(httpAction({ url: "{{ trigger.displayName }}" }), ctx);
-    expect(outcome).toMatchObject({
-      status: "failed",
-      retryable: false,
-      error: 'url: "ci-token" is not an absolute http(s) URL',
-    });
+  it("fails permanently on a stored URL whose origin is a placeholder (saved before the rule)", async () => {
+    const { ctx, sent } = harness([]);
+    const outcome = await executeAction({ ...httpAction(), url: "{{ trigger.displayName }}" }, ctx);
+    expect(outcome).toMatchObject({ status: "failed", retryable: false });
+    expect(outcome.status === "failed" && outcome.error).toMatch(/^url: must start with a literal https:\/\//);
+    expect(sent).toEqual([]);
   });
 
   it("reports a template syntax error that slipped past validation, naming the field", async () => {
@@ -327,22 +333,25 @@ describe("slack action", () => {
   });
 
   it("fails permanently on a missing secret, naming it", async () => {
-    const { ctx, sent } = harness([], { OKTA_ORG_URL: "https://acme.okta.com" });
+    const { ctx, sent } = harness([], {
+      OKTA_ORG_URL: "https://acme.okta.com",
+      WORKFLOW_SECRETS: ENV.WORKFLOW_SECRETS,
+    });
     const outcome = await executeAction(slack(), ctx);
     expect(outcome).toEqual({
       status: "failed",
-      error: "webhook: secret SLACK_WEBHOOK_URL is not set; add it with `wrangler secret put SLACK_WEBHOOK_URL`",
+      error: "webhook.secret: secret SLACK_WEBHOOK_URL is not set; add it with `wrangler secret put SLACK_WEBHOOK_URL`",
       retryable: false,
     });
     expect(sent).toEqual([]);
   });
 
   it("rejects a secret that does not hold an https URL, without showing it", async () => {
-    const { ctx } = harness([], { SLACK_WEBHOOK_URL: "not-a-url-but-secret" });
+    const { ctx } = harness([], { SLACK_WEBHOOK_URL: "not-a-url-but-secret", WORKFLOW_SECRETS: ENV.WORKFLOW_SECRETS });
     const outcome = await executeAction(slack(), ctx);
     expect(outcome).toEqual({
       status: "failed",
-      error: "webhook: secret SLACK_WEBHOOK_URL does not hold an https URL",
+      error: "webhook.secret: secret SLACK_WEBHOOK_URL does not hold an http(s) URL",
       retryable: false,
     });
   });
@@ -430,14 +439,29 @@ describe("okta action", () => {
     expect(sent[1]?.url).toBe("https://acme.okta.com/api/v1/api-tokens/a%2F..%2Fb");
   });
 
-  it("refuses a rendered path that leaves /api/", async () => {
-    const { ctx, sent } = harness([]);
+  it("keeps a rendered value inside one path segment, so it cannot leave /api/", async () => {
+    const { ctx, sent } = harness([json({})]);
     ctx.scope = scope(eventFields({ id: "../../../oauth2/v1/token" }));
     const action = OktaAction.parse({
       type: "okta",
       operation: "request",
       method: "GET",
       path: "/api/v1/users/{{ trigger.id }}",
+    });
+    const outcome = await executeAction(action, ctx);
+    expect(outcome.status).toBe("succeeded");
+    expect(sent.map((call) => call.url)).toEqual([
+      "https://acme.okta.com/api/v1/users/..%2F..%2F..%2Foauth2%2Fv1%2Ftoken",
+    ]);
+  });
+
+  it("refuses a written path that leaves /api/ (saved before the rule)", async () => {
+    const { ctx, sent } = harness([]);
+    const action = OktaAction.parse({
+      type: "okta",
+      operation: "request",
+      method: "GET",
+      path: "/api/../oauth2/v1/token",
     });
     const outcome = await executeAction(action, ctx);
     expect(outcome).toMatchObject({ status: "failed", retryable: false });
@@ -480,7 +504,7 @@ describe("okta action", () => {
     const missingToken = await executeAction(action, harness([]).ctx);
     expect(missingToken).toEqual({
       status: "failed",
-      error: "apiToken: secret OKTA_ADMIN is not set; add it with `wrangler secret put OKTA_ADMIN`",
+      error: "apiToken.secret: secret OKTA_ADMIN is not set; add it with `wrangler secret put OKTA_ADMIN`",
       retryable: false,
     });
     const missingOrg = await executeAction(action, harness([], { OKTA_ADMIN: OKTA_TOKEN }).ctx);
@@ -562,7 +586,7 @@ describe("action schemas", () => {
 
   it("rejects a literal non-http URL, a GET with a body and a broken template", () => {
     expect(firstIssue(HttpAction.safeParse({ type: "http", method: "GET", url: "ftp://x.example" }))).toBe(
-      "url: must start with https:// or http://",
+      "url: must start with a literal https:// or http:// origin (no placeholder in the scheme, host or port, no user:password@)",
     );
     expect(firstIssue(HttpAction.safeParse({ type: "http", method: "GET", url: "https://x.example", body: {} }))).toBe(
       "body: a GET request cannot have a body",
@@ -576,7 +600,7 @@ describe("action schemas", () => {
     const http = Action.parse({
       type: "http",
       method: "POST",
-      url: "{{ nodes.a.output.json.url }}",
+      url: "https://partner.example.com/{{ nodes.a.output.json.id }}",
       headers: { Authorization: { secret: "PARTNER_TOKEN", prefix: "Bearer " }, "X-Id": "{{ trigger.id }}" },
     });
     const okta = Action.parse({

@@ -165,7 +165,10 @@ describe("exactly once", () => {
 
   it("resumes every run one event matches, each once", async () => {
     const asset = `app-${crypto.randomUUID()}`;
-    const ids = [await workflow(watchdog(asset)), await workflow(watchdog(asset))];
+    const ids = [
+      await workflow(watchdog(asset)),
+      await workflow({ ...watchdog(asset), name: `second watchdog ${asset}` }),
+    ];
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     await deliver({ eventType: START, assetId: asset, published: at(1) });
     // Two workflows x two triggers: four waiting runs on one asset.

@@ -36,7 +36,7 @@ async function startRunHangingInSecond() {
     return new Response("ok");
   });
   const workflow = await createWorkflow({
-    name: "redelivery",
+    name: `redelivery ${assetId}`,
     trigger: { eventTypes: ["system.api_token.create"], filter: onAsset(assetId) },
     start: "first",
     nodes: { first: post(`${base}/first`, "second"), second: post(`${base}/second`) },
@@ -115,7 +115,7 @@ it("three consumers advancing the same new run at once execute its action once",
   const assetId = newAssetId();
   const base = `https://${crypto.randomUUID()}.example.test`;
   const workflow = await createWorkflow({
-    name: "race",
+    name: `race ${crypto.randomUUID()}`,
     trigger: { eventTypes: ["system.api_token.create"], filter: onAsset(assetId) },
     start: "only",
     nodes: { only: post(`${base}/only`) },

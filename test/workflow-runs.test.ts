@@ -31,7 +31,7 @@ const newEndpoint = () => `https://${crypto.randomUUID()}.example.test`;
 async function tokenWorkflow(start: string | null, nodes: Record<string, unknown>) {
   const assetId = newAssetId();
   const workflow = await createWorkflow({
-    name: "runs test",
+    name: `runs test ${assetId}`,
     trigger: { eventTypes: ["system.api_token.create"], filter: onAsset(assetId) },
     start,
     nodes,
@@ -260,16 +260,17 @@ describe("failures", () => {
   });
 
   it("a missing secret fails the run naming the secret", async () => {
-    const base = newEndpoint();
+    // UNSET_TOKEN is declared for this origin (vitest.config.ts) but has no value.
+    const base = `https://receiver.example.test/${crypto.randomUUID()}`;
     const { workflow, trigger } = await tokenWorkflow("call", {
       call: {
         kind: "action",
-        action: { type: "http", method: "POST", url: base, headers: { Authorization: { secret: "NOT_CONFIGURED" } } },
+        action: { type: "http", method: "POST", url: base, headers: { Authorization: { secret: "UNSET_TOKEN" } } },
       },
     });
     const run = await runOf(workflow.id, (await trigger()).uuid);
     expect(run.status).toBe("failed");
-    expect(run.error).toContain("NOT_CONFIGURED is not set");
+    expect(run.error).toContain("UNSET_TOKEN is not set");
     expect(outbound.to(base)).toHaveLength(0);
   });
 });
@@ -312,7 +313,8 @@ describe("templates", () => {
 });
 
 describe("secrets", () => {
-  const SECRETS = [OKTA_API_TOKEN, "test-slack-secret", SLACK_URL, "T000/B000"];
+  const PARTNER_TOKEN = "sk_live_partner_0123456789";
+  const SECRETS = [OKTA_API_TOKEN, PARTNER_TOKEN, btoa(PARTNER_TOKEN), "test-slack-secret", SLACK_URL, "T000/B000"];
 
   /** Every text column of every runs and run_steps row, and of the workflow definitions. */
   async function storedText(): Promise<string> {
@@ -324,7 +326,8 @@ describe("secrets", () => {
   }
 
   it("never reach D1 or the runs API, even when an endpoint echoes them back", async () => {
-    const base = newEndpoint();
+    // An origin PARTNER_TOKEN is declared for (vitest.config.ts).
+    const base = `https://receiver.example.test/${crypto.randomUUID()}`;
     // Endpoints that echo what they received, as a misbehaving receiver or an error page might.
     const echo = (status: number) => (call: { url: string; headers: Record<string, string>; body: string }) =>
       Response.json({ authorization: call.headers.authorization ?? null, url: call.url, body: call.body }, { status });
@@ -348,7 +351,7 @@ describe("secrets", () => {
           type: "http",
           method: "POST",
           url: `${base}/fails`,
-          headers: { Authorization: { secret: "OKTA_API_TOKEN", prefix: "SSWS " } },
+          headers: { Authorization: { secret: "PARTNER_TOKEN", prefix: "Bearer " } },
           body: { slack: "{{ nodes.tell.output.body }}", okta: "{{ nodes.revoke.output.body }}" },
         },
       },
@@ -362,7 +365,7 @@ describe("secrets", () => {
     ]);
     // The secrets did go out, where they belong...
     expect(outbound.to(SLACK_URL).length).toBeGreaterThan(0);
-    expect(outbound.to(`${base}/fails`)[0]?.headers.authorization).toBe(`SSWS ${OKTA_API_TOKEN}`);
+    expect(outbound.to(`${base}/fails`)[0]?.headers.authorization).toBe(`Bearer ${PARTNER_TOKEN}`);
     // ...and the echoes were scrubbed before anything was stored or shown.
     expect(run.steps[0]?.output?.body).toContain("[redacted]");
     expect(run.error).toContain("[redacted]");

@@ -34,7 +34,7 @@ afterAll(() => outbound.restore());
 
 /** A workflow that records each matching event as a completed run (no nodes). */
 function recorder(trigger: Record<string, unknown>) {
-  return createWorkflow({ name: "trigger test", trigger, start: null });
+  return createWorkflow({ name: `trigger test ${crypto.randomUUID()}`, trigger, start: null });
 }
 
 /** Delivers the event and waits until the consumer has handled it; returns how many runs it started for the workflow. */
@@ -156,7 +156,7 @@ describe("trigger filters, through real deliveries", () => {
 describe("the same event delivered more than once starts exactly one run", () => {
   const notifyingWorkflow = (assetId: string, base: string) =>
     createWorkflow({
-      name: "dedupe",
+      name: `dedupe ${crypto.randomUUID()}`,
       trigger: { eventTypes: ["system.api_token.create"], filter: onAsset(assetId) },
       start: "notify",
       nodes: { notify: post(`${base}/{{ trigger.id }}`) },

@@ -1,29 +1,52 @@
 /** Queries on workflows, their versions and the trigger index. Every verb takes `db` first. */
-import { and, asc, desc, eq, inArray, isNull } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, is, isNull, SQL, sql } from "drizzle-orm";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { SYSTEM_EVENT_TYPES } from "../okta/event-types";
 import { type WorkflowDefinition, waitedEventTypes } from "../workflows/definition";
 import type { Db } from "./client";
 import { inJson } from "./in-json";
 import { waitedEventTypes as waitedTypesTable, workflows, workflowTriggers, workflowVersions } from "./schema";
 
-/** The event types a definition's trigger listens to; empty means all 13. */
-export function triggerEventTypes(definition: WorkflowDefinition): readonly string[] {
-  return definition.trigger.eventTypes.length > 0 ? definition.trigger.eventTypes : SYSTEM_EVENT_TYPES;
+/**
+ * Rebuilds one workflow's trigger rows from what D1 holds at that moment: its current
+ * version's event types if it is enabled and not deleted, else none. Every write
+ * batch ends with this, inside the same transaction, so the index equals the current
+ * version of the enabled workflows whatever order concurrent writes land in.
+ */
+function reindexTriggers(db: Db, workflowId: string) {
+  return [
+    db.delete(workflowTriggers).where(eq(workflowTriggers.workflowId, workflowId)),
+    sql`
+      insert into workflow_triggers (event_type, workflow_id, version)
+      select type.value, w.id, w.current_version
+      from workflows w
+      join workflow_versions v on v.workflow_id = w.id and v.version = w.current_version
+      join json_each(
+        case when json_array_length(v.definition, '$.trigger.eventTypes') > 0
+          then json_extract(v.definition, '$.trigger.eventTypes') else ${ALL_TYPES} end
+      ) type
+      where w.id = ${workflowId} and w.enabled = 1 and w.deleted_at is null`,
+  ];
 }
 
-function triggerRows(workflowId: string, version: number, definition: WorkflowDefinition) {
-  return triggerEventTypes(definition).map((eventType) => ({ eventType, workflowId, version }));
+const ALL_TYPES = JSON.stringify(SYSTEM_EVENT_TYPES);
+
+/**
+ * Workflow writes are D1 batches of conditional statements, some of them raw SQL
+ * (INSERT ... SELECT ... WHERE). drizzle's batch cannot bind raw SQL with
+ * parameters, so each statement is rendered to SQL and bound on the D1 client.
+ */
+type Statement = SQL | { toSQL(): { sql: string; params: unknown[] } };
+const dialect = new SQLiteAsyncDialect();
+
+function prepare(db: Db, statement: Statement): D1PreparedStatement {
+  const query = is(statement, SQL) ? dialect.sqlToQuery(statement) : statement.toSQL();
+  return db.$client.prepare(query.sql).bind(...query.params);
 }
 
-/** D1 binds at most 100 parameters per statement; a trigger row binds 3. */
-const TRIGGER_ROWS_PER_INSERT = 30;
-
-function insertTriggers(db: Db, rows: ReturnType<typeof triggerRows>) {
-  const statements = [];
-  for (let i = 0; i < rows.length; i += TRIGGER_ROWS_PER_INSERT) {
-    statements.push(db.insert(workflowTriggers).values(rows.slice(i, i + TRIGGER_ROWS_PER_INSERT)));
-  }
-  return statements;
+/** Runs statements as one D1 batch: one transaction, applied whole or not at all. */
+function runBatch(db: Db, statements: Statement[]): Promise<D1Result[]> {
+  return db.$client.batch(statements.map((statement) => prepare(db, statement)));
 }
 
 /** Records the types a version waits for (at most 14 rows, so always one statement). */
@@ -32,78 +55,153 @@ function rememberWaitedTypes(db: Db, definition: WorkflowDefinition) {
   return rows.length > 0 ? [db.insert(waitedTypesTable).values(rows).onConflictDoNothing()] : [];
 }
 
+/** A workflow row as read before a write; the write applies only if the row is still exactly this. */
+export type WorkflowState = { id: string; currentVersion: number; enabled: boolean; updatedAt: string };
+
+/** The workflow changed (or was deleted) between the read and the write. */
+export class StaleWorkflowError extends Error {
+  override readonly name = "StaleWorkflowError";
+}
+
+/** Another live workflow already has this name. */
+export class DuplicateNameError extends Error {
+  override readonly name = "DuplicateNameError";
+  constructor(readonly existingId: string) {
+    super(`a workflow with this name already exists: ${existingId}`);
+  }
+}
+
+/** The ETag of a workflow's state: it changes with every write (version, switch, or updatedAt). */
+export function etagOf(workflow: WorkflowState): string {
+  return `"${workflow.currentVersion}.${workflow.enabled ? 1 : 0}.${Date.parse(workflow.updatedAt).toString(36)}"`;
+}
+
+/** A time strictly after the row's updatedAt, so every write changes the ETag even within one millisecond. */
+function nextUpdatedAt(previous: string, now: Date): string {
+  return new Date(Math.max(now.getTime(), Date.parse(previous) + 1)).toISOString();
+}
+
+/** The condition "this row is still as it was read". */
+const unchanged = (workflow: WorkflowState) =>
+  and(
+    eq(workflows.id, workflow.id),
+    eq(workflows.currentVersion, workflow.currentVersion),
+    eq(workflows.enabled, workflow.enabled),
+    eq(workflows.updatedAt, workflow.updatedAt),
+    isNull(workflows.deletedAt),
+  );
+
+/** No other live workflow has this name (ASCII case-insensitive, as people read names). */
+const nameFree = (name: string, exceptId: string) =>
+  sql`not exists (select 1 from workflows o where o.name = ${name} collate nocase and o.id <> ${exceptId} and o.deleted_at is null)`;
+
+/** The live workflow with this name, if any. */
+export async function findByName(db: Db, name: string) {
+  return db
+    .select({ id: workflows.id })
+    .from(workflows)
+    .where(and(sql`${workflows.name} = ${name} collate nocase`, isNull(workflows.deletedAt)))
+    .get();
+}
+
 /** Every event type any saved version waits for; contains "*" when some event node waits for any type. */
 export async function findWaitedEventTypes(db: Db): Promise<Set<string>> {
   const rows = await db.select().from(waitedTypesTable);
   return new Set(rows.map((row) => row.eventType));
 }
 
+/** Creates a workflow at version 1. Throws DuplicateNameError when a live workflow has the name (checked inside the write). */
 export async function createWorkflow(
   db: Db,
   input: { id: string; definition: WorkflowDefinition; enabled: boolean; now: Date },
 ): Promise<void> {
   const at = input.now.toISOString();
-  await db.batch([
-    db.insert(workflows).values({
-      id: input.id,
-      name: input.definition.name,
-      enabled: input.enabled,
-      currentVersion: 1,
-      createdAt: at,
-      updatedAt: at,
-    }),
-    db
-      .insert(workflowVersions)
-      .values({ workflowId: input.id, version: 1, definition: input.definition, createdAt: at }),
+  const { name } = input.definition;
+  const [inserted] = await runBatch(db, [
+    sql`
+      insert into workflows (id, name, enabled, current_version, created_at, updated_at)
+      select ${input.id}, ${name}, ${input.enabled ? 1 : 0}, 1, ${at}, ${at}
+      where ${nameFree(name, input.id)}`,
+    sql`
+      insert into workflow_versions (workflow_id, version, definition, created_at)
+      select ${input.id}, 1, ${JSON.stringify(input.definition)}, ${at}
+      where exists (select 1 from workflows where id = ${input.id})`,
     ...rememberWaitedTypes(db, input.definition),
-    ...(input.enabled ? insertTriggers(db, triggerRows(input.id, 1, input.definition)) : []),
+    ...reindexTriggers(db, input.id),
   ]);
+  if (inserted?.meta.changes === 0) {
+    const existing = await findByName(db, name);
+    throw new DuplicateNameError(existing?.id ?? "unknown");
+  }
 }
 
-/** Saves a new version and makes it current. Throws on a concurrent save of the same version (primary key). */
+/**
+ * Saves a new version and makes it current, only if the workflow is still as read
+ * (else StaleWorkflowError) and no other live workflow has the new name (else
+ * DuplicateNameError). Atomic: one D1 batch, and nothing in it applies otherwise.
+ */
 export async function saveNewVersion(
   db: Db,
-  workflow: { id: string; currentVersion: number; enabled: boolean },
+  workflow: WorkflowState,
   definition: WorkflowDefinition,
   now: Date,
 ): Promise<number> {
   const version = workflow.currentVersion + 1;
-  const at = now.toISOString();
-  await db.batch([
-    db.insert(workflowVersions).values({ workflowId: workflow.id, version, definition, createdAt: at }),
-    db
-      .update(workflows)
-      .set({ name: definition.name, currentVersion: version, updatedAt: at })
-      .where(eq(workflows.id, workflow.id)),
-    db.delete(workflowTriggers).where(eq(workflowTriggers.workflowId, workflow.id)),
-    ...rememberWaitedTypes(db, definition),
-    ...(workflow.enabled ? insertTriggers(db, triggerRows(workflow.id, version, definition)) : []),
-  ]);
+  const at = nextUpdatedAt(workflow.updatedAt, now);
+  let results: D1Result[];
+  try {
+    results = await runBatch(db, [
+      db
+        .update(workflows)
+        .set({ name: definition.name, currentVersion: version, updatedAt: at })
+        .where(and(unchanged(workflow), nameFree(definition.name, workflow.id))),
+      // Only when the update above applied: the version it points at.
+      sql`
+        insert into workflow_versions (workflow_id, version, definition, created_at)
+        select ${workflow.id}, ${version}, ${JSON.stringify(definition)}, ${at}
+        where exists (select 1 from workflows where id = ${workflow.id} and current_version = ${version} and updated_at = ${at})`,
+      ...rememberWaitedTypes(db, definition),
+      ...reindexTriggers(db, workflow.id),
+    ]);
+  } catch (err) {
+    // The (workflow, version) key: a concurrent save of the same version won.
+    if (String(err).includes("constraint")) throw new StaleWorkflowError("saved concurrently");
+    throw err;
+  }
+  if (!applied(results)) await explainRefusal(db, workflow, definition.name);
   return version;
 }
 
-/** Turns a workflow on or off without a new version; the trigger index follows. */
-export async function setEnabled(
-  db: Db,
-  workflow: { id: string; currentVersion: number },
-  definition: WorkflowDefinition,
-  enabled: boolean,
-  now: Date,
-): Promise<void> {
-  await db.batch([
-    db.update(workflows).set({ enabled, updatedAt: now.toISOString() }).where(eq(workflows.id, workflow.id)),
-    db.delete(workflowTriggers).where(eq(workflowTriggers.workflowId, workflow.id)),
-    ...(enabled ? insertTriggers(db, triggerRows(workflow.id, workflow.currentVersion, definition)) : []),
-  ]);
+/** Whether the batch's first statement (the conditional update of the workflow row) changed it. */
+const applied = (results: D1Result[]) => (results[0]?.meta.changes ?? 0) > 0;
+
+/** Why a conditional write applied to nothing: another workflow has the name, or the row changed. */
+async function explainRefusal(db: Db, workflow: WorkflowState, name: string | null): Promise<never> {
+  const holder = name === null ? undefined : await findByName(db, name);
+  if (holder && holder.id !== workflow.id) throw new DuplicateNameError(holder.id);
+  throw new StaleWorkflowError(`workflow ${workflow.id} changed since it was read`);
 }
 
-/** Soft delete: the workflow disappears from lists and triggers; its runs and versions stay readable. */
-export async function deleteWorkflow(db: Db, id: string, now: Date): Promise<void> {
-  const at = now.toISOString();
-  await db.batch([
-    db.update(workflows).set({ deletedAt: at, enabled: false, updatedAt: at }).where(eq(workflows.id, id)),
-    db.delete(workflowTriggers).where(eq(workflowTriggers.workflowId, id)),
+/** Turns a workflow on or off without a new version, only if it is still as read (else StaleWorkflowError); the trigger index follows. */
+export async function setEnabled(db: Db, workflow: WorkflowState, enabled: boolean, now: Date): Promise<void> {
+  const results = await runBatch(db, [
+    db
+      .update(workflows)
+      .set({ enabled, updatedAt: nextUpdatedAt(workflow.updatedAt, now) })
+      .where(unchanged(workflow)),
+    ...reindexTriggers(db, workflow.id),
   ]);
+  if (!applied(results)) await explainRefusal(db, workflow, null);
+}
+
+/** Soft delete, only if the workflow is still as read (else StaleWorkflowError): it leaves lists and triggers; its runs and versions stay readable. */
+export async function deleteWorkflow(db: Db, workflow: WorkflowState, now: Date): Promise<void> {
+  const at = nextUpdatedAt(workflow.updatedAt, now);
+  const results = await runBatch(db, [
+    db.update(workflows).set({ deletedAt: at, enabled: false, updatedAt: at }).where(unchanged(workflow)),
+    ...reindexTriggers(db, workflow.id),
+  ]);
+  if (!applied(results)) await explainRefusal(db, workflow, null);
 }
 
 export async function getWorkflow(db: Db, id: string) {

@@ -1,14 +1,23 @@
-/** Opaque pagination cursors: base64url JSON, validated on the way back in. */
+/**
+ * Opaque pagination cursors: base64url of the position's UTF-8 JSON, validated on
+ * the way back in. Bytes, not characters: btoa alone throws on any character outside
+ * Latin-1, and stored ids (an event's uuid) are whatever Okta sent.
+ */
 import type { z } from "zod";
 import { AppError } from "../errors";
 
 export function encodeCursor(position: unknown): string {
-  return btoa(JSON.stringify(position)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  let binary = "";
+  for (const byte of new TextEncoder().encode(JSON.stringify(position))) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
 export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T {
   try {
-    const json = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
+    const binary = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
+    const json = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(binary, (ch) => ch.charCodeAt(0)),
+    );
     return schema.parse(JSON.parse(json));
   } catch (err) {
     throw new AppError(

@@ -18,9 +18,9 @@ const MAX_CHALLENGE_LENGTH = 1024;
 
 export const hooks = new Hono<{ Bindings: Env }>();
 
-/** Okta sends the configured secret header on the GET challenge and on every POST. */
+/** Okta sends the configured secret header on the GET challenge and on every POST; HEAD is GET without a body, so it needs the secret too. */
 hooks.use("/okta", async (c, next) => {
-  if (c.req.method !== "GET" && c.req.method !== "POST") return next();
+  if (!["GET", "HEAD", "POST"].includes(c.req.method)) return next();
   const headerName = c.env.OKTA_AUTH_HEADER || "Authorization";
   const accepted = [c.env.OKTA_HOOK_SECRET, c.env.OKTA_HOOK_SECRET_PREVIOUS];
   if (!(await anySecretMatches(c.req.header(headerName) ?? null, accepted))) {

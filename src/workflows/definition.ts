@@ -7,6 +7,7 @@
 import { z } from "@hono/zod-openapi";
 import { SYSTEM_EVENT_TYPES, type SystemEventType } from "../okta/event-types";
 import { Action } from "./actions/spec";
+import { MAX_NODES } from "./limits";
 import { Predicate } from "./predicate";
 
 const NodeId = z
@@ -91,7 +92,10 @@ export const WorkflowDefinition = z
     trigger: Trigger,
     /** The first node; null for a workflow that only records matching events as completed runs. */
     start: Edge,
-    nodes: z.record(NodeId, WorkflowNode).default({}),
+    nodes: z
+      .record(NodeId, WorkflowNode)
+      .refine((nodes) => Object.keys(nodes).length <= MAX_NODES, `at most ${MAX_NODES} nodes`)
+      .default({}),
   })
   .openapi("WorkflowDefinition");
 export type WorkflowDefinition = z.infer<typeof WorkflowDefinition>;

@@ -134,6 +134,35 @@ export function renderTemplate(template: string, scope: TemplateScope): string {
 }
 
 /**
+ * Renders `template`, passing each placeholder's text through `encode` together with
+ * the literal text written before it (so a URL renderer knows whether the value lands
+ * in the path, the query or the fragment). Throws TemplateError on invalid syntax.
+ */
+export function renderTemplateEncoded(
+  template: string,
+  scope: TemplateScope,
+  encode: (value: string, literalBefore: string) => string,
+): string {
+  let literal = "";
+  let out = "";
+  for (const part of partsOf(template)) {
+    if (part.kind === "text") {
+      literal += part.text;
+      out += part.text;
+    } else {
+      out += encode(toText(lookup(scope, part.segments)), literal);
+    }
+  }
+  return out;
+}
+
+/** The syntax error of `template`, or null; the same check TemplateString runs on save. */
+export function templateSyntaxError(template: string): string | null {
+  const parsed = parse(template);
+  return "error" in parsed ? parsed.error : null;
+}
+
+/**
  * Renders every string inside a JSON value (object keys stay literal). A string that
  * is exactly one placeholder keeps the referenced value's JSON type (a missing value
  * becomes null). Throws TemplateError on invalid syntax.
@@ -177,7 +206,8 @@ export function jsonTemplateReferences(value: unknown): string[] {
 const eventFieldKeys: ReadonlySet<string> = new Set(EVENT_FIELD_KEYS);
 const runKeys: ReadonlySet<string> = new Set(["id", "workflowId"]);
 
-function pathError(path: string, nodeIds: ReadonlySet<string>): string | null {
+/** Why a referenced path cannot be read (unknown root, Event Field, node or run field), or null. */
+export function templatePathError(path: string, nodeIds: ReadonlySet<string>): string | null {
   const segments = parsePath(path);
   if (!segments) return `{{ ${path} }}: not a valid path`;
   const [root, key, third] = segments;
@@ -212,7 +242,7 @@ function pathError(path: string, nodeIds: ReadonlySet<string>): string | null {
 export function checkTemplatePaths(paths: Iterable<string>, knownNodeIds: Iterable<string>): string | null {
   const nodeIds = new Set(knownNodeIds);
   for (const path of paths) {
-    const error = pathError(path, nodeIds);
+    const error = templatePathError(path, nodeIds);
     if (error) return error;
   }
   return null;

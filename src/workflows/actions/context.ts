@@ -4,6 +4,9 @@
  * it hands out so that those values can be scrubbed from anything we report.
  */
 import { type JsonValue, renderJson, renderTemplate, TemplateError, type TemplateScope } from "../template";
+import { type ActionKind, type OutboundPolicy, outboundPolicy, secretUseError } from "./outbound-policy";
+
+export { redact } from "./redact";
 
 export type ActionContext = {
   scope: TemplateScope;
@@ -56,18 +59,31 @@ export function permanentFailure(error: string): { ok: false; outcome: ActionOut
   return { ok: false, outcome: { status: "failed", error, retryable: false } };
 }
 
-/** Reads secrets from the env by name and remembers their values for redaction. */
+/**
+ * Reads secrets from the env by name, only as the outbound policy allows (declared,
+ * not the service's own, to a granted origin), and remembers every value it hands
+ * out so that it can be scrubbed from everything reported.
+ */
 export class SecretReader {
   readonly values: string[] = [];
+  readonly policy: OutboundPolicy;
 
-  constructor(private readonly env: object) {}
+  constructor(private readonly env: object) {
+    this.policy = outboundPolicy(env);
+  }
 
-  /** The secret's value, or null when it is unset or empty. */
-  read(name: string): string | null {
+  /**
+   * The secret's value for `action` sending it to `url` (null: not known before the
+   * value is read, as for a Slack webhook, whose URL is the secret). Refuses with the
+   * reason when the policy forbids it or the secret is unset.
+   */
+  read(name: string, action: ActionKind, url: URL | null): { ok: true; value: string } | { ok: false; error: string } {
+    const refused = secretUseError(this.policy, name, action, url);
+    if (refused) return { ok: false, error: refused };
     const value: unknown = Reflect.get(this.env, name);
-    if (typeof value !== "string" || value === "") return null;
+    if (typeof value !== "string" || value === "") return { ok: false, error: missingSecret(name) };
     this.values.push(value);
-    return value;
+    return { ok: true, value };
   }
 
   /** Also scrub `value` (e.g. a normalised form of a secret URL). */
@@ -81,26 +97,20 @@ export function missingSecret(name: string): string {
   return `secret ${name} is not set; add it with \`wrangler secret put ${name}\``;
 }
 
-/** Replaces every occurrence of each secret in `text` with "[redacted]". Longest first, so a secret containing another is removed whole. */
-export function redact(text: string, secrets: readonly string[]): string {
-  const ordered = [...new Set(secrets)].filter(Boolean).sort((a, b) => b.length - a.length);
-  return ordered.reduce((out, secret) => out.split(secret).join("[redacted]"), text);
-}
-
 /** Renders one field's template; a syntax error is rethrown naming the field (`url: unclosed "{{" ...`). */
 export function renderField(field: string, template: string, scope: TemplateScope): string {
-  try {
-    return renderTemplate(template, scope);
-  } catch (err) {
-    if (err instanceof TemplateError) throw new TemplateError(`${field}: ${err.message}`);
-    throw err;
-  }
+  return inField(field, () => renderTemplate(template, scope));
 }
 
 /** renderJson for one field, naming the field on a syntax error. */
 export function renderJsonField(field: string, value: JsonValue, scope: TemplateScope): JsonValue {
+  return inField(field, () => renderJson(value, scope));
+}
+
+/** Runs `render`, naming `field` in a template syntax error it throws. */
+export function inField<T>(field: string, render: () => T): T {
   try {
-    return renderJson(value, scope);
+    return render();
   } catch (err) {
     if (err instanceof TemplateError) throw new TemplateError(`${field}: ${err.message}`);
     throw err;

@@ -1,8 +1,7 @@
 /** Builds the request of an `http` action from its definition, the run's scope and the env. Pure apart from reading secrets. */
 import type { TemplateScope } from "../template";
 import {
-  httpUrl,
-  missingSecret,
+  inField,
   type Prepared,
   permanentFailure,
   renderField,
@@ -10,14 +9,17 @@ import {
   type SecretReader,
   setHeader,
 } from "./context";
+import { LOOP_HEADER } from "./outbound-policy";
 import type { HttpAction } from "./spec";
+import { renderUrl } from "./url-template";
 
 /**
- * Renders url, headers and body. Headers from secrets get their optional prefix; a
- * JSON body is sent as application/json unless the definition sets another
- * Content-Type and the body renders to a string, which is then sent as is.
- * Idempotency-Key is added unless the definition sets its own.
- * Throws TemplateError (naming the field) on template syntax errors.
+ * Renders url, headers and body. The URL keeps its written origin and its values are
+ * percent-encoded; each secret header is checked against the outbound policy for
+ * that URL before the secret is read. A JSON body is sent as application/json
+ * unless the definition sets another Content-Type and the body renders to a string,
+ * which is then sent as is. Idempotency-Key is added unless the definition sets its
+ * own. Throws TemplateError (naming the field) on template syntax errors.
  */
 export function prepareHttp(
   action: HttpAction,
@@ -25,9 +27,9 @@ export function prepareHttp(
   secrets: SecretReader,
   idempotencyKey: string,
 ): Prepared {
-  const rendered = renderField("url", action.url, scope);
-  const url = httpUrl(rendered);
-  if (!url) return permanentFailure(`url: ${JSON.stringify(rendered.slice(0, 200))} is not an absolute http(s) URL`);
+  const rendered = inField("url", () => renderUrl(action.url, scope));
+  if ("error" in rendered) return permanentFailure(`url: ${rendered.error}`);
+  const url = rendered.url;
 
   const headers = new Headers();
   for (const [name, value] of Object.entries(action.headers ?? {})) {
@@ -35,14 +37,15 @@ export function prepareHttp(
     if (typeof value === "string") {
       headerValue = renderField(`headers.${name}`, value, scope);
     } else {
-      const secret = secrets.read(value.secret);
-      if (secret === null) return permanentFailure(`headers.${name}: ${missingSecret(value.secret)}`);
-      headerValue = `${value.prefix ?? ""}${secret}`;
+      const secret = secrets.read(value.secret, "http", url);
+      if (!secret.ok) return permanentFailure(`headers.${name}.secret: ${secret.error}`);
+      headerValue = `${value.prefix ?? ""}${secret.value}`;
     }
     const problem = setHeader(headers, name, headerValue);
     if (problem) return permanentFailure(problem);
   }
   if (!headers.has("idempotency-key")) headers.set("Idempotency-Key", idempotencyKey);
+  headers.set(LOOP_HEADER, idempotencyKey);
 
   let body: string | undefined;
   if (action.body !== undefined) {

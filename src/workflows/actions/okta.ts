@@ -5,7 +5,7 @@
 import type { TemplateScope } from "../template";
 import {
   httpUrl,
-  missingSecret,
+  inField,
   type Prepared,
   permanentFailure,
   renderField,
@@ -13,6 +13,7 @@ import {
   type SecretReader,
 } from "./context";
 import type { OktaAction } from "./spec";
+import { renderUrlRest } from "./url-template";
 
 type Target = { method: string; path: string; body?: string } | { error: string };
 
@@ -38,7 +39,10 @@ function target(action: OktaAction, scope: TemplateScope): Target {
         : emptyId("authenticatorId");
     }
     case "request": {
-      const path = renderField("path", action.path, scope);
+      // Values are percent-encoded for their position, as in an http action's URL.
+      const rendered = inField("path", () => renderUrlRest(action.path, scope));
+      if ("error" in rendered) return { error: `path: ${rendered.error}` };
+      const path = rendered.rest;
       const body = action.body === undefined ? undefined : JSON.stringify(renderJsonField("body", action.body, scope));
       return { method: action.method, path, body };
     }
@@ -63,18 +67,17 @@ export function prepareOkta(
   }
   const org = httpUrl(orgValue, true);
   if (!org) return permanentFailure("OKTA_ORG_URL is not an https URL");
-  const token = secrets.read(action.apiToken.secret);
-  if (token === null) return permanentFailure(`apiToken: ${missingSecret(action.apiToken.secret)}`);
-
   const endpoint = target(action, scope);
   if ("error" in endpoint) return permanentFailure(endpoint.error);
   const url = new URL(endpoint.path, org.origin);
   if (url.origin !== org.origin || !url.pathname.startsWith("/api/")) {
     return permanentFailure(`path: ${JSON.stringify(endpoint.path.slice(0, 200))} leaves the org's /api/`);
   }
+  const token = secrets.read(action.apiToken.secret, "okta", url);
+  if (!token.ok) return permanentFailure(`apiToken.secret: ${token.error}`);
 
   const headers = new Headers({
-    Authorization: `SSWS ${token}`,
+    Authorization: `SSWS ${token.value}`,
     Accept: "application/json",
     "Content-Type": "application/json",
     "Idempotency-Key": idempotencyKey,

@@ -6,7 +6,7 @@
  */
 import { isJsonValue, type JsonValue } from "../template";
 import type { ActionOutcome, PreparedRequest } from "./context";
-import { redact } from "./context";
+import { redact, redactJson } from "./redact";
 
 /** The longest server-requested wait we honour in place. */
 export const MAX_INLINE_RETRY_AFTER_SECONDS = 5;
@@ -121,7 +121,9 @@ export async function sendWithRetries(request: PreparedRequest, options: SendOpt
       const read = await readText(res, JSON_MAX_CHARS + margin);
       const text = scrub(read.text);
       if (res.ok) {
-        const json = read.complete ? parseJson(text, res.headers.get("content-type")) : undefined;
+        const parsed = read.complete ? parseJson(text, res.headers.get("content-type")) : undefined;
+        // JSON escapes can spell a secret the text scrub did not see; scrub the parsed strings too.
+        const json = parsed === undefined ? undefined : redactJson(parsed, request.secrets);
         const excerpt = text.slice(0, BODY_EXCERPT_CHARS);
         return {
           status: "succeeded",

@@ -1,25 +1,28 @@
 /** Builds the request of a `slack` action: a JSON message POSTed to the incoming-webhook URL held in a secret. */
 import type { TemplateScope } from "../template";
-import { httpUrl, missingSecret, type Prepared, permanentFailure, renderField, type SecretReader } from "./context";
+import { httpUrl, type Prepared, permanentFailure, renderField, type SecretReader } from "./context";
 import type { SlackAction } from "./spec";
 
 /** The path of a Slack webhook URL is the credential itself; shorter paths are not worth scrubbing from text. */
 const MIN_REDACTED_PATH = 16;
 
 /**
- * Renders `text` and targets the webhook URL from the secret. The URL (and its path,
- * in case an error message shows it in another form) is scrubbed from every report.
+ * Renders `text` and targets the webhook URL from the secret, once the outbound
+ * policy allows that secret to go to that URL's origin. The URL (and its path, in
+ * case an error message shows it in another form) is scrubbed from every report.
  * Throws TemplateError (naming the field) on template syntax errors.
  */
 export function prepareSlack(action: SlackAction, scope: TemplateScope, secrets: SecretReader): Prepared {
   const name = action.webhook.secret;
-  const webhook = secrets.read(name);
-  if (webhook === null) return permanentFailure(`webhook: ${missingSecret(name)}`);
-  const url = httpUrl(webhook, true);
-  if (!url) return permanentFailure(`webhook: secret ${name} does not hold an https URL`);
+  const webhook = secrets.read(name, "slack", null);
+  if (!webhook.ok) return permanentFailure(`webhook.secret: ${webhook.error}`);
+  const url = httpUrl(webhook.value);
+  if (!url) return permanentFailure(`webhook.secret: secret ${name} does not hold an http(s) URL`);
   secrets.alsoRedact(url.href);
   const path = `${url.pathname}${url.search}`;
   if (path.length >= MIN_REDACTED_PATH) secrets.alsoRedact(path);
+  const allowed = secrets.read(name, "slack", url);
+  if (!allowed.ok) return permanentFailure(`webhook.secret: ${allowed.error}`);
 
   const text = renderField("text", action.text, scope);
   return {

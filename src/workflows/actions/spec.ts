@@ -4,7 +4,8 @@
  * environment only when the action runs.
  */
 import { z } from "@hono/zod-openapi";
-import { isJsonValue, type JsonValue, TemplateString } from "../template";
+import { isJsonValue, type JsonValue, TemplateString, templateSyntaxError } from "../template";
+import { splitUrlTemplate } from "./url-template";
 
 const SECRET_NAME = /^[A-Z][A-Z0-9_]*$/;
 // Header names that carry credentials: an inline value would put the credential in the definition.
@@ -34,10 +35,29 @@ export type HttpMethod = z.infer<typeof HttpMethod>;
 const TimeoutMs = z.number().int().min(1).max(30_000).default(10_000);
 const Retries = z.number().int().min(0).max(5).default(2);
 /** A templated JSON body: every string in it may hold placeholders. (z.json() would send the OpenAPI generator into endless recursion.) */
-const Body = z.custom<JsonValue>(isJsonValue, "must be a JSON value").openapi({
-  type: ["object", "array", "string", "number", "boolean", "null"],
-  description: "JSON body; strings may hold {{ path }} placeholders",
-});
+const Body = z
+  .custom<JsonValue>(isJsonValue, "must be a JSON value")
+  .superRefine((body, ctx) => {
+    // Every string in a body is a template: check its syntax on save, as for every other field.
+    const stack: Array<[Array<string | number>, unknown]> = [[[], body]];
+    for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+      const [path, value] = item;
+      if (typeof value === "string") {
+        const error = templateSyntaxError(value);
+        if (error) ctx.addIssue({ code: "custom", path, message: error });
+      } else if (Array.isArray(value))
+        value.forEach((child, index) => {
+          stack.push([[...path, index], child]);
+        });
+      else if (value !== null && typeof value === "object") {
+        for (const [key, child] of Object.entries(value)) stack.push([[...path, key], child]);
+      }
+    }
+  })
+  .openapi({
+    type: ["object", "array", "string", "number", "boolean", "null"],
+    description: "JSON body; strings may hold {{ path }} placeholders",
+  });
 
 const RequestHeaders = z
   .record(z.string().regex(HEADER_NAME, "not a valid header name"), z.union([TemplateString, SecretHeader]))
@@ -53,9 +73,12 @@ const RequestHeaders = z
     }
   });
 
-/** Literal URLs must be http(s); a URL that starts with a placeholder is checked after rendering. */
+/** The scheme, host and port are written literally; placeholders only in the path, query or fragment. */
 const Url = TemplateString.max(2048)
-  .refine((url) => url.startsWith("{{") || /^https?:\/\//i.test(url), "must start with https:// or http://")
+  .superRefine((url, ctx) => {
+    const split = splitUrlTemplate(url);
+    if ("error" in split) ctx.addIssue({ code: "custom", message: split.error });
+  })
   .openapi({ example: "https://hooks.example.com/okta/{{ trigger.id }}" });
 
 function noBodyWithGet(action: { method: HttpMethod; body?: unknown }, ctx: z.RefinementCtx): void {
