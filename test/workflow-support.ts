@@ -183,14 +183,17 @@ export async function runOf(workflowId: string, uuid: string, statuses: string[]
 }
 
 /** Runs the Worker's queue handler on a real MessageBatch, as a second consumer invocation would. */
-export async function consume(bodies: QueueMessage[]): Promise<QueueResult & { ids: string[] }> {
+export async function consume(
+  bodies: QueueMessage[],
+  overrides: Partial<Env> = {},
+): Promise<QueueResult & { ids: string[] }> {
   const ids = bodies.map(() => crypto.randomUUID());
   const batch = createMessageBatch(
     "okta-events",
     bodies.map((body, i) => ({ id: ids[i] ?? "", timestamp: new Date(), attempts: 1, body })),
   );
   const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
+  await worker.queue(batch, { ...env, ...overrides }, ctx);
   return { ...(await getQueueResult(batch, ctx)), ids };
 }
 
