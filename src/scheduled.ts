@@ -7,7 +7,7 @@ import { createDb } from "./db/client";
 import { fieldsOf } from "./db/event-rows";
 import { findStranded, markRequeued } from "./db/events";
 import { repairRuns } from "./engine/repairs";
-import { enqueueEach } from "./queue/enqueue";
+import { enqueueEach, eventMessageBody } from "./queue/enqueue";
 
 /** A send that failed is retried this soon (younger events may still be in their own delivery's send). */
 const UNSENT_GRACE_MS = 60_000;
@@ -35,7 +35,7 @@ export async function reenqueueStranded(env: Env, now: Date): Promise<number> {
       env.EVENTS,
       rows.map((row) => ({
         key: row.uuid,
-        body: { kind: "event" as const, uuid: row.uuid, inCategory: row.inCategory, fields: fieldsOf(row) },
+        body: eventMessageBody({ kind: "event", uuid: row.uuid, inCategory: row.inCategory, fields: fieldsOf(row) }),
       })),
     ),
   );
