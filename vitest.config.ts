@@ -1,6 +1,11 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+// The plugin reads wrangler.toml through wrangler, which also loads a local .dev.vars and
+// says so ("Using secrets defined in .dev.vars"). The bindings below replace every value
+// .dev.vars.example defines, so that line is noise here: keep wrangler to warnings and errors.
+process.env.WRANGLER_LOG ??= "warn";
+
 export default defineConfig(async () => ({
   plugins: [
     cloudflareTest({
@@ -15,6 +20,9 @@ export default defineConfig(async () => ({
           OKTA_ORG_URL: "https://example.okta.com",
           OKTA_API_TOKEN: "test-okta-api-token",
           SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T000/B000/test-slack-secret",
+          PAGER_TOKEN: "test-pager-token",
+          // Production behaviour: plain http to a loopback receiver is refused.
+          ALLOW_LOOPBACK_HTTP: "",
         },
         // Deliver queue batches at once instead of after wrangler.toml's 1 s batching window.
         queueConsumers: {

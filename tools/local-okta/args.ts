@@ -5,7 +5,8 @@
 import { parseArgs } from "node:util";
 import { isSystemEventType, SYSTEM_CATEGORY_EVENT_TYPES } from "../../src/okta/event-types";
 
-export const DEFAULT_URL = "http://127.0.0.1:8787/hooks/okta";
+/** The hook's path on the local service; the base URL follows PORT (see ../local-url.ts). */
+export const HOOK_PATH = "/hooks/okta";
 
 export const HELP = `Local Okta: sends Okta Event Hook requests to the service, like Okta does.
 
@@ -21,7 +22,7 @@ Options:
   --asset <id>      ID of the asset (primary target) of every event; default per type
   --count <n>       events of each type in the delivery (default 1)
   --result <r>      outcome.result of every event (default SUCCESS)
-  --url <url>       hook URL (default ${DEFAULT_URL})
+  --url <url>       hook URL (default http://127.0.0.1:$PORT${HOOK_PATH}; PORT as for npm run dev, else 8787)
   --secret <s>      hook secret (default OKTA_HOOK_SECRET from .dev.vars, else local-okta-hook-secret)
   --header <name>   header carrying the secret (default OKTA_AUTH_HEADER from .dev.vars, else Authorization)
   --print           also print the request body

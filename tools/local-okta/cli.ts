@@ -9,7 +9,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readDevVars } from "../dev-vars";
-import { type Command, DEFAULT_URL, HELP, parseCommand, type Target, typesListing, UsageError } from "./args";
+import { localBaseUrl } from "../local-url";
+import { type Command, HELP, HOOK_PATH, parseCommand, type Target, typesListing, UsageError } from "./args";
 import { oktaDelivery, oktaEvent, oktaHeaders } from "./builders";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -32,7 +33,7 @@ interface Resolved {
 async function resolveTarget(target: Target, fallback?: { url: string; header: string }): Promise<Resolved> {
   const vars = await readDevVars();
   return {
-    url: target.url ?? fallback?.url ?? DEFAULT_URL,
+    url: target.url ?? fallback?.url ?? new URL(HOOK_PATH, localBaseUrl(process.env.PORT)).href,
     secret: target.secret ?? (vars.OKTA_HOOK_SECRET || "local-okta-hook-secret"),
     header: target.header ?? fallback?.header ?? (vars.OKTA_AUTH_HEADER || "Authorization"),
   };

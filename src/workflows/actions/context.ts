@@ -76,9 +76,12 @@ export class SecretReader {
   }
 }
 
-/** The message for a secret that is not configured; names the secret, never a value. */
+/**
+ * The message for a secret that is not configured; names the secret, never a value.
+ * Gives both fixes, since the Worker cannot tell a deployment from `npm run dev`.
+ */
 export function missingSecret(name: string): string {
-  return `secret ${name} is not set; add it with \`wrangler secret put ${name}\``;
+  return `secret ${name} is not set; add it with \`wrangler secret put ${name}\` (locally: add ${name} to .dev.vars and restart npm run dev)`;
 }
 
 /** Replaces every occurrence of each secret in `text` with "[redacted]". Longest first, so a secret containing another is removed whole. */

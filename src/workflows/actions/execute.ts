@@ -19,9 +19,9 @@ const defaultFetch: typeof fetch = (input, init) => fetch(input, init);
 function prepare(action: Action, ctx: ActionContext, secrets: SecretReader): Prepared {
   switch (action.type) {
     case "http":
-      return prepareHttp(action, ctx.scope, secrets, ctx.idempotencyKey);
+      return prepareHttp(action, ctx.scope, ctx.env, secrets, ctx.idempotencyKey);
     case "slack":
-      return prepareSlack(action, ctx.scope, secrets);
+      return prepareSlack(action, ctx.scope, ctx.env, secrets);
     case "okta":
       return prepareOkta(action, ctx.scope, ctx.env, secrets, ctx.idempotencyKey);
   }

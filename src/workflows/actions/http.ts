@@ -10,10 +10,12 @@ import {
   type SecretReader,
   setHeader,
 } from "./context";
+import { isLoopbackAllowed } from "./loopback";
 import type { HttpAction } from "./spec";
 
 /**
- * Renders url, headers and body. Headers from secrets get their optional prefix; a
+ * Renders url, headers and body. The URL must be https, or plain http to a loopback
+ * receiver in local development (see loopback.ts). Headers from secrets get their optional prefix; a
  * JSON body is sent as application/json unless the definition sets another
  * Content-Type and the body renders to a string, which is then sent as is.
  * Idempotency-Key is added unless the definition sets its own.
@@ -22,12 +24,18 @@ import type { HttpAction } from "./spec";
 export function prepareHttp(
   action: HttpAction,
   scope: TemplateScope,
+  env: object,
   secrets: SecretReader,
   idempotencyKey: string,
 ): Prepared {
   const rendered = renderField("url", action.url, scope);
   const url = httpUrl(rendered);
   if (!url) return permanentFailure(`url: ${JSON.stringify(rendered.slice(0, 200))} is not an absolute http(s) URL`);
+  if (url.protocol !== "https:" && !isLoopbackAllowed(url, env)) {
+    return permanentFailure(
+      `url: ${JSON.stringify(rendered.slice(0, 200))} is not an https URL (plain http only reaches a local receiver, in local development)`,
+    );
+  }
 
   const headers = new Headers();
   for (const [name, value] of Object.entries(action.headers ?? {})) {

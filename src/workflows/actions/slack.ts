@@ -1,6 +1,7 @@
 /** Builds the request of a `slack` action: a JSON message POSTed to the incoming-webhook URL held in a secret. */
 import type { TemplateScope } from "../template";
 import { httpUrl, missingSecret, type Prepared, permanentFailure, renderField, type SecretReader } from "./context";
+import { isLoopbackAllowed } from "./loopback";
 import type { SlackAction } from "./spec";
 
 /** The path of a Slack webhook URL is the credential itself; shorter paths are not worth scrubbing from text. */
@@ -11,12 +12,12 @@ const MIN_REDACTED_PATH = 16;
  * in case an error message shows it in another form) is scrubbed from every report.
  * Throws TemplateError (naming the field) on template syntax errors.
  */
-export function prepareSlack(action: SlackAction, scope: TemplateScope, secrets: SecretReader): Prepared {
+export function prepareSlack(action: SlackAction, scope: TemplateScope, env: object, secrets: SecretReader): Prepared {
   const name = action.webhook.secret;
   const webhook = secrets.read(name);
   if (webhook === null) return permanentFailure(`webhook: ${missingSecret(name)}`);
-  const url = httpUrl(webhook, true);
-  if (!url) return permanentFailure(`webhook: secret ${name} does not hold an https URL`);
+  const url = httpUrl(webhook);
+  if (!url || (url.protocol !== "https:" && !isLoopbackAllowed(url, env))) return permanentFailure(`webhook: secret ${name} does not hold an https URL`);
   secrets.alsoRedact(url.href);
   const path = `${url.pathname}${url.search}`;
   if (path.length >= MIN_REDACTED_PATH) secrets.alsoRedact(path);
