@@ -32,6 +32,9 @@ export default defineConfig(async () => ({
     }),
   ],
   test: {
+    // The failures tests inject carry the word "injected": the Worker's log of them is
+    // expected, so it stays out of the output (see test/expected-logs.ts).
+    onConsoleLog: (log: string) => (log.includes("injected") ? false : undefined),
     include: ["test/**/*.test.ts"],
     // End-to-end tests wait for the real queue and alarms.
     testTimeout: 20_000,
