@@ -45,7 +45,7 @@ describe("isLoopbackAllowed", () => {
     expect(isLoopbackAllowed(new URL(url), LOCAL)).toBe(expected);
   });
 
-  it("is off unless ALLOW_LOOPBACK_HTTP is exactly \"true\"", () => {
+  it('is off unless ALLOW_LOOPBACK_HTTP is exactly "true"', () => {
     const url = new URL("http://127.0.0.1:8788/");
     expect(isLoopbackAllowed(url, {})).toBe(false);
     expect(isLoopbackAllowed(url, { ALLOW_LOOPBACK_HTTP: "1" })).toBe(false);
@@ -85,7 +85,8 @@ describe("http action to a loopback receiver", () => {
     const outcome = await executeAction(http("http://pager.example.com/alerts"), ctx);
     expect(outcome).toEqual({
       status: "failed",
-      error: 'url: "http://pager.example.com/alerts" is not an https URL (plain http only reaches a local receiver, in local development)',
+      error:
+        'url: "http://pager.example.com/alerts" is not an https URL (plain http only reaches a local receiver, in local development)',
       retryable: false,
     });
     expect(sent).toEqual([]);

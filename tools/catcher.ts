@@ -46,7 +46,8 @@ function main(): void {
     return;
   }
   const port = Number(values.port ?? DEFAULT_PORT);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be a port number (got ${values.port})`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`--port must be a port number (got ${values.port})`);
 
   let count = 0;
   const server = createServer((req, res) => {
@@ -71,7 +72,9 @@ function main(): void {
     process.exitCode = 1;
   });
   server.listen(port, "127.0.0.1", () => {
-    console.log(`Catching requests on http://127.0.0.1:${port}/ (answers 200 "ok", like a Slack incoming webhook). Ctrl-C stops.`);
+    console.log(
+      `Catching requests on http://127.0.0.1:${port}/ (answers 200 "ok", like a Slack incoming webhook). Ctrl-C stops.`,
+    );
   });
 }
 

@@ -17,7 +17,8 @@ export function prepareSlack(action: SlackAction, scope: TemplateScope, env: obj
   const webhook = secrets.read(name);
   if (webhook === null) return permanentFailure(`webhook: ${missingSecret(name)}`);
   const url = httpUrl(webhook);
-  if (!url || (url.protocol !== "https:" && !isLoopbackAllowed(url, env))) return permanentFailure(`webhook: secret ${name} does not hold an https URL`);
+  if (!url || (url.protocol !== "https:" && !isLoopbackAllowed(url, env)))
+    return permanentFailure(`webhook: secret ${name} does not hold an https URL`);
   secrets.alsoRedact(url.href);
   const path = `${url.pathname}${url.search}`;
   if (path.length >= MIN_REDACTED_PATH) secrets.alsoRedact(path);
