@@ -5,7 +5,11 @@
  * warning that the cron is not triggered (dev-server.ts triggers it), and the request
  * log lines of those cron calls. Everything else, above all errors, passes unchanged.
  */
-import { stripVTControlCharacters } from "node:util";
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the colour codes wrangler writes.
+const ANSI_CODES = /\u001b\[[0-9;]*[A-Za-z]/g;
+/** The text without terminal colour codes. (No node:util here: the tests run this file in workerd.) */
+const plainText = (line: string): string => line.replace(ANSI_CODES, "");
 
 const BINDINGS_HEADER = "Your Worker has access to the following bindings:";
 const CRON_WARNING = "Scheduled Workers are not automatically triggered during local development.";
@@ -22,7 +26,7 @@ export class DevOutputFilter {
 
   /** The lines to print for one line of wrangler's output (none, that line, or a held block). */
   push(line: string): string[] {
-    const plain = stripVTControlCharacters(line).trim();
+    const plain = plainText(line).trim();
     if (this.bindings) {
       this.bindings.push(line);
       return plain === "" ? this.endBindings() : [];
@@ -57,7 +61,7 @@ export class DevOutputFilter {
   private endBindings(): string[] {
     const block = this.bindings ?? [];
     this.bindings = null;
-    const text = block.map((line) => stripVTControlCharacters(line)).join("\n");
+    const text = block.map((line) => plainText(line)).join("\n");
     if (text === this.printedBindings) return [];
     this.printedBindings = text;
     return block;
