@@ -36,6 +36,11 @@ describe("a multi-event delivery with Okta's real oddities", () => {
     const { client: _, ...withoutClient } = oktaEvent({
       eventType: "system.org.rate_limit.warning",
       result: "Success",
+      // As in Panther's capture: targets with no alternateId or displayName keys at all.
+      target: [
+        { id: "/api/v1/users", type: "URL Pattern" },
+        { id: "abc12345", type: "Bucket Uuid" },
+      ],
       published,
     });
     const rateLimitOdd: Record<string, unknown> = {

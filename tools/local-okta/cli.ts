@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { readDevVars } from "../dev-vars";
 import { localBaseUrl } from "../local-url";
 import { type Command, HELP, HOOK_PATH, parseCommand, type Target, typesListing, UsageError } from "./args";
-import { oktaDelivery, oktaEvent, oktaHeaders } from "./builders";
+import { oktaDelivery, oktaEvent, oktaHeaders, senderDisplayName } from "./builders";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The previous delivery, for `repeat`. Under .wrangler/, which is gitignored. */
@@ -55,13 +55,18 @@ async function send(command: Extract<Command, { kind: "send" }>): Promise<boolea
     console.warn(`note: ${type} is not a System Category event type (sent anyway; see: npm run okta -- types)`);
   }
   const events = command.eventTypes.map((eventType) =>
-    oktaEvent({ eventType, assetId: command.assetId, result: command.result }),
+    oktaEvent({
+      eventType,
+      assetId: command.assetId,
+      displayName: senderDisplayName(eventType, command.assetId, command.displayName),
+      result: command.result,
+    }),
   );
   const delivery = oktaDelivery(events);
   const body = JSON.stringify(delivery);
   const summary = `delivery ${String(delivery.eventId)}: ${describeEvents(command.eventTypes)}${
     command.assetId ? `, asset ${command.assetId}` : ""
-  }${command.result ? `, result ${command.result}` : ""}`;
+  }${command.displayName ? ` "${command.displayName}"` : ""}${command.result ? `, result ${command.result}` : ""}`;
   const to = await resolveTarget(command.target);
   const last: LastDelivery = { url: to.url, header: to.header, summary, body };
   await mkdir(dirname(LAST_FILE), { recursive: true });
