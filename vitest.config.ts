@@ -11,6 +11,9 @@ export default defineConfig(async () => ({
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
+        // wrangler.toml's [assets], as a binding the tests can fetch through: the plugin's
+        // SELF goes straight to the Worker, while deployed requests meet the assets first.
+        assets: { directory: "./public", binding: "TEST_ASSETS" },
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           // Test values, independent of any local .dev.vars.
