@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 # The API reference page, /api/docs/: Swagger UI renders /api/openapi.json.
 vendor=public/api/docs/vendor
 mkdir -p "$vendor"
-for file in swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css LICENSE NOTICE; do
+for file in swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt swagger-ui.css favicon-32x32.png LICENSE NOTICE; do
   cp node_modules/swagger-ui-dist/"$file" "$vendor/$file"
 done

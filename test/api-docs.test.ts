@@ -20,6 +20,7 @@ describe("GET /api/docs/", () => {
     expect(res.headers.get("content-type")).toContain("text/html");
     const links = [...(await res.text()).matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]);
     expect(links).toEqual([
+      "vendor/favicon-32x32.png",
       "vendor/swagger-ui.css",
       "page.css",
       "/api/openapi.json",
