@@ -90,6 +90,18 @@ export function senderDisplayName(eventType: string, assetId?: string, name?: st
   return undefined;
 }
 
+/**
+ * Rate-limit targets exactly as Panther's public capture has them: no alternateId or
+ * displayName keys at all (Okta's own doc sample has them null). For tests of how such
+ * sparse targets are normalised; the default targets above carry the pattern as alternateId.
+ */
+export function capturedRateLimitTargets(pattern: string): OktaObject[] {
+  return [
+    { id: pattern, type: "URL Pattern" },
+    { id: "abc12345", type: "Bucket Uuid" },
+  ];
+}
+
 /** A plausible asset ID for an event type, so a command line can omit it. */
 export function defaultAssetId(eventType: string): string {
   if (eventType.startsWith("system.api_token.")) return "00T2lyn19abcDEF0h7";
