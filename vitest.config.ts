@@ -1,11 +1,19 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+// The plugin reads wrangler.toml through wrangler, which also loads a local .dev.vars and
+// says so ("Using secrets defined in .dev.vars"). The bindings below replace every value
+// .dev.vars.example defines, so that line is noise here: keep wrangler to warnings and errors.
+process.env.WRANGLER_LOG ??= "warn";
+
 export default defineConfig(async () => ({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
+        // wrangler.toml's [assets], as a binding the tests can fetch through: the plugin's
+        // SELF goes straight to the Worker, while deployed requests meet the assets first.
+        assets: { directory: "./public", binding: "TEST_ASSETS" },
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
           // Test values, independent of any local .dev.vars.
@@ -24,6 +32,9 @@ export default defineConfig(async () => ({
             // Declared, never set: a run reports the missing secret.
             UNSET_TOKEN: ["https://receiver.example.test"],
           }),
+          PAGER_TOKEN: "test-pager-token",
+          // Production behaviour: plain http to a loopback receiver is refused.
+          LOCAL_DEV: "",
         },
         // Deliver queue batches at once instead of after wrangler.toml's 1 s batching window.
         queueConsumers: {
@@ -33,6 +44,9 @@ export default defineConfig(async () => ({
     }),
   ],
   test: {
+    // The failures tests inject carry the word "injected": the Worker's log of them is
+    // expected, so it stays out of the output (see test/expected-logs.ts).
+    onConsoleLog: (log: string) => (log.includes("injected") ? false : undefined),
     include: ["test/**/*.test.ts"],
     // End-to-end tests wait for the real queue and alarms.
     testTimeout: 20_000,

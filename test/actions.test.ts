@@ -340,7 +340,8 @@ describe("slack action", () => {
     const outcome = await executeAction(slack(), ctx);
     expect(outcome).toEqual({
       status: "failed",
-      error: "webhook.secret: secret SLACK_WEBHOOK_URL is not set; add it with `wrangler secret put SLACK_WEBHOOK_URL`",
+      error:
+        "webhook.secret: secret SLACK_WEBHOOK_URL is not set; add it with `wrangler secret put SLACK_WEBHOOK_URL` (locally: add SLACK_WEBHOOK_URL to .dev.vars and restart npm run dev)",
       retryable: false,
     });
     expect(sent).toEqual([]);
@@ -504,7 +505,8 @@ describe("okta action", () => {
     const missingToken = await executeAction(action, harness([]).ctx);
     expect(missingToken).toEqual({
       status: "failed",
-      error: "apiToken.secret: secret OKTA_ADMIN is not set; add it with `wrangler secret put OKTA_ADMIN`",
+      error:
+        "apiToken.secret: secret OKTA_ADMIN is not set; add it with `wrangler secret put OKTA_ADMIN` (locally: add OKTA_ADMIN to .dev.vars and restart npm run dev)",
       retryable: false,
     });
     const missingOrg = await executeAction(action, harness([], { OKTA_ADMIN: OKTA_TOKEN }).ctx);

@@ -11,6 +11,7 @@ import worker from "../src/index";
 import { LogEvent } from "../src/okta/envelope";
 import { normaliseEvent } from "../src/okta/normalise";
 import { oktaEvent } from "../tools/local-okta/builders";
+import { expectLogged } from "./expected-logs";
 import { failingQueue, storedEvent } from "./support";
 
 const QUEUE = "okta-events";
@@ -109,7 +110,9 @@ describe("a malformed message", () => {
     ["an unknown kind", { kind: "something-else", uuid: "x" }],
     ["null", null],
   ])("(%s) is dead-lettered and acked, never retried", async (_, body) => {
+    const deadLettered = expectLogged("warn", "message dead-lettered");
     const result = await consume([{ id: "bad-1", body }]);
+    expect(deadLettered).toEqual([["message dead-lettered", expect.objectContaining({ id: "bad-1" })]]);
     expect(result.explicitAcks).toEqual(["bad-1"]);
     expect(result.retryMessages).toEqual([]);
     expect(result.retryBatch.retry).toBe(false);
@@ -127,12 +130,14 @@ describe("a malformed message", () => {
 
 describe("a transient failure", () => {
   it("retries the message with backoff and leaves the event unconsumed; the next attempt succeeds", async () => {
+    const retrying = expectLogged("error", "consumer step failed; retrying");
     const body = await storeEvent();
     const failed = await withFailingUpdate(body.uuid, () => consume([{ id: "flaky-1", body, attempts: 3 }]));
     expect(failed.explicitAcks).toEqual([]);
     expect(failed.retryMessages).toEqual([{ msgId: "flaky-1" }]);
     expect(failed.retryDelays).toEqual({ "flaky-1": 20 });
     expect((await storedEvent(body.uuid))?.consumed_at).toBeNull();
+    expect(retrying).toEqual([["consumer step failed; retrying", expect.objectContaining({ id: "flaky-1" })]]);
 
     const retried = await consume([{ id: "flaky-1", body, attempts: 4 }]);
     expect(retried.explicitAcks).toEqual(["flaky-1"]);
@@ -140,6 +145,7 @@ describe("a transient failure", () => {
   });
 
   it("caps the backoff at five minutes", async () => {
+    expectLogged("error", "consumer step failed; retrying");
     const body = await storeEvent();
     const failed = await withFailingUpdate(body.uuid, () => consume([{ id: "flaky-2", body, attempts: 12 }]));
     expect(failed.retryMessages).toEqual([{ msgId: "flaky-2" }]);
@@ -148,6 +154,8 @@ describe("a transient failure", () => {
 });
 
 it("settles each message of a mixed batch on its own", async () => {
+  expectLogged("warn", "message dead-lettered");
+  expectLogged("error", "event batch failed; handling its events one by one", "consumer step failed; retrying");
   const good = await storeEvent();
   const flaky = await storeEvent("system.import.start");
   const result = await withFailingUpdate(flaky.uuid, () =>

@@ -2,5 +2,7 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    /** wrangler.toml's [assets] (public/), fetched through the assets layer itself. */
+    TEST_ASSETS: Fetcher;
   }
 }

@@ -1,7 +1,7 @@
 /** The admin events API: bearer auth, the error shape, listing with filters and cursors, one event, the catalogue. */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { oktaDelivery, oktaEvent } from "../tools/local-okta/builders";
+import { capturedRateLimitTargets, oktaDelivery, oktaEvent } from "../tools/local-okta/builders";
 import { ADMIN_TOKEN, postDelivery } from "./support";
 
 const BASE = "http://worker.test";
@@ -170,6 +170,7 @@ describe("GET /api/events/:uuid", () => {
   it("returns the Event Fields, what is kept beside them, and the raw Okta event", async () => {
     const event = oktaEvent({
       eventType: "system.org.rate_limit.violation",
+      target: capturedRateLimitTargets("/api/v1/users"),
       result: "Success",
       reason: "limit exceeded",
       published: "2025-01-02T03:04:05.678Z",

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { oktaDelivery, oktaEvent, oktaHeaders } from "../tools/local-okta/builders";
+import { capturedRateLimitTargets, oktaDelivery, oktaEvent, oktaHeaders } from "../tools/local-okta/builders";
 import {
   deliveryExists,
   HOOK_SECRET,
@@ -36,6 +36,7 @@ describe("a multi-event delivery with Okta's real oddities", () => {
     const { client: _, ...withoutClient } = oktaEvent({
       eventType: "system.org.rate_limit.warning",
       result: "Success",
+      target: capturedRateLimitTargets("/api/v1/users"),
       published,
     });
     const rateLimitOdd: Record<string, unknown> = {

@@ -40,31 +40,31 @@ describe("the 13 System Category types with the builders' default targets", () =
     "system.org.rate_limit.warning": {
       id: "/api/v1/users",
       type: "URL Pattern",
-      alternateId: null,
+      alternateId: "/api/v1/users",
       displayName: "/api/v1/users",
     },
     "system.org.rate_limit.violation": {
       id: "/api/v1/groups",
       type: "URL Pattern",
-      alternateId: null,
+      alternateId: "/api/v1/groups",
       displayName: "/api/v1/groups",
     },
     "system.import.start": {
       id: "0oa-1",
       type: "AppInstance",
-      alternateId: "Active Directory",
+      alternateId: "example.local",
       displayName: "example.local",
     },
     "system.import.complete": {
       id: "0oa-2",
       type: "AppInstance",
-      alternateId: "Active Directory",
+      alternateId: "example.local",
       displayName: "example.local",
     },
     "system.import.roadblock": {
       id: "0oa-3",
       type: "AppInstance",
-      alternateId: "Active Directory",
+      alternateId: "example.local",
       displayName: "example.local",
     },
     "security.authenticator.lifecycle.activate": {

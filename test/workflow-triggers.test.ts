@@ -10,6 +10,7 @@ import { SYSTEM_EVENT_TYPES } from "../src/okta/event-types";
 import type { Trigger } from "../src/workflows/definition";
 import { evaluate, type Predicate } from "../src/workflows/predicate";
 import { matchesTrigger } from "../src/workflows/trigger";
+import { capturedRateLimitTargets } from "../tools/local-okta/builders";
 import { eventFields } from "./event-fields";
 import {
   api,
@@ -137,7 +138,7 @@ describe("trigger filters, through real deliveries", () => {
 
   it("neq, contains and exists over null fields", async () => {
     const assetId = newAssetId("/api/v1/");
-    // Rate limit events are about a URL Pattern with no alternate id or display name (it falls back to the id).
+    // A URL Pattern target as captured, with no alternate id or display name (it falls back to the id).
     const workflow = await recorder({
       eventTypes: ["system.org.rate_limit.warning"],
       filter: {
@@ -149,7 +150,8 @@ describe("trigger filters, through real deliveries", () => {
         ],
       },
     });
-    expect(await runsStartedBy(workflow.id, { eventType: "system.org.rate_limit.warning", assetId })).toBe(1);
+    const target = capturedRateLimitTargets(assetId);
+    expect(await runsStartedBy(workflow.id, { eventType: "system.org.rate_limit.warning", assetId, target })).toBe(1);
   });
 });
 

@@ -12,17 +12,17 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseDefinition } from "../src/workflows/validate";
 import { readDevVars } from "./dev-vars";
+import { localBaseUrl } from "./local-url";
 
 const ROOT = new URL("../", import.meta.url);
 const EXAMPLES = new URL("examples/workflows/", ROOT);
-const DEFAULT_URL = "http://127.0.0.1:8787";
 
 const HELP = `Loads workflow definitions into a running service (create, or a new version of the same name).
 
 Usage: npm run workflows:load -- [options] [files...]
 
   files             definition files (default: examples/workflows/*.json)
-  --url <url>       service base URL (default ${DEFAULT_URL})
+  --url <url>       service base URL (default http://127.0.0.1:$PORT; PORT as for npm run dev, else 8787)
   --token <token>   admin token (default ADMIN_TOKEN from .dev.vars, else local-admin-token)
   --disabled        create new workflows disabled (existing ones keep their state)
   -h, --help        this text`;
@@ -140,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const base = values.url ?? DEFAULT_URL;
+  const base = values.url ?? localBaseUrl(process.env.PORT);
   if (!URL.canParse(base)) throw new UsageError(`--url is not a URL: ${base}`);
   const token = values.token ?? ((await readDevVars()).ADMIN_TOKEN || undefined) ?? "local-admin-token";
   const files = positionals.length > 0 ? positionals : await defaultFiles();

@@ -5,7 +5,8 @@
 import { parseArgs } from "node:util";
 import { isSystemEventType, SYSTEM_CATEGORY_EVENT_TYPES } from "../../src/okta/event-types";
 
-export const DEFAULT_URL = "http://127.0.0.1:8787/hooks/okta";
+/** The hook's path on the local service; the base URL follows PORT (see ../local-url.ts). */
+export const HOOK_PATH = "/hooks/okta";
 
 export const HELP = `Local Okta: sends Okta Event Hook requests to the service, like Okta does.
 
@@ -19,9 +20,11 @@ Commands:
 
 Options:
   --asset <id>      ID of the asset (primary target) of every event; default per type
+  --name <text>     display name of that asset (default per type; a token sent with
+                    --asset is named api-token-<id>)
   --count <n>       events of each type in the delivery (default 1)
   --result <r>      outcome.result of every event (default SUCCESS)
-  --url <url>       hook URL (default ${DEFAULT_URL})
+  --url <url>       hook URL (default http://127.0.0.1:$PORT${HOOK_PATH}; PORT as for npm run dev, else 8787)
   --secret <s>      hook secret (default OKTA_HOOK_SECRET from .dev.vars, else local-okta-hook-secret)
   --header <name>   header carrying the secret (default OKTA_AUTH_HEADER from .dev.vars, else Authorization)
   --print           also print the request body
@@ -30,6 +33,7 @@ Options:
 Examples:
   npm run okta -- send system.import.start
   npm run okta -- send system.api_token.create --asset 00Tabc123 --count 3
+  npm run okta -- send system.api_token.create --asset 00Ttmp1 --name tmp-build
   npm run okta -- send system.import.start system.import.complete --result FAILURE
   npm run okta -- repeat
   npm run okta -- verify`;
@@ -53,6 +57,7 @@ export type Command =
       /** One entry per event, in delivery order. */
       eventTypes: string[];
       assetId?: string;
+      displayName?: string;
       result?: string;
       /** Types that are not in the System Category (sent anyway; Okta sends others too). */
       unknownTypes: string[];
@@ -83,7 +88,7 @@ export function parseCommand(argv: string[]): Command {
 
   if (name !== "send") {
     if (args.length > 0) throw new UsageError(`${name} takes no arguments (got ${args.join(" ")})`);
-    const sendOnly = (["asset", "count", "result"] as const).filter((key) => values[key] !== undefined);
+    const sendOnly = (["asset", "name", "count", "result"] as const).filter((key) => values[key] !== undefined);
     if (sendOnly.length > 0) throw new UsageError(`--${sendOnly[0]} only applies to send`);
   }
   switch (name) {
@@ -109,6 +114,7 @@ export function parseCommand(argv: string[]): Command {
     print,
     eventTypes,
     assetId: values.asset,
+    displayName: values.name,
     result: values.result?.toUpperCase(),
     unknownTypes: args.filter((type) => !isSystemEventType(type)),
   };
@@ -121,6 +127,7 @@ function parse(argv: string[]) {
     strict: true,
     options: {
       asset: { type: "string" },
+      name: { type: "string" },
       count: { type: "string" },
       result: { type: "string" },
       url: { type: "string" },

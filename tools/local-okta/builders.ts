@@ -24,22 +24,25 @@ const DEFAULT_TARGETS: Record<string, (assetId: string) => OktaObject[]> = {
   ],
   "system.api_token.create": (id) => [{ id, type: "Token", alternateId: "unknown", displayName: "ci-deploy-token" }],
   "system.api_token.revoke": (id) => [{ id, type: "Token", alternateId: "unknown", displayName: "ci-deploy-token" }],
+  // The endpoint pattern is the target; Okta's cards show its ID and type, and the
+  // pattern appears as its alternateId too. The bucket never has either.
   "system.org.rate_limit.warning": (id) => [
-    { id, type: "URL Pattern", alternateId: null, displayName: null },
+    { id, type: "URL Pattern", alternateId: id, displayName: null },
     { id: "bucket-0001", type: "Bucket Uuid", alternateId: null, displayName: null },
   ],
   "system.org.rate_limit.violation": (id) => [
-    { id, type: "URL Pattern", alternateId: null, displayName: null },
+    { id, type: "URL Pattern", alternateId: id, displayName: null },
     { id: "bucket-0001", type: "Bucket Uuid", alternateId: null, displayName: null },
   ],
+  // As in Okta's own sample delivery: an AppInstance's alternateId and displayName are both the app's label.
   "system.import.start": (id) => [
-    { id, type: "AppInstance", alternateId: "Active Directory", displayName: "example.local" },
+    { id, type: "AppInstance", alternateId: "example.local", displayName: "example.local" },
   ],
   "system.import.complete": (id) => [
-    { id, type: "AppInstance", alternateId: "Active Directory", displayName: "example.local" },
+    { id, type: "AppInstance", alternateId: "example.local", displayName: "example.local" },
   ],
   "system.import.roadblock": (id) => [
-    { id, type: "AppInstance", alternateId: "Active Directory", displayName: "example.local" },
+    { id, type: "AppInstance", alternateId: "example.local", displayName: "example.local" },
   ],
   "security.authenticator.lifecycle.activate": (id) => [
     { id, type: "Authenticator", alternateId: "okta_verify", displayName: "Okta Verify" },
@@ -54,6 +57,50 @@ const DEFAULT_TARGETS: Record<string, (assetId: string) => OktaObject[]> = {
     { id, type: "AccessRequest", alternateId: "Salesforce access", displayName: "Access to Salesforce" },
   ],
 };
+
+/**
+ * Okta's human-readable `displayMessage` per type. The api_token and rate-limit texts
+ * are verbatim from public captures; the others follow Okta's wording for the same
+ * actions (shared/okta-event-hooks.md §2.6, §4.2).
+ */
+const DISPLAY_MESSAGES: Record<string, string> = {
+  "system.sms.send_phone_verification_message": "Send phone verification SMS message",
+  "system.voice.send_phone_verification_call": "Send phone verification call",
+  "system.api_token.create": "Create API token",
+  "system.api_token.revoke": "Revoke API token",
+  "system.org.rate_limit.warning": "Rate limit warning",
+  "system.org.rate_limit.violation": "Rate limit violation",
+  "system.import.start": "Import started",
+  "system.import.complete": "Import completed",
+  "system.import.roadblock": "Import roadblock triggered due to exceeded threshold",
+  "security.authenticator.lifecycle.activate": "Activate authenticator",
+  "security.authenticator.lifecycle.deactivate": "Deactivate authenticator",
+  "access.request.create": "Access request created",
+  "access.request.resolve": "Access request resolved",
+};
+
+/**
+ * The display name `npm run okta` gives an event's asset: `--name` when given; else,
+ * for a token sent with `--asset`, one made from its ID, so two tokens never share a
+ * name; else undefined (the type's default).
+ */
+export function senderDisplayName(eventType: string, assetId?: string, name?: string): string | undefined {
+  if (name !== undefined) return name;
+  if (assetId !== undefined && eventType.startsWith("system.api_token.")) return `api-token-${assetId}`;
+  return undefined;
+}
+
+/**
+ * Rate-limit targets exactly as Panther's public capture has them: no alternateId or
+ * displayName keys at all (Okta's own doc sample has them null). For tests of how such
+ * sparse targets are normalised; the default targets above carry the pattern as alternateId.
+ */
+export function capturedRateLimitTargets(pattern: string): OktaObject[] {
+  return [
+    { id: pattern, type: "URL Pattern" },
+    { id: "abc12345", type: "Bucket Uuid" },
+  ];
+}
 
 /** A plausible asset ID for an event type, so a command line can omit it. */
 export function defaultAssetId(eventType: string): string {
@@ -70,6 +117,8 @@ export interface OktaEventOptions {
   eventType: string;
   /** ID of the asset (primary target); defaults per event type. */
   assetId?: string;
+  /** The asset's (primary target's) display name instead of the type's default. */
+  displayName?: string;
   /** Replaces the default target array entirely (null is real Okta input too). */
   target?: OktaObject[] | null;
   actor?: OktaObject | null;
@@ -83,17 +132,19 @@ export interface OktaEventOptions {
 /** One System Log event (`data.events[]`) as Okta sends it. */
 export function oktaEvent(options: OktaEventOptions): Record<string, unknown> {
   const assetId = options.assetId ?? defaultAssetId(options.eventType);
-  const target =
-    options.target !== undefined
-      ? options.target
-      : (DEFAULT_TARGETS[options.eventType]?.(assetId) ?? [{ id: assetId, type: "User", alternateId: null }]);
+  const defaults = DEFAULT_TARGETS[options.eventType]?.(assetId) ?? [{ id: assetId, type: "User", alternateId: null }];
+  const named =
+    options.displayName === undefined
+      ? defaults
+      : defaults.map((t) => (t.id === assetId ? { ...t, displayName: options.displayName } : t));
+  const target = options.target !== undefined ? options.target : named;
   const published = options.published ?? new Date();
   return {
     uuid: options.uuid ?? crypto.randomUUID(),
     published: typeof published === "string" ? published : published.toISOString(),
     eventType: options.eventType,
     version: "0",
-    displayMessage: options.displayMessage ?? options.eventType,
+    displayMessage: options.displayMessage ?? DISPLAY_MESSAGES[options.eventType] ?? "Event",
     severity: "INFO",
     client: {
       userAgent: { rawUserAgent: "Mozilla/5.0 (X11; Linux x86_64)", os: "Linux", browser: "CHROME" },

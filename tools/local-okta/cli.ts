@@ -9,8 +9,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readDevVars } from "../dev-vars";
-import { type Command, DEFAULT_URL, HELP, parseCommand, type Target, typesListing, UsageError } from "./args";
-import { oktaDelivery, oktaEvent, oktaHeaders } from "./builders";
+import { localBaseUrl } from "../local-url";
+import { type Command, HELP, HOOK_PATH, parseCommand, type Target, typesListing, UsageError } from "./args";
+import { oktaDelivery, oktaEvent, oktaHeaders, senderDisplayName } from "./builders";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The previous delivery, for `repeat`. Under .wrangler/, which is gitignored. */
@@ -32,7 +33,7 @@ interface Resolved {
 async function resolveTarget(target: Target, fallback?: { url: string; header: string }): Promise<Resolved> {
   const vars = await readDevVars();
   return {
-    url: target.url ?? fallback?.url ?? DEFAULT_URL,
+    url: target.url ?? fallback?.url ?? new URL(HOOK_PATH, localBaseUrl(process.env.PORT)).href,
     secret: target.secret ?? (vars.OKTA_HOOK_SECRET || "local-okta-hook-secret"),
     header: target.header ?? fallback?.header ?? (vars.OKTA_AUTH_HEADER || "Authorization"),
   };
@@ -54,13 +55,18 @@ async function send(command: Extract<Command, { kind: "send" }>): Promise<boolea
     console.warn(`note: ${type} is not a System Category event type (sent anyway; see: npm run okta -- types)`);
   }
   const events = command.eventTypes.map((eventType) =>
-    oktaEvent({ eventType, assetId: command.assetId, result: command.result }),
+    oktaEvent({
+      eventType,
+      assetId: command.assetId,
+      displayName: senderDisplayName(eventType, command.assetId, command.displayName),
+      result: command.result,
+    }),
   );
   const delivery = oktaDelivery(events);
   const body = JSON.stringify(delivery);
   const summary = `delivery ${String(delivery.eventId)}: ${describeEvents(command.eventTypes)}${
     command.assetId ? `, asset ${command.assetId}` : ""
-  }${command.result ? `, result ${command.result}` : ""}`;
+  }${command.displayName ? ` "${command.displayName}"` : ""}${command.result ? `, result ${command.result}` : ""}`;
   const to = await resolveTarget(command.target);
   const last: LastDelivery = { url: to.url, header: to.header, summary, body };
   await mkdir(dirname(LAST_FILE), { recursive: true });

@@ -92,9 +92,12 @@ export class SecretReader {
   }
 }
 
-/** The message for a secret that is not configured; names the secret, never a value. */
+/**
+ * The message for a secret that is not configured; names the secret, never a value.
+ * Gives both fixes, since the Worker cannot tell a deployment from `npm run dev`.
+ */
 export function missingSecret(name: string): string {
-  return `secret ${name} is not set; add it with \`wrangler secret put ${name}\``;
+  return `secret ${name} is not set; add it with \`wrangler secret put ${name}\` (locally: add ${name} to .dev.vars and restart npm run dev)`;
 }
 
 /** Renders one field's template; a syntax error is rethrown naming the field (`url: unclosed "{{" ...`). */
