@@ -25,6 +25,8 @@ export default defineConfig(async () => ({
   ],
   test: {
     include: ["test/**/*.test.ts"],
+    // The browser suite runs in Node against `wrangler dev` (vitest.browser.config.ts).
+    exclude: ["test/browser/**"],
     // End-to-end tests wait for the real queue and alarms.
     testTimeout: 20_000,
     setupFiles: ["./test/apply-migrations.ts"],
