@@ -27,7 +27,9 @@ export async function callApi(
     c.executionCtx,
   );
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
+  // Called on the API sub-app directly, an AppError comes back as Hono's plain-text answer, not app.ts's JSON shape.
+  const isJson = response.headers.get("content-type")?.includes("application/json") ?? false;
+  return { status: response.status, body: isJson ? JSON.parse(text) : { error: { message: text } } };
 }
 
 /** The message of an API error answer (`{"error": {"code", "message"}}`), or a fallback. */

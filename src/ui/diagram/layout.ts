@@ -44,7 +44,7 @@ export interface RunMarks {
 }
 
 export const TRIGGER_ID = "__trigger";
-const NODE_WIDTH = 240;
+const NODE_WIDTH = 260;
 const END_SIZE = 28;
 
 const EDGE_LABELS: Record<string, string> = { true: "True", false: "False", onTimeout: "Timeout", next: "" };
@@ -67,7 +67,8 @@ export function layoutWorkflow(definition: WorkflowDefinition, marks?: RunMarks)
     nodes.set(node.id, node);
     graph.setNode(node.id, { width: node.width, height: node.height });
   };
-  const heightFor = (lines: number) => 30 + lines * 16;
+  // Kind label, title, then one 16 px line per detail (svg.tsx places them).
+  const heightFor = (lines: number) => 42 + lines * 16;
 
   const triggerLines = triggerDetails(definition);
   add({

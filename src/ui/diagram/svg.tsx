@@ -37,11 +37,11 @@ function Node(props: { node: PlacedNode }) {
         {node.state === "waiting" ? " · WAITING HERE" : node.state === "failed" ? " · FAILED" : ""}
       </text>
       <text x={node.x + 10} y={node.y + 30} class="node-title">
-        {clip(node.title, 32)}
+        {clip(node.title, 34)}
       </text>
       {node.details.map((line, i) => (
         <text x={node.x + 10} y={node.y + 46 + i * 16} class="node-detail">
-          {clip(line, 38)}
+          {clip(line, 42)}
         </text>
       ))}
     </g>
@@ -60,10 +60,28 @@ export function DiagramSvg(props: { diagram: Diagram; label: string }) {
         aria-label={props.label}
       >
         <defs>
-          <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto">
+          <marker
+            id="arrow"
+            viewBox="0 0 10 10"
+            refX="9"
+            refY="5"
+            markerWidth="9"
+            markerHeight="9"
+            markerUnits="userSpaceOnUse"
+            orient="auto"
+          >
             <path d="M0,0 L10,5 L0,10 z" class="arrow-head" />
           </marker>
-          <marker id="arrow-taken" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto">
+          <marker
+            id="arrow-taken"
+            viewBox="0 0 10 10"
+            refX="9"
+            refY="5"
+            markerWidth="9"
+            markerHeight="9"
+            markerUnits="userSpaceOnUse"
+            orient="auto"
+          >
             <path d="M0,0 L10,5 L0,10 z" class="arrow-head taken" />
           </marker>
         </defs>

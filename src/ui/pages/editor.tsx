@@ -12,7 +12,7 @@ import { type DryRun, dryRun } from "../../workflows/dry-run";
 import type { DashboardEnv } from "../auth";
 import type { Problem } from "../definition-problems";
 import { describeTypes } from "../diagram/describe";
-import { layoutWorkflow } from "../diagram/layout";
+import { layoutWorkflow, type RunMarks } from "../diagram/layout";
 import { DiagramSvg } from "../diagram/svg";
 import { eventTypeName, formatTime } from "../format";
 import { Layout } from "../layout";
@@ -119,6 +119,21 @@ function DryRunResult(props: { run: DryRun }) {
   );
 }
 
+/** The dry run's path in the shape the diagram marks a real run's. */
+function dryRunMarks(run: DryRun): RunMarks {
+  const steps = run.steps.map((step) => {
+    if (step.kind === "action") {
+      return { nodeId: step.nodeId, status: step.error ? "failed" : "succeeded", outcome: step.error ? null : "next" };
+    }
+    if (step.kind === "condition") return { nodeId: step.nodeId, status: "succeeded", outcome: step.outcome };
+    return step.outcome === "waiting"
+      ? { nodeId: step.nodeId, status: "waiting", outcome: null }
+      : { nodeId: step.nodeId, status: "succeeded", outcome: step.outcome };
+  });
+  const waiting = run.steps.find((step) => step.kind === "event" && step.outcome === "waiting");
+  return { steps, waitingAt: waiting?.nodeId ?? null };
+}
+
 function prettyBody(body: string): string {
   try {
     return JSON.stringify(JSON.parse(body), null, 2);
@@ -190,7 +205,10 @@ export async function renderEditor(c: Context<DashboardEnv>, state: EditorState)
                 <p class="ok" role="status">
                   The definition is valid.
                 </p>
-                <DiagramSvg diagram={layoutWorkflow(state.valid)} label="Diagram of the definition" />
+                <DiagramSvg
+                  diagram={layoutWorkflow(state.valid, state.dryRun && dryRunMarks(state.dryRun.result))}
+                  label={state.dryRun ? "Diagram with the dry run's path" : "Diagram of the definition"}
+                />
               </>
             )}
             <fieldset class="dry-run">

@@ -218,7 +218,7 @@ export const runsPages = new Hono<DashboardEnv>()
               </button>
             </form>
           )}
-          <div class="columns">
+          <div class="columns wide-left">
             <section>
               <h2>Path</h2>
               {definition.ok ? (
