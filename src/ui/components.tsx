@@ -1,13 +1,14 @@
 /** Small pieces every page uses: status badges, the Structure icons, the JSON viewer, pagination. */
 import type { Child } from "hono/jsx";
 import type { PathStep } from "../db/dashboard";
-import { eventTypeName, formatTime } from "./format";
+import { eventTypeName, formatTime, shortId } from "./format";
 
 export function StatusBadge(props: { status: string }) {
   return <span class={`badge status-${props.status}`}>{props.status.replace("_", " ")}</span>;
 }
 
-const KIND_ICON: Record<PathStep["kind"], string> = { action: "▶", condition: "◆", event: "⏸" };
+// Characters every system font has (a pause sign "⏸" is missing from common Linux fonts).
+const KIND_ICON: Record<PathStep["kind"], string> = { action: "▶", condition: "◆", event: "‖" };
 
 /** The run's path as small icons: one per step, shaped by kind, coloured by status; the title names the node. */
 export function Structure(props: { path: readonly PathStep[] }) {
@@ -108,4 +109,34 @@ export function Pager(props: { path: string; query: Record<string, string | unde
 
 export function Empty(props: { children: Child }) {
   return <p class="empty">{props.children}</p>;
+}
+
+/** A short list of runs (id, workflow, status, start, and a note such as how an event touched it). */
+export function RunList(props: {
+  rows: ReadonlyArray<{ run: { id: string; workflowId: string; status: string; startedAt: string }; note?: string }>;
+  names: ReadonlyMap<string, string>;
+  empty: string;
+}) {
+  if (props.rows.length === 0) return <Empty>{props.empty}</Empty>;
+  return (
+    <table class="compact">
+      <tbody>
+        {props.rows.map(({ run, note }) => (
+          <tr>
+            <td class="code">
+              <a href={`/runs/${run.id}`}>{shortId(run.id)}</a>
+            </td>
+            <td>{props.names.get(run.workflowId) ?? run.workflowId}</td>
+            <td>
+              <StatusBadge status={run.status} />
+            </td>
+            <td>
+              <Time iso={run.startedAt} />
+            </td>
+            {note !== undefined && <td class="muted">{note}</td>}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
 }

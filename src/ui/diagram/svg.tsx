@@ -48,6 +48,23 @@ function Node(props: { node: PlacedNode }) {
   );
 }
 
+function ArrowHead(props: { id: string; className: string }) {
+  return (
+    <marker
+      id={props.id}
+      viewBox="0 0 10 10"
+      refX="9"
+      refY="5"
+      markerWidth="9"
+      markerHeight="9"
+      markerUnits="userSpaceOnUse"
+      orient="auto"
+    >
+      <path d="M0,0 L10,5 L0,10 z" class={props.className} />
+    </marker>
+  );
+}
+
 export function DiagramSvg(props: { diagram: Diagram; label: string }) {
   const { diagram } = props;
   return (
@@ -60,30 +77,8 @@ export function DiagramSvg(props: { diagram: Diagram; label: string }) {
         aria-label={props.label}
       >
         <defs>
-          <marker
-            id="arrow"
-            viewBox="0 0 10 10"
-            refX="9"
-            refY="5"
-            markerWidth="9"
-            markerHeight="9"
-            markerUnits="userSpaceOnUse"
-            orient="auto"
-          >
-            <path d="M0,0 L10,5 L0,10 z" class="arrow-head" />
-          </marker>
-          <marker
-            id="arrow-taken"
-            viewBox="0 0 10 10"
-            refX="9"
-            refY="5"
-            markerWidth="9"
-            markerHeight="9"
-            markerUnits="userSpaceOnUse"
-            orient="auto"
-          >
-            <path d="M0,0 L10,5 L0,10 z" class="arrow-head taken" />
-          </marker>
+          <ArrowHead id="arrow" className="arrow-head" />
+          <ArrowHead id="arrow-taken" className="arrow-head taken" />
         </defs>
         {diagram.edges.map((edge) => (
           <path

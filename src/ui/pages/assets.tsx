@@ -12,7 +12,7 @@ import { listRuns } from "../../db/runs";
 import { BUFFER_WINDOW_MS } from "../../durable/wait-room";
 import { waitRoomFor } from "../../durable/wait-rooms";
 import type { DashboardEnv } from "../auth";
-import { Empty, EventType, StatusBadge, Time } from "../components";
+import { Empty, EventType, RunList, Time } from "../components";
 import { describeTypes } from "../diagram/describe";
 import { relativeTime, shortId } from "../format";
 import { Layout } from "../layout";
@@ -121,28 +121,7 @@ export const assetsPages = new Hono<DashboardEnv>()
           </section>
           <section>
             <h2>Recent runs on this asset</h2>
-            {runs.length === 0 ? (
-              <Empty>None.</Empty>
-            ) : (
-              <table class="compact">
-                <tbody>
-                  {runs.map((run) => (
-                    <tr>
-                      <td class="code">
-                        <a href={`/runs/${run.id}`}>{shortId(run.id)}</a>
-                      </td>
-                      <td>{names.get(run.workflowId) ?? run.workflowId}</td>
-                      <td>
-                        <StatusBadge status={run.status} />
-                      </td>
-                      <td>
-                        <Time iso={run.startedAt} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
+            <RunList rows={runs.map((run) => ({ run }))} names={names} empty="None." />
           </section>
         </div>
       </Layout>,

@@ -9,8 +9,9 @@ import { AppError } from "../../errors";
 import { EVENT_FIELDS, SYSTEM_CATEGORY_EVENT_TYPES } from "../../okta/event-types";
 import { decodeCursor, pageOf } from "../../routes/cursor";
 import type { DashboardEnv } from "../auth";
-import { Empty, EventType, JsonViewer, Pager, StatusBadge, Time } from "../components";
-import { formatTime, fromLocalInput, shortId } from "../format";
+import { EventType, JsonViewer, Pager, RunList, Time } from "../components";
+import { FilterButtons, SelectFilter, TextFilter, TimeRange } from "../filters";
+import { formatTime, fromLocalInput } from "../format";
 import { Layout } from "../layout";
 import { Filter, readQuery } from "../query";
 
@@ -80,40 +81,21 @@ export const eventsPages = new Hono<DashboardEnv>()
     return c.html(
       <Layout title="Events" section="events">
         <form method="get" action="/events" class="filters" aria-label="Filter events">
-          <label>
-            Event Type
-            <select name="eventType">
-              <option value="">any</option>
-              {SYSTEM_CATEGORY_EVENT_TYPES.map((t) => (
-                <option value={t.eventType} selected={t.eventType === query.eventType}>
-                  {t.displayName}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Asset ID
-            <input name="id" value={query.id ?? ""} size={22} />
-          </label>
-          <label>
-            Event Result
-            <select name="result">
-              <option value="">any</option>
-              {RESULTS.map((result) => (
-                <option selected={result === query.result}>{result}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            From (UTC)
-            <input type="datetime-local" name="since" value={query.since ?? ""} />
-          </label>
-          <label>
-            To (UTC)
-            <input type="datetime-local" name="until" value={query.until ?? ""} />
-          </label>
-          <button type="submit">Filter</button>
-          <a href="/events">Clear</a>
+          <SelectFilter
+            label="Event Type"
+            name="eventType"
+            options={SYSTEM_CATEGORY_EVENT_TYPES.map((t) => [t.eventType, t.displayName] as const)}
+            selected={query.eventType}
+          />
+          <TextFilter label="Asset ID" name="id" value={query.id} />
+          <SelectFilter
+            label="Event Result"
+            name="result"
+            options={RESULTS.map((r) => [r, r] as const)}
+            selected={query.result}
+          />
+          <TimeRange since={query.since} until={query.until} />
+          <FilterButtons clear="/events" />
         </form>
         <table class="list">
           <thead>
@@ -148,8 +130,8 @@ export const eventsPages = new Hono<DashboardEnv>()
     const event = eventSummary(row);
     const { started, resumed } = await runsOfEvent(db, uuid);
     const runs = [
-      ...started.map((run) => ({ run, how: "started" })),
-      ...resumed.map(({ run, nodeId }) => ({ run, how: `resumed at ${nodeId}` })),
+      ...started.map((run) => ({ run, note: "started" })),
+      ...resumed.map(({ run, nodeId }) => ({ run, note: `resumed at ${nodeId}` })),
     ];
     const names = await workflowNames(db, [...new Set(runs.map(({ run }) => run.workflowId))]);
     const fields = fieldsOf(row);
@@ -216,26 +198,7 @@ export const eventsPages = new Hono<DashboardEnv>()
           </section>
           <section>
             <h2>Runs it started or resumed</h2>
-            {runs.length === 0 ? (
-              <Empty>None.</Empty>
-            ) : (
-              <table class="compact">
-                <tbody>
-                  {runs.map(({ run, how }) => (
-                    <tr>
-                      <td>
-                        <a href={`/runs/${run.id}`}>{shortId(run.id)}</a>
-                      </td>
-                      <td>{names.get(run.workflowId) ?? run.workflowId}</td>
-                      <td>{how}</td>
-                      <td>
-                        <StatusBadge status={run.status} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
+            <RunList rows={runs} names={names} empty="None." />
             <h2>Raw Okta event</h2>
             <JsonViewer value={row.raw} />
           </section>

@@ -5,8 +5,8 @@ import { overview, workflowNames } from "../../db/dashboard";
 import { RUN_STATUSES } from "../../db/schema";
 import { SYSTEM_CATEGORY_EVENT_TYPES } from "../../okta/event-types";
 import type { DashboardEnv } from "../auth";
-import { Empty, StatusBadge, Time } from "../components";
-import { durationBetween, relativeTime, shortId } from "../format";
+import { RunList, StatusBadge, Time } from "../components";
+import { durationBetween, relativeTime } from "../format";
 import { Layout } from "../layout";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -119,26 +119,11 @@ export const overviewPage = new Hono<DashboardEnv>().get("/", async (c) => {
             </tbody>
           </table>
           <h2>Recent failed runs</h2>
-          {data.failed.length === 0 ? (
-            <Empty>No failed runs.</Empty>
-          ) : (
-            <table class="compact">
-              <tbody>
-                {data.failed.map((run) => (
-                  <tr>
-                    <td>
-                      <a href={`/runs/${run.id}`}>{shortId(run.id)}</a>
-                    </td>
-                    <td>{names.get(run.workflowId) ?? run.workflowId}</td>
-                    <td>
-                      <Time iso={run.startedAt} />
-                    </td>
-                    <td class="muted">{durationBetween(run.startedAt, run.endedAt, now)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <RunList
+            rows={data.failed.map((run) => ({ run, note: `took ${durationBetween(run.startedAt, run.endedAt, now)}` }))}
+            names={names}
+            empty="No failed runs."
+          />
         </section>
       </div>
     </Layout>,

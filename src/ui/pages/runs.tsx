@@ -17,6 +17,7 @@ import { Empty, EventType, JsonViewer, Pager, StatusBadge, Structure, Time } fro
 import { describePredicate, describeTypes } from "../diagram/describe";
 import { layoutWorkflow } from "../diagram/layout";
 import { DiagramSvg } from "../diagram/svg";
+import { FilterButtons, SelectFilter, TextFilter, TimeRange } from "../filters";
 import { durationBetween, fromLocalInput, relativeTime, shortId } from "../format";
 import { Layout } from "../layout";
 import { Filter, readQuery } from "../query";
@@ -69,40 +70,21 @@ export const runsPages = new Hono<DashboardEnv>()
     return c.html(
       <Layout title="Run History" section="runs">
         <form method="get" action="/runs" class="filters" aria-label="Filter runs">
-          <label>
-            Workflow
-            <select name="workflowId">
-              <option value="">any</option>
-              {workflows.map((w) => (
-                <option value={w.id} selected={w.id === query.workflowId}>
-                  {w.name}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Status
-            <select name="status">
-              <option value="">any</option>
-              {RUN_STATUSES.map((status) => (
-                <option selected={status === query.status}>{status}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Asset ID
-            <input name="id" value={query.id ?? ""} size={22} />
-          </label>
-          <label>
-            Started from (UTC)
-            <input type="datetime-local" name="since" value={query.since ?? ""} />
-          </label>
-          <label>
-            to (UTC)
-            <input type="datetime-local" name="until" value={query.until ?? ""} />
-          </label>
-          <button type="submit">Filter</button>
-          <a href="/runs">Clear</a>
+          <SelectFilter
+            label="Workflow"
+            name="workflowId"
+            options={workflows.map((w) => [w.id, w.name] as const)}
+            selected={query.workflowId}
+          />
+          <SelectFilter
+            label="Status"
+            name="status"
+            options={RUN_STATUSES.map((status) => [status, status] as const)}
+            selected={query.status}
+          />
+          <TextFilter label="Asset ID" name="id" value={query.id} />
+          <TimeRange since={query.since} until={query.until} what="Started from" />
+          <FilterButtons clear="/runs" />
         </form>
         {page.length === 0 ? (
           <Empty>No runs match.</Empty>
