@@ -223,3 +223,43 @@ describe("overview and catalogue", () => {
     expect(catalogue).toContain("eventTimestamp");
   });
 });
+
+describe("the API behind the dashboard", () => {
+  it("GET /api/overview counts runs by status and names the waiting runs' soonest deadline", async () => {
+    const assetId = newAssetId("0oa");
+    const workflow = await createWorkflow(watchdog(assetId));
+    const start = await deliverEvent({ eventType: "system.import.start", assetId });
+    await runOf(workflow.id, start.uuid, ["waiting"]);
+    const overview = await apiJson<{
+      eventsByType: Array<{ eventType: string; count: number }>;
+      runsByStatus: Array<{ status: string; count: number }>;
+      waiting: { count: number; soonest: string | null };
+      lastDeliveryAt: string | null;
+    }>("GET", "/api/overview");
+    expect(overview.eventsByType.find((row) => row.eventType === "system.import.start")?.count).toBeGreaterThan(0);
+    expect(overview.runsByStatus.find((row) => row.status === "waiting")?.count).toBeGreaterThan(0);
+    expect(overview.waiting.count).toBeGreaterThan(0);
+    expect(Date.parse(overview.waiting.soonest ?? "")).toBeGreaterThan(Date.now());
+    expect(overview.lastDeliveryAt).not.toBeNull();
+  });
+
+  it("GET /api/events/{uuid}/runs names the runs an event started and resumed", async () => {
+    const assetId = newAssetId("0oa");
+    const workflow = await createWorkflow(watchdog(assetId));
+    const start = await deliverEvent({ eventType: "system.import.start", assetId });
+    await runOf(workflow.id, start.uuid, ["waiting"]);
+    const complete = await deliverEvent({ eventType: "system.import.complete", assetId });
+    const run = await runOf(workflow.id, start.uuid);
+    const started = await apiJson<{ runs: Array<{ runId: string; how: string; nodeId: string | null }> }>(
+      "GET",
+      `/api/events/${start.uuid}/runs`,
+    );
+    expect(started.runs).toEqual([expect.objectContaining({ runId: run.id, how: "started", nodeId: null })]);
+    const resumed = await apiJson<{ runs: Array<{ runId: string; how: string; nodeId: string | null }> }>(
+      "GET",
+      `/api/events/${complete.uuid}/runs`,
+    );
+    expect(resumed.runs).toEqual([expect.objectContaining({ runId: run.id, how: "resumed", nodeId: "wait" })]);
+    await apiJson("GET", "/api/events/no-such-event/runs", undefined, 404);
+  });
+});

@@ -161,6 +161,7 @@ export async function renderEditor(c: Context<DashboardEnv>, state: EditorState)
             <textarea id="definition" name="definition" rows={32} spellcheck={false} class="code">
               {state.text}
             </textarea>
+            <p class="muted hint">Tab indents inside the editor; press Esc, then Tab, to move on.</p>
             <p class="buttons">
               <button type="submit" name="intent" value="save" class="primary">
                 Save

@@ -1,17 +1,14 @@
 /** `/`: the state of the service at a glance: events of the last 24 hours, runs by status, waits, failures, deliveries. */
 import { Hono } from "hono";
 import { createDb } from "../../db/client";
-import { overview, workflowNames } from "../../db/dashboard";
+import { workflowNames } from "../../db/dashboard";
 import { RUN_STATUSES } from "../../db/schema";
 import { SYSTEM_CATEGORY_EVENT_TYPES } from "../../okta/event-types";
+import { readOverview } from "../../routes/overview";
 import type { DashboardEnv } from "../auth";
 import { RunList, StatusBadge, Time } from "../components";
 import { durationBetween, relativeTime } from "../format";
 import { Layout } from "../layout";
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-/** Unhandled this long after arriving, an event counts as stranded (the cron re-sends after 15 minutes). */
-const STRANDED_AFTER_MS = 5 * 60 * 1000;
 
 function EventsChart(props: { counts: ReadonlyArray<{ eventType: string; count: number }> }) {
   const byType = new Map(props.counts.map((row) => [row.eventType, row.count]));
@@ -56,11 +53,7 @@ function EventsChart(props: { counts: ReadonlyArray<{ eventType: string; count: 
 export const overviewPage = new Hono<DashboardEnv>().get("/", async (c) => {
   const now = new Date();
   const db = createDb(c.env.DB);
-  const data = await overview(db, {
-    eventsSince: new Date(now.getTime() - DAY_MS).toISOString(),
-    strandedBefore: new Date(now.getTime() - STRANDED_AFTER_MS).toISOString(),
-    failedLimit: 8,
-  });
+  const data = await readOverview(db, now);
   const names = await workflowNames(db, [...new Set(data.failed.map((run) => run.workflowId))]);
   const byStatus = new Map(data.runsByStatus.map((row) => [row.status, row.count]));
   const totalEvents = data.eventsByType.reduce((sum, row) => sum + row.count, 0);
