@@ -45,6 +45,15 @@ function watchdog(assetId: string) {
   };
 }
 
+/** A watchdog workflow on a fresh asset, and its run waiting for the import to complete. */
+async function waitingRun() {
+  const assetId = newAssetId("0oa");
+  const workflow = await createWorkflow(watchdog(assetId));
+  const start = await deliverEvent({ eventType: "system.import.start", assetId });
+  const run = await runOf(workflow.id, start.uuid, ["waiting"]);
+  return { assetId, workflow, start, run };
+}
+
 describe("events pages", () => {
   it("lists events with their Event Fields and display names, escaping what Okta sent", async () => {
     const assetId = newAssetId();
@@ -71,10 +80,7 @@ describe("events pages", () => {
   });
 
   it("shows an event's raw JSON and the runs it started and resumed", async () => {
-    const assetId = newAssetId("0oa");
-    const workflow = await createWorkflow(watchdog(assetId));
-    const start = await deliverEvent({ eventType: "system.import.start", assetId });
-    await runOf(workflow.id, start.uuid, ["waiting"]);
+    const { assetId, workflow, start } = await waitingRun();
     const complete = await deliverEvent({ eventType: "system.import.complete", assetId });
     const run = await runOf(workflow.id, start.uuid);
     expect(run.status).toBe("completed");
@@ -92,10 +98,7 @@ describe("events pages", () => {
 
 describe("runs pages", () => {
   it("shows a waiting run with what it waits for, lets it be terminated, and lists it with its Structure", async () => {
-    const assetId = newAssetId("0oa");
-    const workflow = await createWorkflow(watchdog(assetId));
-    const start = await deliverEvent({ eventType: "system.import.start", assetId });
-    const run = await runOf(workflow.id, start.uuid, ["waiting"]);
+    const { assetId, workflow, run } = await waitingRun();
 
     const waiting = await page(`/runs/${run.id}`);
     expect(waiting).toContain("Import complete");
@@ -122,10 +125,7 @@ describe("runs pages", () => {
   });
 
   it("highlights the path a completed run took", async () => {
-    const assetId = newAssetId("0oa");
-    const workflow = await createWorkflow(watchdog(assetId));
-    const start = await deliverEvent({ eventType: "system.import.start", assetId });
-    await runOf(workflow.id, start.uuid, ["waiting"]);
+    const { assetId, workflow, start } = await waitingRun();
     await deliverEvent({ eventType: "system.import.complete", assetId });
     const run = await runOf(workflow.id, start.uuid);
     const text = await page(`/runs/${run.id}`);
@@ -226,10 +226,7 @@ describe("overview and catalogue", () => {
 
 describe("the API behind the dashboard", () => {
   it("GET /api/overview counts runs by status and names the waiting runs' soonest deadline", async () => {
-    const assetId = newAssetId("0oa");
-    const workflow = await createWorkflow(watchdog(assetId));
-    const start = await deliverEvent({ eventType: "system.import.start", assetId });
-    await runOf(workflow.id, start.uuid, ["waiting"]);
+    await waitingRun();
     const overview = await apiJson<{
       eventsByType: Array<{ eventType: string; count: number }>;
       runsByStatus: Array<{ status: string; count: number }>;
@@ -244,10 +241,7 @@ describe("the API behind the dashboard", () => {
   });
 
   it("GET /api/events/{uuid}/runs names the runs an event started and resumed", async () => {
-    const assetId = newAssetId("0oa");
-    const workflow = await createWorkflow(watchdog(assetId));
-    const start = await deliverEvent({ eventType: "system.import.start", assetId });
-    await runOf(workflow.id, start.uuid, ["waiting"]);
+    const { assetId, workflow, start } = await waitingRun();
     const complete = await deliverEvent({ eventType: "system.import.complete", assetId });
     const run = await runOf(workflow.id, start.uuid);
     const started = await apiJson<{ runs: Array<{ runId: string; how: string; nodeId: string | null }> }>(
