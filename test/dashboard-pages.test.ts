@@ -108,14 +108,15 @@ describe("runs pages", () => {
 
     const asset = await page(`/assets/${assetId}`);
     expect(asset).toContain(`/runs/${run.id}`);
+    expect(await page("/assets")).toContain(`href="/assets/${assetId}"`);
 
     const terminated = await postForm(`/runs/${run.id}/terminate`, {}, session);
     expect(terminated.status).toBe(303);
     const after = await page(`/runs/${run.id}`);
     expect(after).toContain("status-terminated");
     expect(after).not.toContain("Terminate run");
-    const again = await postForm(`/runs/${run.id}/terminate`, {}, session);
-    expect(decodeURIComponent(again.headers.get("location") ?? "")).toContain("run has already ended");
+    const again = await html(postForm(`/runs/${run.id}/terminate`, {}, session), 409);
+    expect(again).toContain("run has already ended (terminated)");
 
     const list = await page(`/runs?workflowId=${workflow.id}`);
     expect(list).toContain(`/runs/${run.id}`);

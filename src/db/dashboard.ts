@@ -116,3 +116,19 @@ export async function workflowNames(db: Db, ids: readonly string[]) {
     .where(inJson(workflows.id, ids));
   return new Map(rows.map((row) => [row.id, row.name]));
 }
+
+/** The assets runs wait on now (the asset each wait names), most waits first, with the soonest deadline. */
+export async function waitedAssets(db: Db, limit: number) {
+  const assetId = sql<string>`json_extract(${runs.waitingFor}, '$.assetId')`;
+  return db
+    .select({
+      assetId,
+      waiting: count(),
+      soonest: min(sql<string | null>`json_extract(${runs.waitingFor}, '$.until')`),
+    })
+    .from(runs)
+    .where(eq(runs.status, "waiting"))
+    .groupBy(assetId)
+    .orderBy(desc(count()), asc(assetId))
+    .limit(limit);
+}

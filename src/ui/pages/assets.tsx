@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { createDb } from "../../db/client";
-import { workflowNames } from "../../db/dashboard";
+import { waitedAssets, workflowNames } from "../../db/dashboard";
 import { eventSummary } from "../../db/event-rows";
 import { listEvents } from "../../db/events";
 import { listRuns } from "../../db/runs";
@@ -19,9 +19,11 @@ import { Layout } from "../layout";
 import { Filter, readQuery } from "../query";
 
 export const assetsPages = new Hono<DashboardEnv>()
-  .get("/assets", (c) => {
+  .get("/assets", async (c) => {
     const { id } = readQuery(c, z.object({ id: Filter }));
     if (id) return c.redirect(`/assets/${encodeURIComponent(id)}`, 303);
+    const waited = await waitedAssets(createDb(c.env.DB), 100);
+    const now = new Date();
     return c.html(
       <Layout title="Assets" section="assets">
         <p>An asset is the Okta system an event is about (its Event Field ID): an app, a token, an authenticator.</p>
@@ -32,6 +34,39 @@ export const assetsPages = new Hono<DashboardEnv>()
           </label>
           <button type="submit">Open</button>
         </form>
+        <h2>Assets runs wait on now</h2>
+        {waited.length === 0 ? (
+          <Empty>No run is waiting.</Empty>
+        ) : (
+          <table class="list">
+            <thead>
+              <tr>
+                <th scope="col">Asset ID</th>
+                <th scope="col">Runs waiting</th>
+                <th scope="col">Soonest deadline</th>
+              </tr>
+            </thead>
+            <tbody>
+              {waited.map((row) => (
+                <tr>
+                  <td class="code">
+                    <a href={`/assets/${encodeURIComponent(row.assetId)}`}>{row.assetId}</a>
+                  </td>
+                  <td class="num">{row.waiting}</td>
+                  <td>
+                    {row.soonest ? (
+                      <>
+                        <Time iso={row.soonest} /> ({relativeTime(row.soonest, now)})
+                      </>
+                    ) : (
+                      "none"
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       </Layout>,
     );
   })

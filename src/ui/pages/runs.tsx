@@ -1,5 +1,5 @@
 /** `/runs`: Run History with filters; `/runs/:id`: a run's timeline, its diagram with the path, terminate. */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { createDb } from "../../db/client";
 import { pathsOfRuns, workflowNames } from "../../db/dashboard";
@@ -133,144 +133,147 @@ export const runsPages = new Hono<DashboardEnv>()
       </Layout>,
     );
   })
-  .get("/runs/:id", async (c) => {
-    const db = createDb(c.env.DB);
-    const run = await getRun(db, c.req.param("id"));
-    if (!run) throw new AppError(404, "not_found", "no run with that id");
-    const [steps, version, trigger, names] = await Promise.all([
-      listSteps(db, run.id),
-      getVersion(db, run.workflowId, run.workflowVersion),
-      getEvent(db, run.triggerEventUuid),
-      workflowNames(db, [run.workflowId]),
-    ]);
-    const definition = parseDefinition(version?.definition);
-    const waiting = run.status === "waiting" ? WaitingFor.safeParse(run.waitingFor) : null;
-    const now = new Date();
-    const active = run.status === "running" || run.status === "waiting";
-    const error = c.req.query("error");
-    return c.html(
-      <Layout title={`Run ${shortId(run.id)}`} section="runs">
-        {/* While the run is active, dashboard.js refreshes this block so its progress shows without a reload. */}
-        <div id="live-run" data-live={active ? "3000" : undefined}>
-          <p class="subtitle">
-            <StatusBadge status={run.status} /> ·{" "}
-            <a href={`/workflows/${run.workflowId}`}>{names.get(run.workflowId) ?? run.workflowId}</a> version{" "}
-            {run.workflowVersion} · started <Time iso={run.startedAt} /> · {run.endedAt ? "took" : "running for"}{" "}
-            {durationBetween(run.startedAt, run.endedAt, now)}
-          </p>
-          {error && (
-            <p class="error" role="alert">
-              {error}
-            </p>
-          )}
-          {run.error && (
-            <p class="error" role="alert">
-              {run.error}
-            </p>
-          )}
-          {waiting?.success && (
-            <section class="card waiting">
-              <h2>Waiting</h2>
-              <p>
-                At <strong>{waiting.data.nodeId}</strong> for {describeTypes(waiting.data.eventTypes)}
-                {waiting.data.filter ? ` where ${describePredicate(waiting.data.filter)}` : ""} on asset{" "}
-                <a class="code" href={`/assets/${encodeURIComponent(waiting.data.assetId)}`}>
-                  {waiting.data.assetId}
-                </a>
-                ,{" "}
-                {waiting.data.until ? (
-                  <>
-                    until <Time iso={waiting.data.until} /> ({relativeTime(waiting.data.until, now)})
-                  </>
-                ) : (
-                  "with no timeout"
-                )}
-                .
-              </p>
-            </section>
-          )}
-          {active && (
-            <form
-              method="post"
-              action={`/runs/${run.id}/terminate`}
-              data-confirm="Terminate this run? It stops where it is."
-            >
-              <button type="submit" class="danger">
-                Terminate run
-              </button>
-            </form>
-          )}
-          <div class="columns wide-left">
-            <section>
-              <h2>Path</h2>
-              {definition.ok ? (
-                <DiagramSvg
-                  diagram={layoutWorkflow(definition.definition, {
-                    steps,
-                    waitingAt: waiting?.success ? waiting.data.nodeId : null,
-                  })}
-                  label="The workflow, with the path this run took highlighted"
-                />
-              ) : (
-                <p class="error">The stored definition of this version cannot be read: {definition.error}</p>
-              )}
-            </section>
-            <section>
-              <h2>Trigger</h2>
-              {trigger ? (
-                <p>
-                  <a href={`/events/${trigger.uuid}`}>
-                    <EventType eventType={trigger.eventType} />
-                  </a>{" "}
-                  on {trigger.assetDisplayName ?? trigger.assetId} · <Time iso={trigger.eventDate} />
-                </p>
-              ) : (
-                <p class="muted">The triggering event is no longer stored.</p>
-              )}
-              <h2>Timeline</h2>
-              {steps.length === 0 ? (
-                <Empty>No steps yet.</Empty>
-              ) : (
-                <ol class="timeline">
-                  {steps.map((step) => {
-                    const node = definition.ok ? definition.definition.nodes[step.nodeId] : undefined;
-                    return (
-                      <li class={`step-${step.status}`}>
-                        <div class="step-head">
-                          <strong>{node?.name ?? step.nodeId}</strong>
-                          <span class="muted">
-                            {" "}
-                            {step.kind} · {step.nodeId}
-                          </span>{" "}
-                          <StatusBadge status={step.status} />
-                          {step.outcome && <span class="outcome">→ {step.outcome}</span>}
-                        </div>
-                        <div class="muted">
-                          <Time iso={step.startedAt} /> · {durationBetween(step.startedAt, step.endedAt, now)}
-                          {step.attempts > 1 && ` · ${step.attempts} attempts`}
-                        </div>
-                        {step.error && <p class="error">{step.error}</p>}
-                        {step.output != null && (
-                          <details>
-                            <summary>Output</summary>
-                            <JsonViewer value={step.output} />
-                          </details>
-                        )}
-                      </li>
-                    );
-                  })}
-                </ol>
-              )}
-            </section>
-          </div>
-        </div>
-      </Layout>,
-    );
-  })
+  .get("/runs/:id", (c) => runPage(c, c.req.param("id")))
   .post("/runs/:id/terminate", async (c) => {
     const id = c.req.param("id");
     const answer = await callApi(c, "POST", `/runs/${encodeURIComponent(id)}/terminate`);
     if (answer.status === 404) throw new AppError(404, "not_found", "no run with that id");
-    const query = answer.status === 200 ? "" : `?error=${encodeURIComponent(apiErrorMessage(answer))}`;
-    return c.redirect(`/runs/${encodeURIComponent(id)}${query}`, 303);
+    if (answer.status !== 200) return runPage(c, id, apiErrorMessage(answer), 409);
+    return c.redirect(`/runs/${encodeURIComponent(id)}`, 303);
   });
+
+/** A run's page; `error` (from a refused terminate) is shown above it. */
+async function runPage(c: Context<DashboardEnv>, id: string, error?: string, status: 200 | 409 = 200) {
+  const db = createDb(c.env.DB);
+  const run = await getRun(db, id);
+  if (!run) throw new AppError(404, "not_found", "no run with that id");
+  const [steps, version, trigger, names] = await Promise.all([
+    listSteps(db, run.id),
+    getVersion(db, run.workflowId, run.workflowVersion),
+    getEvent(db, run.triggerEventUuid),
+    workflowNames(db, [run.workflowId]),
+  ]);
+  const definition = parseDefinition(version?.definition);
+  const waiting = run.status === "waiting" ? WaitingFor.safeParse(run.waitingFor) : null;
+  const now = new Date();
+  const active = run.status === "running" || run.status === "waiting";
+  return c.html(
+    <Layout title={`Run ${shortId(run.id)}`} section="runs">
+      {/* While the run is active, dashboard.js refreshes this block so its progress shows without a reload. */}
+      <div id="live-run" data-live={active ? "3000" : undefined}>
+        <p class="subtitle">
+          <StatusBadge status={run.status} /> ·{" "}
+          <a href={`/workflows/${run.workflowId}`}>{names.get(run.workflowId) ?? run.workflowId}</a> version{" "}
+          {run.workflowVersion} · started <Time iso={run.startedAt} /> · {run.endedAt ? "took" : "running for"}{" "}
+          {durationBetween(run.startedAt, run.endedAt, now)}
+        </p>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        {run.error && (
+          <p class="error" role="alert">
+            {run.error}
+          </p>
+        )}
+        {waiting?.success && (
+          <section class="card waiting">
+            <h2>Waiting</h2>
+            <p>
+              At <strong>{waiting.data.nodeId}</strong> for {describeTypes(waiting.data.eventTypes)}
+              {waiting.data.filter ? ` where ${describePredicate(waiting.data.filter)}` : ""} on asset{" "}
+              <a class="code" href={`/assets/${encodeURIComponent(waiting.data.assetId)}`}>
+                {waiting.data.assetId}
+              </a>
+              ,{" "}
+              {waiting.data.until ? (
+                <>
+                  until <Time iso={waiting.data.until} /> ({relativeTime(waiting.data.until, now)})
+                </>
+              ) : (
+                "with no timeout"
+              )}
+              .
+            </p>
+          </section>
+        )}
+        {active && (
+          <form
+            method="post"
+            action={`/runs/${run.id}/terminate`}
+            data-confirm="Terminate this run? It stops where it is."
+          >
+            <button type="submit" class="danger">
+              Terminate run
+            </button>
+          </form>
+        )}
+        <div class="columns wide-left">
+          <section>
+            <h2>Path</h2>
+            {definition.ok ? (
+              <DiagramSvg
+                diagram={layoutWorkflow(definition.definition, {
+                  steps,
+                  waitingAt: waiting?.success ? waiting.data.nodeId : null,
+                })}
+                label="The workflow, with the path this run took highlighted"
+              />
+            ) : (
+              <p class="error">The stored definition of this version cannot be read: {definition.error}</p>
+            )}
+          </section>
+          <section>
+            <h2>Trigger</h2>
+            {trigger ? (
+              <p>
+                <a href={`/events/${trigger.uuid}`}>
+                  <EventType eventType={trigger.eventType} />
+                </a>{" "}
+                on {trigger.assetDisplayName ?? trigger.assetId} · <Time iso={trigger.eventDate} />
+              </p>
+            ) : (
+              <p class="muted">The triggering event is no longer stored.</p>
+            )}
+            <h2>Timeline</h2>
+            {steps.length === 0 ? (
+              <Empty>No steps yet.</Empty>
+            ) : (
+              <ol class="timeline">
+                {steps.map((step) => {
+                  const node = definition.ok ? definition.definition.nodes[step.nodeId] : undefined;
+                  return (
+                    <li class={`step-${step.status}`}>
+                      <div class="step-head">
+                        <strong>{node?.name ?? step.nodeId}</strong>
+                        <span class="muted">
+                          {" "}
+                          {step.kind} · {step.nodeId}
+                        </span>{" "}
+                        <StatusBadge status={step.status} />
+                        {step.outcome && <span class="outcome">→ {step.outcome}</span>}
+                      </div>
+                      <div class="muted">
+                        <Time iso={step.startedAt} /> · {durationBetween(step.startedAt, step.endedAt, now)}
+                        {step.attempts > 1 && ` · ${step.attempts} attempts`}
+                      </div>
+                      {step.error && <p class="error">{step.error}</p>}
+                      {step.output != null && (
+                        <details>
+                          <summary>Output</summary>
+                          <JsonViewer value={step.output} />
+                        </details>
+                      )}
+                    </li>
+                  );
+                })}
+              </ol>
+            )}
+          </section>
+        </div>
+      </div>
+    </Layout>,
+    status,
+  );
+}
