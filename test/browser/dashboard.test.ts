@@ -157,6 +157,7 @@ describe("the dashboard in a browser", () => {
 
   it("creates a workflow from an example and draws it", async () => {
     await page.goto(`${service.url}/workflows/new`);
+    await shot("workflow-new");
     await page.getByRole("link", { name: "Import watchdog" }).click();
     await page.getByRole("button", { name: "Save" }).click();
     await page.waitForURL(/\/workflows\/[0-9a-f-]{36}$/);
@@ -192,6 +193,15 @@ describe("the dashboard in a browser", () => {
       el.value.slice(el.selectionStart, el.selectionEnd),
     );
     expect(selected).toContain("onTimeout");
+
+    // Mend it, save version 2, and look at its diff.
+    await editor.fill(text.replace('"timeoutSeconds": 7200', '"timeoutSeconds": 3600'));
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.waitForURL(`${service.url}/workflows/${workflowId}`);
+    await page.getByRole("link", { name: "version 2" }).click();
+    await containsText(page.locator("pre.diff .removed"), '"timeoutSeconds": 7200');
+    await containsText(page.locator("pre.diff .added"), '"timeoutSeconds": 3600');
+    await shot("workflow-version");
   });
 
   it("dry-runs a definition against a stored event without sending anything", async () => {
@@ -252,6 +262,8 @@ describe("the dashboard in a browser", () => {
     await page.getByRole("button", { name: "Terminate run" }).click();
     await hasText(page.locator(".subtitle .badge").first(), "terminated");
     expect(dialogs).toEqual(["Terminate this run? It stops where it is."]);
+    await page.goto(`${service.url}/assets`);
+    await shot("assets");
   });
 
   it("refuses a form posted from another site", async () => {
