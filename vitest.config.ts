@@ -48,6 +48,8 @@ export default defineConfig(async () => ({
     // expected, so it stays out of the output (see test/expected-logs.ts).
     onConsoleLog: (log: string) => (log.includes("injected") ? false : undefined),
     include: ["test/**/*.test.ts"],
+    // The browser suite runs in Node against `wrangler dev` (vitest.browser.config.ts).
+    exclude: ["test/browser/**"],
     // End-to-end tests wait for the real queue and alarms.
     testTimeout: 20_000,
     setupFiles: ["./test/apply-migrations.ts"],

@@ -41,6 +41,7 @@ cat <<INFO
 
   Okta hook URL:   http://127.0.0.1:$PORT/hooks/okta
   Hook secret:     $secret   (sent in the Authorization header)
+  Dashboard:       http://127.0.0.1:$PORT/  (sign in with the admin token: $admin)
   Admin API:       http://127.0.0.1:$PORT/api  (Authorization: Bearer $admin)
   API reference:   http://127.0.0.1:$PORT/api/docs/
   Cron:            fired every minute, on the minute

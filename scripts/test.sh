@@ -1,6 +1,8 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: lint + format check, generated types current,
-# typecheck, then every test in workerd.
+# typecheck, every test in workerd, then the dashboard's browser suite (headless
+# Chromium against `wrangler dev`; .ci/run installs Debian's chromium when it is absent).
+# With arguments (test files or filters), only the workerd tests run, filtered.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/ensure-install.sh
@@ -10,3 +12,10 @@ npx wrangler types --strict-vars=false --env-file .dev.vars.example --check
 npx tsc -p .
 npx tsc -p tsconfig.node.json
 npx vitest run "$@"
+if [ "$#" -eq 0 ]; then
+  if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+    echo "The browser suite needs Chromium at ${CHROMIUM_PATH:-/usr/bin/chromium}: apt-get install -y chromium" >&2
+    exit 1
+  fi
+  npx vitest run -c vitest.browser.config.ts
+fi

@@ -1,8 +1,9 @@
-/** The HTTP surface: Okta's hook, the admin API and (later) the dashboard, with one error shape. */
+/** The HTTP surface: Okta's hook, the admin API and the dashboard, with one error shape. */
 import { Hono } from "hono";
 import { AppError, errorResponse } from "./errors";
 import { api } from "./routes/api";
 import { hooks } from "./routes/hooks";
+import { dashboard } from "./ui/dashboard";
 import { LOOP_HEADER } from "./workflows/actions/outbound-policy";
 
 export const app = new Hono<{ Bindings: Env }>();
@@ -17,6 +18,8 @@ app.use("*", async (c, next) => {
 
 app.route("/hooks", hooks);
 app.route("/api", api);
+// Last: the dashboard owns the remaining paths, from `/` down.
+app.route("/", dashboard);
 
 app.notFound(() => {
   throw new AppError(404, "not_found", "no such route");

@@ -108,6 +108,7 @@ export async function findStranded(db: Db, query: StrandedQuery) {
 export interface EventQuery {
   eventType?: string;
   assetId?: string;
+  eventResult?: string;
   since?: string;
   until?: string;
   /** Continue after this (eventDate, uuid) position, newest first. */
@@ -123,6 +124,7 @@ export async function listEvents(db: Db, query: EventQuery) {
   const conditions = [
     query.eventType ? eq(events.eventType, query.eventType) : undefined,
     query.assetId ? eq(events.assetId, query.assetId) : undefined,
+    query.eventResult ? eq(events.eventResult, query.eventResult) : undefined,
     query.since ? gte(events.eventDate, query.since) : undefined,
     query.until ? lte(events.eventDate, query.until) : undefined,
     olderThan(events.eventDate, events.uuid, query.after && { time: query.after.eventDate, id: query.after.uuid }),

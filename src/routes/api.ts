@@ -1,8 +1,10 @@
 /** `/api`: the admin API (bearer ADMIN_TOKEN) and its OpenAPI document, generated from the route schemas. */
 import { adminAuth } from "./admin-auth";
+import { eventRunsApi } from "./event-runs";
 import { eventTypesApi } from "./event-types";
 import { eventsApi } from "./events";
 import { createApiApp } from "./openapi-common";
+import { overviewApi } from "./overview";
 import { runsApi } from "./runs";
 import { waitRoomsApi } from "./wait-rooms";
 import { workflowsApi } from "./workflows";
@@ -24,7 +26,9 @@ api.doc31("/openapi.json", {
 // Only the document itself is public: a suffix match would also open `/api/events/openapi.json`.
 api.use("*", async (c, next) => (c.req.path === "/api/openapi.json" ? next() : adminAuth(c, next)));
 api.route("/", eventsApi);
+api.route("/", eventRunsApi);
 api.route("/", eventTypesApi);
 api.route("/", workflowsApi);
 api.route("/", runsApi);
 api.route("/", waitRoomsApi);
+api.route("/", overviewApi);

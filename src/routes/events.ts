@@ -34,6 +34,7 @@ const isoDate = z.iso.datetime({ offset: true });
 const ListQuery = z.object({
   eventType: z.string().optional(),
   id: z.string().optional().openapi({ description: "Asset ID (Event Field `id`)" }),
+  eventResult: z.string().optional().openapi({ description: "Event Result, upper case (e.g. SUCCESS)" }),
   since: isoDate.optional().openapi({ description: "Event date at or after (ISO 8601)" }),
   until: isoDate.optional().openapi({ description: "Event date at or before (ISO 8601)" }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -79,6 +80,7 @@ export const eventsApi = createApiApp()
     const rows = await listEvents(createDb(c.env.DB), {
       eventType: query.eventType,
       assetId: query.id,
+      eventResult: query.eventResult,
       since: query.since && new Date(query.since).toISOString(),
       until: query.until && new Date(query.until).toISOString(),
       after,

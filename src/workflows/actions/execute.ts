@@ -16,7 +16,8 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 // Looked up at call time, so a test's spy on globalThis.fetch is honoured.
 const defaultFetch: typeof fetch = (input, init) => fetch(input, init);
 
-function prepare(action: Action, ctx: ActionContext, secrets: SecretReader): Prepared {
+/** Builds the request an action would send, without sending it (the dashboard's dry run uses it too). */
+export function prepareAction(action: Action, ctx: ActionContext, secrets: SecretReader): Prepared {
   switch (action.type) {
     case "http":
       return prepareHttp(action, ctx.scope, secrets, ctx.idempotencyKey);
@@ -39,7 +40,7 @@ export async function executeAction(action: Action, ctx: ActionContext): Promise
   const secrets = new SecretReader(ctx.env);
   let prepared: Prepared;
   try {
-    prepared = prepare(action, ctx, secrets);
+    prepared = prepareAction(action, ctx, secrets);
   } catch (err) {
     if (!(err instanceof TemplateError)) throw err;
     // Stored definitions are validated on save; this catches one saved before a syntax rule existed.

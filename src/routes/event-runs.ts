@@ -1,0 +1,61 @@
+/** `/api/events/{uuid}/runs`: the runs an event started (its trigger) and the runs it resumed at an event node. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { createDb } from "../db/client";
+import { runsOfEvent } from "../db/dashboard";
+import { getEvent } from "../db/events";
+import { RUN_STATUSES } from "../db/schema";
+import { AppError } from "../errors";
+import { bearerSecurity, createApiApp, errorResponses, notFoundResponse } from "./openapi-common";
+
+const RunOfEvent = z
+  .object({
+    runId: z.string(),
+    workflowId: z.string(),
+    workflowVersion: z.number().int(),
+    status: z.enum(RUN_STATUSES),
+    startedAt: z.string(),
+    how: z.enum(["started", "resumed"]),
+    nodeId: z.string().nullable().openapi({ description: "For a resume: the event node it resumed" }),
+  })
+  .openapi("RunOfEvent");
+
+const route = createRoute({
+  method: "get",
+  path: "/events/{uuid}/runs",
+  summary: "The runs an event started or resumed",
+  security: bearerSecurity,
+  request: { params: z.object({ uuid: z.string() }) },
+  responses: {
+    200: {
+      description: "The runs",
+      content: { "application/json": { schema: z.object({ runs: z.array(RunOfEvent) }) } },
+    },
+    ...errorResponses,
+    ...notFoundResponse,
+  },
+});
+
+export const eventRunsApi = createApiApp().openapi(route, async (c) => {
+  const db = createDb(c.env.DB);
+  const { uuid } = c.req.valid("param");
+  if (!(await getEvent(db, uuid))) throw new AppError(404, "not_found", "no event with that uuid");
+  const { started, resumed } = await runsOfEvent(db, uuid);
+  const view = (run: (typeof started)[number], how: "started" | "resumed", nodeId: string | null) => ({
+    runId: run.id,
+    workflowId: run.workflowId,
+    workflowVersion: run.workflowVersion,
+    status: run.status,
+    startedAt: run.startedAt,
+    how,
+    nodeId,
+  });
+  return c.json(
+    {
+      runs: [
+        ...started.map((run) => view(run, "started", null)),
+        ...resumed.map(({ run, nodeId }) => view(run, "resumed", nodeId)),
+      ],
+    },
+    200,
+  );
+});

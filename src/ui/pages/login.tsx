@@ -1,0 +1,54 @@
+/** `/login` and `/logout`: exchange the admin token for a session cookie, and give it back. */
+import { Hono } from "hono";
+import { z } from "zod";
+import { secretMatches } from "../../okta/secret";
+import type { DashboardEnv } from "../auth";
+import { Layout } from "../layout";
+import { readForm } from "../query";
+import { endSession, startSession } from "../session";
+
+/** Only a path on this site: "//evil.example" or "https://…" would make the sign-in an open redirect. */
+function safeNext(next: string | undefined): string {
+  return next && /^\/(?!\/)[^\\]*$/.test(next) ? next : "/";
+}
+
+function LoginPage(props: { next: string; failed?: boolean }) {
+  return (
+    <Layout title="Sign in" signedIn={false}>
+      <form method="post" action="/login" class="login">
+        <p>Sign in with the admin token (the ADMIN_TOKEN secret; locally it is in .dev.vars).</p>
+        {props.failed && (
+          <p class="error" role="alert">
+            That token is not the admin token.
+          </p>
+        )}
+        <input type="hidden" name="next" value={props.next} />
+        <label>
+          Admin token
+          <input type="password" name="token" required autocomplete="current-password" autofocus />
+        </label>
+        <button type="submit" class="primary">
+          Sign in
+        </button>
+      </form>
+    </Layout>
+  );
+}
+
+const LoginForm = z.object({ token: z.string().max(1000), next: z.string().max(2000).optional() });
+
+export const loginPages = new Hono<DashboardEnv>()
+  .get("/login", (c) => c.html(<LoginPage next={safeNext(c.req.query("next"))} />))
+  .post("/login", async (c) => {
+    const form = await readForm(c, LoginForm);
+    const next = safeNext(form.next);
+    if (!(await secretMatches(form.token, c.env.ADMIN_TOKEN))) {
+      return c.html(<LoginPage next={next} failed />, 401);
+    }
+    await startSession(c, new Date());
+    return c.redirect(next, 303);
+  })
+  .post("/logout", (c) => {
+    endSession(c);
+    return c.redirect("/login", 303);
+  });

@@ -1,0 +1,279 @@
+/** `/runs`: Run History with filters; `/runs/:id`: a run's timeline, its diagram with the path, terminate. */
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import { createDb } from "../../db/client";
+import { pathsOfRuns, workflowNames } from "../../db/dashboard";
+import { getEvent } from "../../db/events";
+import { getRun, listRuns, listSteps } from "../../db/runs";
+import { RUN_STATUSES } from "../../db/schema";
+import { getVersion, listWorkflows } from "../../db/workflows";
+import { AppError } from "../../errors";
+import { decodeCursor, pageOf } from "../../routes/cursor";
+import { Predicate } from "../../workflows/predicate";
+import { parseDefinition } from "../../workflows/validate";
+import { apiErrorMessage, callApi } from "../api-client";
+import type { DashboardEnv } from "../auth";
+import { Empty, EventType, JsonViewer, Pager, StatusBadge, Structure, Time } from "../components";
+import { describePredicate, describeTypes } from "../diagram/describe";
+import { layoutWorkflow } from "../diagram/layout";
+import { DiagramSvg } from "../diagram/svg";
+import { FilterButtons, SelectFilter, TextFilter, TimeRange } from "../filters";
+import { durationBetween, fromLocalInput, relativeTime, shortId } from "../format";
+import { Layout } from "../layout";
+import { Filter, readQuery } from "../query";
+
+const PAGE_SIZE = 50;
+const RunsQuery = z.object({
+  workflowId: Filter,
+  status: z.preprocess((v) => (v === "" ? undefined : v), z.enum(RUN_STATUSES).optional()),
+  id: Filter,
+  since: Filter,
+  until: Filter,
+  cursor: Filter,
+});
+const CursorPosition = z.object({ startedAt: z.string(), id: z.string() });
+
+/** The shape the engine writes to runs.waiting_for; read defensively, since an older deploy may have written it. */
+const WaitingFor = z.object({
+  nodeId: z.string(),
+  assetId: z.string(),
+  eventTypes: z.array(z.string()),
+  filter: Predicate.nullish().catch(null),
+  until: z.string().nullable(),
+});
+
+export const runsPages = new Hono<DashboardEnv>()
+  .get("/runs", async (c) => {
+    const query = readQuery(c, RunsQuery);
+    const db = createDb(c.env.DB);
+    const [rows, workflows] = await Promise.all([
+      listRuns(db, {
+        workflowId: query.workflowId,
+        status: query.status,
+        assetId: query.id,
+        since: fromLocalInput(query.since),
+        until: fromLocalInput(query.until),
+        after: query.cursor ? decodeCursor(query.cursor, CursorPosition) : undefined,
+        limit: PAGE_SIZE + 1,
+      }),
+      listWorkflows(db),
+    ]);
+    const { page, nextCursor } = pageOf(rows, PAGE_SIZE, (row) => ({ startedAt: row.startedAt, id: row.id }));
+    const [paths, names] = await Promise.all([
+      pathsOfRuns(
+        db,
+        page.map((run) => run.id),
+      ),
+      workflowNames(db, [...new Set(page.map((run) => run.workflowId))]),
+    ]);
+    const now = new Date();
+    return c.html(
+      <Layout title="Run History" section="runs">
+        <form method="get" action="/runs" class="filters" aria-label="Filter runs">
+          <SelectFilter
+            label="Workflow"
+            name="workflowId"
+            options={workflows.map((w) => [w.id, w.name] as const)}
+            selected={query.workflowId}
+          />
+          <SelectFilter
+            label="Status"
+            name="status"
+            options={RUN_STATUSES.map((status) => [status, status] as const)}
+            selected={query.status}
+          />
+          <TextFilter label="Asset ID" name="id" value={query.id} />
+          <TimeRange since={query.since} until={query.until} what="Started from" />
+          <FilterButtons clear="/runs" />
+        </form>
+        {page.length === 0 ? (
+          <Empty>No runs match.</Empty>
+        ) : (
+          <table class="list">
+            <thead>
+              <tr>
+                <th scope="col">Run</th>
+                <th scope="col">Workflow</th>
+                <th scope="col">Asset</th>
+                <th scope="col">Status</th>
+                <th scope="col">Started</th>
+                <th scope="col">Duration</th>
+                <th scope="col">Structure</th>
+              </tr>
+            </thead>
+            <tbody id="live-rows" data-live={query.cursor ? undefined : "5000"}>
+              {page.map((run) => (
+                <tr data-key={run.id}>
+                  <td class="code">
+                    <a href={`/runs/${run.id}`}>{shortId(run.id)}</a>
+                  </td>
+                  <td>
+                    <a href={`/workflows/${run.workflowId}`}>{names.get(run.workflowId) ?? run.workflowId}</a>{" "}
+                    <span class="muted">v{run.workflowVersion}</span>
+                  </td>
+                  <td class="code">
+                    {run.assetId && <a href={`/assets/${encodeURIComponent(run.assetId)}`}>{run.assetId}</a>}
+                  </td>
+                  <td>
+                    <StatusBadge status={run.status} />
+                  </td>
+                  <td>
+                    <Time iso={run.startedAt} />
+                  </td>
+                  <td>{durationBetween(run.startedAt, run.endedAt, now)}</td>
+                  <td>
+                    <Structure path={paths.get(run.id) ?? []} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <Pager path="/runs" query={query} nextCursor={nextCursor} />
+      </Layout>,
+    );
+  })
+  .get("/runs/:id", (c) => runPage(c, c.req.param("id")))
+  .post("/runs/:id/terminate", async (c) => {
+    const id = c.req.param("id");
+    const answer = await callApi(c, "POST", `/runs/${encodeURIComponent(id)}/terminate`);
+    if (answer.status === 404) throw new AppError(404, "not_found", "no run with that id");
+    if (answer.status !== 200) return runPage(c, id, apiErrorMessage(answer), 409);
+    return c.redirect(`/runs/${encodeURIComponent(id)}`, 303);
+  });
+
+/** A run's page; `error` (from a refused terminate) is shown above it. */
+async function runPage(c: Context<DashboardEnv>, id: string, error?: string, status: 200 | 409 = 200) {
+  const db = createDb(c.env.DB);
+  const run = await getRun(db, id);
+  if (!run) throw new AppError(404, "not_found", "no run with that id");
+  const [steps, version, trigger, names] = await Promise.all([
+    listSteps(db, run.id),
+    getVersion(db, run.workflowId, run.workflowVersion),
+    getEvent(db, run.triggerEventUuid),
+    workflowNames(db, [run.workflowId]),
+  ]);
+  const definition = parseDefinition(version?.definition);
+  const waiting = run.status === "waiting" ? WaitingFor.safeParse(run.waitingFor) : null;
+  const now = new Date();
+  const active = run.status === "running" || run.status === "waiting";
+  return c.html(
+    <Layout title={`Run ${shortId(run.id)}`} section="runs">
+      {/* While the run is active, dashboard.js refreshes this block so its progress shows without a reload. */}
+      <div id="live-run" data-live={active ? "3000" : undefined}>
+        <p class="subtitle">
+          <StatusBadge status={run.status} /> ·{" "}
+          <a href={`/workflows/${run.workflowId}`}>{names.get(run.workflowId) ?? run.workflowId}</a> version{" "}
+          {run.workflowVersion} · started <Time iso={run.startedAt} /> · {run.endedAt ? "took" : "running for"}{" "}
+          {durationBetween(run.startedAt, run.endedAt, now)}
+        </p>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        {run.error && (
+          <p class="error" role="alert">
+            {run.error}
+          </p>
+        )}
+        {waiting?.success && (
+          <section class="card waiting">
+            <h2>Waiting</h2>
+            <p>
+              At <strong>{waiting.data.nodeId}</strong> for {describeTypes(waiting.data.eventTypes)}
+              {waiting.data.filter ? ` where ${describePredicate(waiting.data.filter)}` : ""} on asset{" "}
+              <a class="code" href={`/assets/${encodeURIComponent(waiting.data.assetId)}`}>
+                {waiting.data.assetId}
+              </a>
+              ,{" "}
+              {waiting.data.until ? (
+                <>
+                  until <Time iso={waiting.data.until} /> ({relativeTime(waiting.data.until, now)})
+                </>
+              ) : (
+                "with no timeout"
+              )}
+              .
+            </p>
+          </section>
+        )}
+        {active && (
+          <form
+            method="post"
+            action={`/runs/${run.id}/terminate`}
+            data-confirm="Terminate this run? It stops where it is."
+          >
+            <button type="submit" class="danger">
+              Terminate run
+            </button>
+          </form>
+        )}
+        <div class="columns wide-left">
+          <section>
+            <h2>Path</h2>
+            {definition.ok ? (
+              <DiagramSvg
+                diagram={layoutWorkflow(definition.definition, {
+                  steps,
+                  waitingAt: waiting?.success ? waiting.data.nodeId : null,
+                })}
+                label="The workflow, with the path this run took highlighted"
+              />
+            ) : (
+              <p class="error">The stored definition of this version cannot be read: {definition.error}</p>
+            )}
+          </section>
+          <section>
+            <h2>Trigger</h2>
+            {trigger ? (
+              <p>
+                <a href={`/events/${trigger.uuid}`}>
+                  <EventType eventType={trigger.eventType} />
+                </a>{" "}
+                on {trigger.assetDisplayName ?? trigger.assetId} · <Time iso={trigger.eventDate} />
+              </p>
+            ) : (
+              <p class="muted">The triggering event is no longer stored.</p>
+            )}
+            <h2>Timeline</h2>
+            {steps.length === 0 ? (
+              <Empty>No steps yet.</Empty>
+            ) : (
+              <ol class="timeline">
+                {steps.map((step) => {
+                  const node = definition.ok ? definition.definition.nodes[step.nodeId] : undefined;
+                  return (
+                    <li class={`step-${step.status}`}>
+                      <div class="step-head">
+                        <strong>{node?.name ?? step.nodeId}</strong>
+                        <span class="muted">
+                          {" "}
+                          {step.kind} · {step.nodeId}
+                        </span>{" "}
+                        <StatusBadge status={step.status} />
+                        {step.outcome && <span class="outcome">→ {step.outcome}</span>}
+                      </div>
+                      <div class="muted">
+                        <Time iso={step.startedAt} /> · {durationBetween(step.startedAt, step.endedAt, now)}
+                        {step.attempts > 1 && ` · ${step.attempts} attempts`}
+                      </div>
+                      {step.error && <p class="error">{step.error}</p>}
+                      {step.output != null && (
+                        <details>
+                          <summary>Output</summary>
+                          <JsonViewer value={step.output} />
+                        </details>
+                      )}
+                    </li>
+                  );
+                })}
+              </ol>
+            )}
+          </section>
+        </div>
+      </div>
+    </Layout>,
+    status,
+  );
+}
