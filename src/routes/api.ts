@@ -1,11 +1,13 @@
 /** `/api`: the admin API (bearer ADMIN_TOKEN) and its OpenAPI document, generated from the route schemas. */
 import { adminAuth } from "./admin-auth";
+import { deadLettersApi } from "./dead-letters";
 import { eventRunsApi } from "./event-runs";
 import { eventTypesApi } from "./event-types";
 import { eventsApi } from "./events";
 import { createApiApp } from "./openapi-common";
 import { overviewApi } from "./overview";
 import { runsApi } from "./runs";
+import { statusApi } from "./status";
 import { waitRoomsApi } from "./wait-rooms";
 import { workflowsApi } from "./workflows";
 
@@ -32,3 +34,5 @@ api.route("/", workflowsApi);
 api.route("/", runsApi);
 api.route("/", waitRoomsApi);
 api.route("/", overviewApi);
+api.route("/", statusApi);
+api.route("/", deadLettersApi);

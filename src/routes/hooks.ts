@@ -8,6 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createDb } from "../db/client";
 import { AppError } from "../errors";
 import { acceptDelivery } from "../ingest";
+import { errorText, logError, logInfo, logWarn } from "../log";
 import { OktaEnvelope } from "../okta/envelope";
 import { anySecretMatches } from "../okta/secret";
 import { describeIssue } from "../validation";
@@ -17,6 +18,21 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 const MAX_CHALLENGE_LENGTH = 1024;
 
 export const hooks = new Hono<{ Bindings: Env }>();
+
+/**
+ * One log line per delivery: accepted (with the counts) or refused (with the status and
+ * the error code). Nothing Okta sent is logged, not even on a refusal: the body may be
+ * anything, and the secret header is never echoed.
+ */
+hooks.use("/okta", async (c, next) => {
+  const started = Date.now();
+  await next();
+  if (c.req.method !== "POST" || !c.error) return;
+  const code = c.error instanceof AppError ? c.error.code : "internal";
+  const fields = { status: c.res.status, code, ms: Date.now() - started };
+  if (c.res.status >= 500) logError("delivery failed", fields);
+  else logWarn("delivery refused", fields);
+});
 
 /** Okta sends the configured secret header on the GET challenge and on every POST; HEAD is GET without a body, so it needs the secret too. */
 hooks.use("/okta", async (c, next) => {
@@ -71,13 +87,23 @@ hooks.post(
     if (!parsed.success)
       throw new AppError(400, "bad_request", `not an Okta event hook delivery: ${describeIssue(parsed.error)}`);
 
+    const deliveryId = parsed.data.eventId;
+    let accepted: Awaited<ReturnType<typeof acceptDelivery>>;
     try {
-      await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt);
+      accepted = await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt);
     } catch (err) {
       // Nothing was stored (one D1 batch); 503 makes Okta retry once.
-      console.error("could not store delivery", { eventId: parsed.data.eventId, error: String(err) });
+      logError("could not store delivery", { deliveryId, error: errorText(err) });
       throw new AppError(503, "unavailable", "the delivery could not be stored; retry later");
     }
+    logInfo("delivery accepted", {
+      deliveryId,
+      events: accepted.received,
+      stored: accepted.stored,
+      duplicates: accepted.received - accepted.stored,
+      enqueued: accepted.enqueued,
+      ms: Date.now() - receivedAt.getTime(),
+    });
     return c.body(null, 200);
   },
 );
