@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { RETRIES_EXHAUSTED } from "../src/dead-letters";
 import worker from "../src/index";
 import { expectLogged } from "./expected-logs";
+import { downD1 } from "./fault-support";
 import { api, apiJson, consumed, storeWithoutEnqueue, until } from "./workflow-support";
 
 interface Letter {
@@ -80,17 +81,12 @@ describe("the dead-letter consumer", () => {
 
   it("retries every letter of the batch when D1 cannot record them", async () => {
     const failed = expectLogged("error", "dead letters not recorded; retrying");
-    const brokenDb = {
-      ...env.DB,
-      batch: () => Promise.reject(new Error("D1 unavailable")),
-      prepare: env.DB.prepare.bind(env.DB),
-    } as D1Database;
     const result = await deliverLetters(
       [
         { id: `d1-down-a-${crypto.randomUUID()}`, body: {} },
         { id: `d1-down-b-${crypto.randomUUID()}`, body: {} },
       ],
-      { DB: brokenDb },
+      { DB: downD1() },
     );
     expect(result.ackAll).toBe(false);
     expect(result.explicitAcks).toEqual([]);
