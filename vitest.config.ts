@@ -33,6 +33,9 @@ export default defineConfig(async () => ({
             UNSET_TOKEN: ["https://receiver.example.test"],
           }),
           PAGER_TOKEN: "test-pager-token",
+          // Cloudflare Access on (test/access.test.ts serves this team's keys by intercepting fetch).
+          ACCESS_TEAM_DOMAIN: "https://test-team.cloudflareaccess.com",
+          ACCESS_AUD: "test-access-aud",
           // Production behaviour: plain http to a loopback receiver is refused.
           LOCAL_DEV: "",
         },
