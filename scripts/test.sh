@@ -1,6 +1,6 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: lint + format check, generated types current,
-# typecheck, every test in workerd, then the dashboard's browser suite (headless
+# typecheck, every test in workerd, the deploy tools' tests, then the dashboard's browser suite (headless
 # Chromium against `wrangler dev`; .ci/run installs Debian's chromium when it is absent).
 # With arguments (test files or filters), only the workerd tests run, filtered.
 set -eu
@@ -13,6 +13,8 @@ npx tsc -p .
 npx tsc -p tsconfig.node.json
 npx vitest run "$@"
 if [ "$#" -eq 0 ]; then
+  # The deploy tools against a stand-in wrangler (Node, not workerd).
+  npx vitest run -c vitest.node.config.ts
   if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
     echo "The browser suite needs Chromium at ${CHROMIUM_PATH:-/usr/bin/chromium}: apt-get install -y chromium" >&2
     exit 1
