@@ -188,3 +188,12 @@ describe("the team's keys", () => {
     expect(certFetches).toBe(before + 1);
   });
 });
+
+it("without Access configured, a refusal asks only for the bearer token", async () => {
+  const res = await sendWithEnv(new Request("http://worker.test/api/status"), {
+    ACCESS_TEAM_DOMAIN: "",
+    ACCESS_AUD: "",
+  });
+  expect(res.status).toBe(401);
+  expect(await res.json()).toEqual({ error: { code: "unauthorized", message: "a valid bearer token is required" } });
+});

@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { RETRIES_EXHAUSTED } from "../src/dead-letters";
 import worker from "../src/index";
+import { getPage, html, postForm, signIn } from "./dashboard-support";
 import { expectLogged } from "./expected-logs";
 import { downD1 } from "./fault-support";
 import { api, apiJson, consumed, storeWithoutEnqueue, until } from "./workflow-support";
@@ -153,5 +154,42 @@ describe("the API", () => {
   it("needs the admin token", async () => {
     const res = await api("GET", "/api/dead-letters", undefined, null);
     expect(res.status).toBe(401);
+  });
+});
+
+describe("the dashboard", () => {
+  it("lists letters, shows one with its body, re-drives it and discards it", async () => {
+    const cookie = await signIn();
+    const message = await storeWithoutEnqueue({ eventType: "system.api_token.revoke" });
+    const id = `page-${crypto.randomUUID()}`;
+    await deliverLetters([{ id, body: message }]);
+
+    expect(await html(getPage("/dead-letters", cookie))).toContain(`href="/dead-letters/${id}"`);
+    const page = await html(getPage(`/dead-letters/${id}`, cookie));
+    expect(page).toContain(RETRIES_EXHAUSTED);
+    expect(page).toContain(message.uuid);
+
+    const redriven = await postForm(`/dead-letters/${id}/redrive`, {}, cookie);
+    expect(redriven.status).toBe(303);
+    await consumed(message.uuid);
+    expect((await letter(id)).redrivenAt).not.toBeNull();
+
+    const discarded = await postForm(`/dead-letters/${id}/discard`, {}, cookie);
+    expect(discarded.status).toBe(303);
+    expect(discarded.headers.get("location")).toBe("/dead-letters");
+    expect((await api("GET", `/api/dead-letters/${id}`)).status).toBe(404);
+  });
+
+  it("shows why a letter cannot be re-driven", async () => {
+    const cookie = await signIn();
+    const id = `page-bad-${crypto.randomUUID()}`;
+    await deliverLetters([{ id, body: "not a message" }]);
+    const page = await html(postForm(`/dead-letters/${id}/redrive`, {}, cookie), 409);
+    expect(page).toContain("discard it");
+  });
+
+  it("needs a signed-in viewer", async () => {
+    expect((await getPage("/dead-letters", null)).status).toBe(303);
+    expect((await postForm("/dead-letters/x/discard", {}, null)).status).toBe(401);
   });
 });

@@ -4,7 +4,7 @@
  * Neither: 401, the same answer whatever was wrong.
  */
 import { createMiddleware } from "hono/factory";
-import { ACCESS_HEADER, accessIdentity } from "../access";
+import { ACCESS_HEADER, accessConfig, accessIdentity } from "../access";
 import { AppError } from "../errors";
 import { secretMatches } from "../okta/secret";
 
@@ -14,6 +14,9 @@ export const adminAuth = createMiddleware<{ Bindings: Env }>(async (c, next) => 
   const allowed =
     (token !== null && (await secretMatches(token, c.env.ADMIN_TOKEN))) ||
     (await accessIdentity(c.req.header(ACCESS_HEADER), c.env)) !== null;
-  if (!allowed) throw new AppError(401, "unauthorized", "a valid Cloudflare Access token or bearer token is required");
+  if (!allowed) {
+    const wanted = accessConfig(c.env) ? "a valid Cloudflare Access token or bearer token" : "a valid bearer token";
+    throw new AppError(401, "unauthorized", `${wanted} is required`);
+  }
   await next();
 });
