@@ -8,7 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createDb } from "../db/client";
 import { AppError } from "../errors";
 import { acceptDelivery } from "../ingest";
-import { errorText, logError, logInfo, logWarn } from "../log";
+import { errorText, logError, logInfo } from "../log";
 import { OktaEnvelope } from "../okta/envelope";
 import { anySecretMatches } from "../okta/secret";
 import { describeIssue } from "../validation";
@@ -20,18 +20,17 @@ const MAX_CHALLENGE_LENGTH = 1024;
 export const hooks = new Hono<{ Bindings: Env }>();
 
 /**
- * One log line per delivery: accepted (with the counts) or refused (with the status and
- * the error code). Nothing Okta sent is logged, not even on a refusal: the body may be
- * anything, and the secret header is never echoed.
+ * One log line per delivery: accepted (with the counts, in the handler) or refused
+ * (here, with the status and the error code). A refusal is the sender's problem, so it
+ * is info, not a warning; a 5xx is logged where it happens, with its cause. Nothing
+ * Okta sent is logged, not even on a refusal: the body may be anything, and the secret
+ * header is never echoed.
  */
 hooks.use("/okta", async (c, next) => {
   const started = Date.now();
   await next();
-  if (c.req.method !== "POST" || !c.error) return;
-  const code = c.error instanceof AppError ? c.error.code : "internal";
-  const fields = { status: c.res.status, code, ms: Date.now() - started };
-  if (c.res.status >= 500) logError("delivery failed", fields);
-  else logWarn("delivery refused", fields);
+  if (c.req.method !== "POST" || !(c.error instanceof AppError) || c.res.status >= 500) return;
+  logInfo("delivery refused", { status: c.res.status, code: c.error.code, ms: Date.now() - started });
 });
 
 /** Okta sends the configured secret header on the GET challenge and on every POST; HEAD is GET without a body, so it needs the secret too. */
