@@ -1,0 +1,39 @@
+/** The crash test's outside world: an HTTP server that records every action call with its Idempotency-Key. */
+import { createServer } from "node:http";
+
+export interface ActionCall {
+  path: string;
+  /** The Idempotency-Key header; null when the call had none. */
+  key: string | null;
+  at: number;
+}
+
+export interface ActionReceiver {
+  url: string;
+  calls(): readonly ActionCall[];
+  close(): Promise<void>;
+}
+
+/** Listens on 127.0.0.1:`port` and answers every request 200 at once. */
+export async function startActionReceiver(port: number): Promise<ActionReceiver> {
+  const calls: ActionCall[] = [];
+  const server = createServer((req, res) => {
+    const key = req.headers["idempotency-key"];
+    calls.push({ path: req.url ?? "/", key: typeof key === "string" ? key : null, at: Date.now() });
+    req.resume();
+    res.writeHead(200, { "content-type": "application/json" }).end("{}");
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls: () => calls,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
