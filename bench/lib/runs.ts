@@ -2,6 +2,7 @@
  * Counting runs by status while a benchmark waits for them, robust to engine changes:
  * through D1's `runs` table when it has one with a `status` column (one cheap query,
  * fit for polling), else through the public `GET /api/runs?status=` (paged, 200 a page).
+ * BENCH_RUN_COUNTS=api forces the API.
  */
 import { api, count } from "./project";
 import type { RunningWorker } from "./runtime";
@@ -20,11 +21,13 @@ export interface RunCounter {
 
 export async function runCounter(worker: RunningWorker): Promise<RunCounter> {
   const db = await worker.db();
-  const hasTable = await db
-    .prepare("select status from runs limit 1")
-    .all()
-    .then(() => true)
-    .catch(() => false);
+  const hasTable =
+    process.env.BENCH_RUN_COUNTS !== "api" &&
+    (await db
+      .prepare("select status from runs limit 1")
+      .all()
+      .then(() => true)
+      .catch(() => false));
   const counter: Pick<RunCounter, "source" | "count"> = hasTable
     ? {
         source: "D1 table runs",

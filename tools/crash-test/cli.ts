@@ -228,6 +228,7 @@ async function main(opts: Options): Promise<boolean> {
     });
     await killed;
     const acceptedBeforeKill = accepted;
+    const beforeKill = new Set(awaited.filter((d) => d.accepted).map((d) => d.event.assetId));
     const secondBefore = countPrefix("/second/");
     console.log(
       `Phase 2: SIGKILL to wrangler dev's process group after ${accepted} awaited deliveries were accepted (${seconds(t)}); ` +
@@ -301,6 +302,16 @@ async function main(opts: Options): Promise<boolean> {
       const mark = c.ok ? "PASS" : c.severity === "warn" ? "WARN" : "FAIL";
       console.log(`  ${mark}  ${c.name}: ${c.summary}`);
       for (const example of c.examples) console.log(`          ${example}`);
+    }
+    const stuckRuns = runs.filter(
+      (r) => (r.status === "running" || r.status === "waiting") && r.assetId?.startsWith("crash-r-"),
+    );
+    if (stuckRuns.length > 0) {
+      const early = stuckRuns.filter((r) => beforeKill.has(r.assetId ?? "")).length;
+      console.log(
+        `\nOf the ${stuckRuns.length} act-wait-act runs not ended, ${early} had their awaited event accepted ` +
+          `before the kill, ${stuckRuns.length - early} after the restart.`,
+      );
     }
     const stuck = runs.filter((r) => r.status === "running" || r.status === "waiting").length;
     console.log(
