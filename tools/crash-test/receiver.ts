@@ -1,12 +1,6 @@
 /** The crash test's outside world: an HTTP server that records every action call with its Idempotency-Key. */
 import { createServer } from "node:http";
-
-export interface ActionCall {
-  path: string;
-  /** The Idempotency-Key header; null when the call had none. */
-  key: string | null;
-  at: number;
-}
+import type { ActionCall } from "./verdict";
 
 export interface ActionReceiver {
   url: string;

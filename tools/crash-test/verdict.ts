@@ -3,7 +3,14 @@
  * accepted), what the API shows (events, runs) and what the receiver got, the checks
  * issue 7 asks for. No I/O here, so the rules read in one place.
  */
-import type { ActionCall } from "./receiver";
+
+/** One request the action receiver got. */
+export interface ActionCall {
+  path: string;
+  /** The Idempotency-Key header; null when the call had none. */
+  key: string | null;
+  at: number;
+}
 
 /** One scenario per asset: what starts its run and how that run should end. */
 export interface AssetPlan {
