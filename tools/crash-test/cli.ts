@@ -20,6 +20,8 @@ const HELP = `Usage: npm run crash-test [-- options]
   --timeouts M          runs that wait for an event that never comes and act on timeout (default 50; 0: none)
   --timeout-seconds S   their event node's timeout, real time: alarms keep real time (default 60)
   --kill-after K        SIGKILL the process group once K awaited deliveries were accepted (default N/2)
+  --kill-resumed R      ... and R resumed runs made their second action (default 10), so that
+                        resumes are in flight; sending goes on meanwhile
   --concurrency C       deliveries in flight (default 8)
   --step-minutes X      how far each cron call moves the cron's clock (default 20)
   --horizon-minutes H   how far to move it in all (default 180)
@@ -46,6 +48,7 @@ function options() {
       timeouts: { type: "string" },
       "timeout-seconds": { type: "string" },
       "kill-after": { type: "string" },
+      "kill-resumed": { type: "string" },
       concurrency: { type: "string" },
       "step-minutes": { type: "string" },
       "horizon-minutes": { type: "string" },
@@ -71,6 +74,7 @@ function options() {
     timeouts: num("timeouts", 50, 0),
     timeoutSeconds: num("timeout-seconds", 60),
     killAfter: num("kill-after", Math.max(1, Math.floor(runs / 2))),
+    killResumed: num("kill-resumed", Math.min(10, runs), 0),
     concurrency: num("concurrency", 8),
     stepMinutes: num("step-minutes", 20),
     horizonMinutes: num("horizon-minutes", 180),
@@ -220,12 +224,21 @@ async function main(opts: Options): Promise<boolean> {
     let accepted = 0;
     let killed: Promise<void> | undefined;
     const server = dev;
+    const maybeKill = () => {
+      if (!killed && accepted >= opts.killAfter && countPrefix("/second/") >= opts.killResumed) {
+        killed = server.kill();
+      }
+      return killed !== undefined;
+    };
+    receiver.onCall(maybeKill);
     await sendAll(server.url, HOOK_SECRET, awaited, opts.concurrency, () => {
       accepted++;
-      if (accepted < opts.killAfter || killed) return killed !== undefined;
-      killed = server.kill();
-      return true;
+      return maybeKill();
     });
+    // Everything was sent before the condition held: wait for the resumes a little, then kill anyway.
+    for (let waited = 0; !killed && waited < 30_000; waited += 50) await sleep(50);
+    receiver.onCall(undefined);
+    killed ??= server.kill();
     await killed;
     const acceptedBeforeKill = accepted;
     const beforeKill = new Set(awaited.filter((d) => d.accepted).map((d) => d.event.assetId));
@@ -316,7 +329,8 @@ async function main(opts: Options): Promise<boolean> {
     const stuck = runs.filter((r) => r.status === "running" || r.status === "waiting").length;
     console.log(
       `\n${passed ? "PASS" : "FAIL"}: ${opts.runs} act-wait-act runs and ${opts.timeouts} timeout runs, SIGKILL once ` +
-        `${opts.killAfter} awaited deliveries were accepted (${acceptedBeforeKill} by the time it hit), cron driven ${step * opts.stepMinutes} min ahead; ` +
+        `${opts.killAfter} awaited deliveries were accepted and ${opts.killResumed} runs resumed ` +
+        `(${acceptedBeforeKill} accepted, ${secondBefore} resumed by then), cron driven ${step * opts.stepMinutes} min ahead; ` +
         `${stuck} of ${runs.length} runs not ended (${statusLine(runs)}).`,
     );
     return passed;

@@ -5,15 +5,19 @@ import type { ActionCall } from "./verdict";
 export interface ActionReceiver {
   url: string;
   calls(): readonly ActionCall[];
+  /** Calls `listener` after each recorded call (one listener; undefined removes it). */
+  onCall(listener: (() => void) | undefined): void;
   close(): Promise<void>;
 }
 
 /** Listens on 127.0.0.1:`port` and answers every request 200 at once. */
 export async function startActionReceiver(port: number): Promise<ActionReceiver> {
   const calls: ActionCall[] = [];
+  let listener: (() => void) | undefined;
   const server = createServer((req, res) => {
     const key = req.headers["idempotency-key"];
     calls.push({ path: req.url ?? "/", key: typeof key === "string" ? key : null, at: Date.now() });
+    listener?.();
     req.resume();
     res.writeHead(200, { "content-type": "application/json" }).end("{}");
   });
@@ -24,6 +28,9 @@ export async function startActionReceiver(port: number): Promise<ActionReceiver>
   return {
     url: `http://127.0.0.1:${port}`,
     calls: () => calls,
+    onCall: (next) => {
+      listener = next;
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
