@@ -29,7 +29,7 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 /**
  * Our Worker's options as deployed (wrangler.toml: D1, queues, the WaitRoom Durable
  * Object with SQLite storage), changed only where a benchmark must:
- *   - the events queue consumer's max_batch_timeout is 0 (wrangler.toml: 1 s), because
+ *   - every queue consumer's max_batch_timeout is 0 (wrangler.toml: 1 s), because
  *     the local queue otherwise waits the batching window before every partial batch;
  *     max_batch_size stays as in wrangler.toml;
  *   - the cron is off (its repairs only touch events unqueued for 60 s and runs stalled
@@ -58,15 +58,18 @@ export async function benchWorkerOptions(
     profile || rev
       ? await bundleWorker(root, outDir, profile ? PROFILED_ENTRY : undefined)
       : await projectWorkerOptions(outDir);
-  const consumers = (ours.queueConsumers ?? {}) as Record<string, Record<string, unknown>>;
-  const consumer = { ...consumers[EVENTS_QUEUE], maxBatchTimeout: 0 };
-  if (!(ours.durableObjects as Record<string, unknown> | undefined)?.WAIT_ROOMS) {
-    throw new Error("wrangler.toml no longer binds WAIT_ROOMS; the benchmarks need the WaitRoom Durable Object");
-  }
+  // Every queue the Worker consumes gets max_batch_timeout 0 (an engine may add queues).
+  const consumers = Object.fromEntries(
+    Object.entries((ours.queueConsumers ?? {}) as Record<string, Record<string, unknown>>).map(([queue, settings]) => [
+      queue,
+      { ...settings, maxBatchTimeout: 0 },
+    ]),
+  );
+  const consumer = consumers[EVENTS_QUEUE] ?? {};
   const options = {
     ...ours,
     cronTriggers: [],
-    queueConsumers: { ...consumers, [EVENTS_QUEUE]: consumer },
+    queueConsumers: consumers,
     bindings: {
       ...(ours.bindings as Record<string, string>),
       OKTA_HOOK_SECRET: HOOK_SECRET,

@@ -231,9 +231,12 @@ async function main(opts: Options): Promise<boolean> {
       return killed !== undefined;
     };
     receiver.onCall(maybeKill);
-    await sendAll(server.url, HOOK_SECRET, awaited, opts.concurrency, () => {
-      accepted++;
-      return maybeKill();
+    await sendAll(server.url, HOOK_SECRET, awaited, opts.concurrency, {
+      onAccepted: () => {
+        accepted++;
+        maybeKill();
+      },
+      halted: () => killed !== undefined,
     });
     // Everything was sent before the condition held: wait for the resumes a little, then kill anyway.
     for (let waited = 0; !killed && waited < 30_000; waited += 50) await sleep(50);

@@ -52,24 +52,23 @@ export async function send(url: string, secret: string, d: Delivery): Promise<vo
 }
 
 /**
- * Sends `list` with `concurrency` in flight; `onAccepted` runs after each 200 and may
- * return true to stop handing out further deliveries (those stay unattempted).
+ * Sends `list` with `concurrency` in flight. `onAccepted` runs after each 200; once
+ * `halted` returns true no further delivery is handed out (those stay unattempted).
  */
 export async function sendAll(
   url: string,
   secret: string,
   list: readonly Delivery[],
   concurrency: number,
-  onAccepted?: () => boolean,
+  { onAccepted, halted }: { onAccepted?: () => void; halted?: () => boolean } = {},
 ): Promise<void> {
   let next = 0;
-  let stopped = false;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (!stopped && next < list.length) {
+      while (!halted?.() && next < list.length) {
         const d = list[next++] as Delivery;
         await send(url, secret, d);
-        if (d.accepted && onAccepted?.()) stopped = true;
+        if (d.accepted) onAccepted?.();
       }
     }),
   );
