@@ -26,7 +26,8 @@ const HELP = `Usage: npm run crash-test [-- options]
   --step-minutes X      how far each cron call moves the cron's clock (default 20)
   --horizon-minutes H   how far to move it in all (default 180)
   --step-wait S         real seconds between cron calls (default 5)
-  --deadline S          real seconds to keep waiting for the end after the last step (default 180)
+  --deadline S          real seconds to keep waiting for the end after the last step (default 360: longer than
+                        the 5-minute real-time lease of the engine before issue 7)
   --strict-repeats      fail (not warn) when an action is repeated under its own Idempotency-Key
   --port P              wrangler dev's port (default 8794; the receiver uses P+1, the inspector P+2)
   --keep                keep the temporary state folder and logs (kept anyway on FAIL)`;
@@ -79,7 +80,7 @@ function options() {
     stepMinutes: num("step-minutes", 20),
     horizonMinutes: num("horizon-minutes", 180),
     stepWaitSeconds: num("step-wait", 5, 0),
-    deadlineSeconds: num("deadline", 180, 0),
+    deadlineSeconds: num("deadline", 360, 0),
     strictRepeats: values["strict-repeats"] ?? false,
     port: num("port", 8794),
     keep: values.keep ?? false,
