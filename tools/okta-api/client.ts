@@ -85,8 +85,8 @@ export class OktaClient {
         continue;
       }
       const text = await res.text();
-      const json: unknown = text ? JSON.parse(text) : null;
-      if (!res.ok) throw toError(res.status, json);
+      const json = parseJson(text);
+      if (!res.ok || json === undefined) throw toError(res.status, json, text);
       // None left in this window: wait for the reset now rather than meet a 429 next time.
       if (res.headers.get("x-rate-limit-remaining") === "0" && wait !== null) {
         this.options.onWait?.(wait, `rate limit reached on ${new URL(url).pathname}`);
@@ -102,9 +102,22 @@ export class OktaClient {
   }
 }
 
-function toError(status: number, json: unknown): OktaApiError {
+/** The body as JSON; undefined when it is not JSON (an empty body is null). */
+function parseJson(text: string): unknown {
+  if (text === "") return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function toError(status: number, json: unknown, text: string): OktaApiError {
   const parsed = OktaErrorBody.safeParse(json);
-  if (!parsed.success) return new OktaApiError(status, "unknown", JSON.stringify(json)?.slice(0, 200) ?? "", []);
+  if (!parsed.success) {
+    const snippet = text.slice(0, 200) || "(empty body)";
+    return new OktaApiError(status, "not-okta", `not an Okta API response: ${snippet}`, []);
+  }
   return new OktaApiError(
     status,
     parsed.data.errorCode,

@@ -86,7 +86,13 @@ async function deliver(hook: HookTarget, events: Record<string, unknown>[], orgU
   // The delivery's source names the System Log, so stored deliveries show they came from a backfill.
   const body = JSON.stringify({ ...oktaDelivery(events, { orgUrl }), source: `${orgUrl}/api/v1/logs` });
   for (let attempt = 1; ; attempt++) {
-    const res = await fetch(hook.url, { method: "POST", headers: oktaHeaders(hook.secret, hook.header), body });
+    const res = await fetch(hook.url, { method: "POST", headers: oktaHeaders(hook.secret, hook.header), body }).catch(
+      (err: unknown) => {
+        throw new HookRefused(
+          `could not reach ${hook.url} (${err instanceof Error ? err.message : String(err)}): is the service running?`,
+        );
+      },
+    );
     const text = await res.text();
     if (res.ok) return;
     if (res.status === 401) throw new HookRefused(`${hook.url} refused the hook secret (401): check OKTA_HOOK_SECRET`);
