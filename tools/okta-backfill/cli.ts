@@ -50,8 +50,10 @@ const hook = {
   header: env.OKTA_AUTH_HEADER || "Authorization",
   secret: env.OKTA_HOOK_SECRET,
 };
-const resume = (cursor: string) =>
-  `npm run okta:backfill -- --since ${since} --until ${until}${values.types ? ` --types ${types.join(",")}` : ""} --after ${cursor}`;
+const resume = (cursor: string | null) =>
+  `npm run okta:backfill -- --since ${since} --until ${until}${values.types ? ` --types ${types.join(",")}` : ""}${
+    cursor ? ` --after ${cursor}` : ""
+  }`;
 
 // Progress is the share of the time range covered: the System Log gives no total count.
 const span = Math.max(1, Date.parse(until) - Date.parse(since));
@@ -99,7 +101,6 @@ try {
   if (tty) bar.stop();
   if (!(err instanceof OktaApiError || err instanceof HookRefused || err instanceof TypeError)) throw err;
   console.error(`error: ${err.message}`);
-  if (last.cursor) console.error(`resume with:\n  ${resume(last.cursor)}`);
-  else console.error(`resume with:\n  npm run okta:backfill -- --since ${since} --until ${until}`);
+  console.error(`resume with:\n  ${resume(last.cursor)}`);
   process.exitCode = 1;
 }
