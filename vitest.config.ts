@@ -49,7 +49,7 @@ export default defineConfig(async () => ({
     onConsoleLog: (log: string) => (log.includes("injected") ? false : undefined),
     include: ["test/**/*.test.ts"],
     // The browser suite runs in Node against `wrangler dev` (vitest.browser.config.ts).
-    exclude: ["test/browser/**"],
+    exclude: ["test/browser/**", "test/tools/**"],
     // End-to-end tests wait for the real queue and alarms.
     testTimeout: 20_000,
     setupFiles: ["./test/apply-migrations.ts"],

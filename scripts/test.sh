@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: lint + format check, generated types current,
 # typecheck, every test in workerd, then the dashboard's browser suite (headless
-# Chromium against `wrangler dev`; .ci/run installs Debian's chromium when it is absent).
+# Chromium against `wrangler dev`; .ci/run installs Debian's chromium when it is absent), then
+# the Okta org tools against the Okta stand-in and `wrangler dev` (Node).
 # With arguments (test files or filters), only the workerd tests run, filtered.
 set -eu
 cd "$(dirname "$0")/.."
@@ -18,4 +19,5 @@ if [ "$#" -eq 0 ]; then
     exit 1
   fi
   npx vitest run -c vitest.browser.config.ts
+  npx vitest run -c vitest.tools.config.ts
 fi

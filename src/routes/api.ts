@@ -5,6 +5,7 @@ import { eventTypesApi } from "./event-types";
 import { eventsApi } from "./events";
 import { createApiApp } from "./openapi-common";
 import { overviewApi } from "./overview";
+import { replayApi } from "./replay";
 import { runsApi } from "./runs";
 import { waitRoomsApi } from "./wait-rooms";
 import { workflowsApi } from "./workflows";
@@ -19,7 +20,7 @@ api.doc31("/openapi.json", {
   info: {
     title: "okta-event-workflows",
     version: "1.0.0",
-    description: "Admin API: events, event types, workflows and runs.",
+    description: "Admin API: events, event types, workflows, runs and replays.",
   },
 });
 
@@ -32,3 +33,4 @@ api.route("/", workflowsApi);
 api.route("/", runsApi);
 api.route("/", waitRoomsApi);
 api.route("/", overviewApi);
+api.route("/", replayApi);
