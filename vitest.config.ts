@@ -56,8 +56,7 @@ export default defineConfig(async () => ({
       log.includes("injected") || (type === "stdout" && log.startsWith('{"msg":')) ? false : undefined,
     include: ["test/**/*.test.ts"],
     // The browser suite runs in Node against `wrangler dev` (vitest.browser.config.ts).
-    // test/node/: the deploy tools, in Node (vitest.node.config.ts).
-    exclude: ["test/browser/**", "test/node/**"],
+    exclude: ["test/browser/**", "test/tools/**"],
     // End-to-end tests wait for the real queue and alarms.
     testTimeout: 20_000,
     setupFiles: ["./test/apply-migrations.ts"],

@@ -3,28 +3,42 @@
  *
  * (a) Latency. Workflow "resume": on system.import.start (asset `lat-r-…`), wait for
  *     system.import.complete on the same asset, then http POST to a local receiver.
- *     Per sample: post a start on a fresh asset, wait until its run is waiting (and
- *     its lease released), then t0, post the complete, t1 when the receiver gets the
- *     action's request. Baseline, sampled alternately in the same Worker: workflow
+ *     Per sample: post a start on a fresh asset, wait until GET /api/runs shows its
+ *     run waiting (plus SETTLE_MS, so the consumer is done with it), then t0, post the
+ *     complete, t1 when the receiver gets the action's request. Baseline, sampled alternately in the same Worker: workflow
  *     "direct", whose first node is the same http action, started by a
  *     system.import.complete on an asset `lat-d-…`: t0 at its POST, t1 at the
  *     receiver. Both paths cross the queue twice (event, then run or resume); the
  *     ratio is what the WaitRoom adds over a plain trigger -> action path.
  *
  * (b) Throughput. N runs of "on start, wait for complete, then http POST" paused on 1
- *     asset, and N paused on N assets (each case in a fresh Worker): setup delivers
- *     the N starts in deliveries of 100 and waits until all N runs are waiting; then
- *     1 complete (1 asset) or N completes, one per asset, in deliveries of 100, and
- *     the time from the first POST to the last run's ended_at gives resumes/s.
+ *     asset, and M paused on M assets (each case in a fresh Worker): pausing delivers
+ *     the starts in deliveries of 100 and waits until all runs are waiting (pauses/s);
+ *     then 1 complete (1 asset) or M completes, one per asset, in deliveries of 100,
+ *     and the time from the first POST to the last action request at the receiver
+ *     gives resumes/s. Each repetition also measures the minimal queue consumer
+ *     (bench/workers/queue-baseline.js: one D1 row and one fetch per message) with N
+ *     messages; pauses/s and resumes/s on 1 asset are reported over it (target >= 0.5).
  */
 import { parseArgs } from "node:util";
 import { positiveInt } from "./lib/args";
+import {
+  type Baseline,
+  type BaselineResult,
+  describeBaselines,
+  measureBaselines,
+  P99_TARGET_MS,
+  ratioRow,
+  startBaselines,
+  summariseBaselines,
+  THROUGHPUT_TARGET,
+} from "./lib/baseline";
 import { percentile } from "./lib/load";
 import { type ProfileStats, profileTable, readProfile } from "./lib/profile";
 import {
+  api,
   type BenchWorkerConfig,
   benchWorkerOptions,
-  count,
   createWorkflows,
   deliveries,
   describeSource,
@@ -34,24 +48,28 @@ import {
   postDeliveries,
   postDelivery,
   type Receiver,
-  runStatuses,
+  sleep,
   startProject,
   startReceiver,
 } from "./lib/project";
 import { fixed, machine, table, writeResults } from "./lib/report";
+import { runCounter } from "./lib/runs";
 import { ROOT, type RunningWorker, runtimeDescription, tempDir } from "./lib/runtime";
 
-const HELP = `Usage: npm run bench:resume [-- --quick] [-- --samples S] [-- --runs N] [-- --repeats R]
-                            [-- --only latency|throughput] [-- --profile] [-- --rev REV]
+const HELP = `Usage: npm run bench:resume [-- --quick] [-- --samples S] [-- --runs N] [-- --spread M]
+                            [-- --repeats R] [-- --only latency|throughput] [-- --profile] [-- --rev REV]
 
-(a) latency from a resuming event's POST to the resumed run's http action, against a
-    workflow whose first node is that action (p50/p99 and the ratio);
-(b) resumes/s with N runs paused on 1 asset and N runs paused on N assets.
+(a) latency from an event's POST to the http action of the run it resumes, and of the
+    run it starts (p50/p99, target p99 < ${P99_TARGET_MS} ms);
+(b) pauses/s and resumes/s with N runs paused on 1 asset, and with M runs paused on M
+    assets, beside a minimal queue consumer (1 D1 row + 1 fetch per message) measured
+    with N messages in the same repetitions (target: ours / baseline >= ${THROUGHPUT_TARGET}).
 Writes bench/results/resume-*.json.
 
-  --quick        S=10 samples, N=200 runs, 1 repetition (a smoke check)
+  --quick        S=10 samples, N=500, M=200, 1 repetition (a smoke check)
   --samples S    latency samples per path (default 50, after 3 warm-up samples)
-  --runs N       paused runs per throughput case (default 1000; 10000 takes ~18 min per repetition here)
+  --runs N       runs paused on one asset (default 10000)
+  --spread M     runs paused on M assets, one each (default 1000; 0 skips the case)
   --repeats R    repetitions of each throughput case, each in a fresh Worker (default 3)
   --only X       run only part (a) "latency" or part (b) "throughput"
   --profile      run bench/workers/profiled.js (our Worker with timing around each D1
@@ -65,7 +83,10 @@ const WARMUP_SAMPLES = 3;
 const DELIVERY_SIZE = 100;
 const POST_CONCURRENCY = 2;
 const SAMPLE_TIMEOUT_MS = 30_000;
-const PHASE_TIMEOUT_MS = 60 * 60_000;
+/** A throughput phase (pausing or resuming) that takes longer than this fails the benchmark. */
+const PHASE_TIMEOUT_MS = 20 * 60_000;
+/** After the API shows a run waiting, the time given the consumer to finish with it before the awaited event. */
+const SETTLE_MS = 100;
 
 function waitThenAct(name: string, trigger: object, url: string) {
   return {
@@ -91,13 +112,12 @@ interface ThroughputRun {
   repetition: number;
   assets: number;
   runs: number;
+  /** First start's POST until every run is waiting. */
   setupSeconds: number;
-  startsPerSecond: number;
-  /** First resuming POST to the last run's ended_at. */
+  pausesPerSecond: number;
+  /** First resuming POST to the last action request at the receiver. */
   seconds: number;
   resumesPerSecond: number;
-  /** First resuming POST to the last complete event's consumed_at, which the consumer stamps when it takes up the event's batch. */
-  eventsConsumedSeconds: number;
   failedRuns: number;
   /** With --profile: where pausing (setup) and resuming spent their time. */
   profile?: { setup: ProfileStats; resume: ProfileStats };
@@ -109,6 +129,7 @@ async function main() {
       quick: { type: "boolean" },
       samples: { type: "string" },
       runs: { type: "string" },
+      spread: { type: "string" },
       repeats: { type: "string" },
       only: { type: "string" },
       profile: { type: "boolean" },
@@ -128,7 +149,8 @@ async function main() {
     quick,
     samples: positiveInt(values.samples, quick ? 10 : 50, "samples"),
     warmupSamples: WARMUP_SAMPLES,
-    runs: positiveInt(values.runs, quick ? 200 : 1000, "runs"),
+    runs: positiveInt(values.runs, quick ? 500 : 10_000, "runs"),
+    spread: values.spread === "0" ? 0 : positiveInt(values.spread, quick ? 200 : 1000, "spread"),
     repeats: positiveInt(values.repeats, quick ? 1 : 3, "repeats"),
     deliverySize: DELIVERY_SIZE,
     postConcurrency: POST_CONCURRENCY,
@@ -150,9 +172,10 @@ async function main() {
 
   const build = await tempDir("bench-build-");
   const workers = new Set<RunningWorker>();
+  let baselines: Baseline[] = [];
   let receiver: Receiver | undefined;
   const stopAll = async () => {
-    await Promise.allSettled([...workers].map((w) => w.stop()));
+    await Promise.allSettled([...[...workers].map((w) => w.stop()), ...baselines.map((b) => b.stop())]);
     await receiver?.close();
     await build.remove();
   };
@@ -187,8 +210,10 @@ async function main() {
         ? `(a) ${settings.samples} samples per path after ${WARMUP_SAMPLES} warm-up`
         : "",
       settings.parts.includes("throughput")
-        ? `(b) ${settings.runs} paused runs per case, deliveries of ${DELIVERY_SIZE} (${POST_CONCURRENCY} in flight), ` +
-          `${settings.repeats} repetition(s)`
+        ? `(b) ${settings.runs} runs paused on 1 asset` +
+          (settings.spread ? `, ${settings.spread} on ${settings.spread} assets` : "") +
+          `, deliveries of ${DELIVERY_SIZE} (${POST_CONCURRENCY} in flight), ${settings.repeats} repetition(s), ` +
+          `baseline ${settings.runs} messages per repetition`
         : "",
     ];
     console.log(`Settings: ${parts.filter(Boolean).join("; ")}.\n`);
@@ -201,16 +226,29 @@ async function main() {
     }
 
     const throughput: ThroughputRun[] = [];
+    const baselineRounds: BaselineResult[][] = [];
     if (settings.parts.includes("throughput")) {
-      console.log(`(b) Resume throughput, ${settings.runs} paused runs per case`);
+      console.log("(b) Pause and resume throughput");
+      baselines = await startBaselines(receiver, config.options.compatibilityDate);
+      const caseList = [
+        { runs: settings.runs, assets: 1 },
+        ...(settings.spread ? [{ runs: settings.spread, assets: settings.spread }] : []),
+      ];
       for (let repetition = 1; repetition <= settings.repeats; repetition++) {
-        const cases = repetition % 2 === 1 ? [1, settings.runs] : [settings.runs, 1];
-        for (const assets of cases) {
-          const worker = await start(`resume-${assets}`, config);
-          const result = await measureThroughput(worker, receiver, settings.runs, assets, repetition, settings.profile);
+        // Alternate the order, baseline included, so a drift in machine load favours no case.
+        const measureBaseline = async () => {
+          const results = await measureBaselines(baselines, settings.runs, PHASE_TIMEOUT_MS);
+          baselineRounds.push(results);
+          console.log(`  rep ${repetition}  ${describeBaselines(results)} (messages/s, ${settings.runs} messages)`);
+        };
+        if (repetition % 2 === 1) await measureBaseline();
+        for (const c of repetition % 2 === 1 ? caseList : [...caseList].reverse()) {
+          const worker = await start(`resume-${c.assets}`, config);
+          const result = await measureThroughput(worker, receiver, c.runs, c.assets, repetition, settings.profile);
           await stop(worker);
           throughput.push(result);
         }
+        if (repetition % 2 === 0) await measureBaseline();
       }
     }
 
@@ -219,57 +257,99 @@ async function main() {
       console.log(
         `\n(a) Latency, POST of the event to the action's request at the receiver, ${latency.samples} samples per path:\n`,
       );
+      const p99Verdict = (p99: number) => (p99 < P99_TARGET_MS ? "met" : "MISSED");
       console.log(
         table(
-          ["path", "p50 ms", "p99 ms", "mean ms"],
+          ["path", "p50 ms", "p99 ms", "mean ms", `p99 < ${P99_TARGET_MS} ms`],
           [
-            ["start -> wait; complete -> resume -> action", latency.resume],
-            ["baseline: complete -> action (first node)", latency.direct],
+            ["event-to-resume: complete -> resumed run's action", latency.resume],
+            ["event-to-action: complete -> started run's action", latency.direct],
           ].map(([label, s]) => {
             const stats = s as LatencyResult["resume"];
-            return [label as string, fixed(stats.p50), fixed(stats.p99), fixed(stats.mean)];
+            return [label as string, fixed(stats.p50), fixed(stats.p99), fixed(stats.mean), p99Verdict(stats.p99)];
           }),
         ),
       );
       console.log(
-        `\nratio resume / baseline: p50 ${fixed(latency.ratioP50, 2)}, p99 ${fixed(latency.ratioP99, 2)}` +
+        `\nratio resume / start: p50 ${fixed(latency.ratioP50, 2)}, p99 ${fixed(latency.ratioP99, 2)}` +
           ` (what the resume path adds: p50 ${fixed(latency.resume.p50 - latency.direct.p50)} ms)`,
       );
     }
     let throughputSummary: ReturnType<typeof summarise> | undefined;
+    let baselineSummary: ReturnType<typeof summariseBaselines> | undefined;
     if (throughput.length > 0) {
-      throughputSummary = summarise(throughput, settings.runs);
+      throughputSummary = summarise(throughput);
+      baselineSummary = summariseBaselines(baselineRounds);
+      const reference = baselineSummary[0] as (typeof baselineSummary)[0];
       console.log(
-        `\n(b) Resume throughput, ${settings.runs} paused runs, ` +
+        "\n(b) Pause and resume throughput, " +
           (settings.repeats === 1 ? "one repetition (no median):\n" : `medians of ${settings.repeats} repetitions:\n`),
       );
       console.log(
         table(
           [
             "case",
-            "setup s",
-            "starts/s",
-            "resume s",
+            "pausing s",
+            "pauses/s",
+            "resuming s",
             "resumes/s",
-            "last complete taken up at s",
             "failed",
+            "pauses/s per rep.",
             "resumes/s per rep.",
           ],
           throughputSummary.cases.map((c) => [
             c.label,
             fixed(c.setupSeconds),
-            fixed(c.startsPerSecond),
+            fixed(c.pausesPerSecond),
             fixed(c.seconds),
             fixed(c.resumesPerSecond),
-            fixed(c.eventsConsumedSeconds),
             c.failedRuns,
+            c.runs.map((r) => fixed(r.pausesPerSecond)).join(" "),
             c.runs.map((r) => fixed(r.resumesPerSecond)).join(" "),
           ]),
         ),
       );
+      console.log("");
       console.log(
-        `\nratio resumes/s 1 asset / ${settings.runs} assets: ${fixed(throughputSummary.ratio, 2)}` +
-          " (setup, i.e. pausing, is reported beside it but not part of the ratio)",
+        table(
+          ["baseline", "messages", "messages/s", "per rep."],
+          baselineSummary.map((b) => [
+            b.label,
+            b.messages,
+            fixed(b.perSecond),
+            b.rounds.map((r) => fixed(r)).join(" "),
+          ]),
+        ),
+      );
+      const hot = throughputSummary.cases[0] as (typeof throughputSummary.cases)[0];
+      const spread = throughputSummary.cases[1];
+      throughputSummary.ratios = {
+        resumes: hot.resumesPerSecond / reference.perSecond,
+        pauses: hot.pausesPerSecond / reference.perSecond,
+        ...(spread ? { hotOverSpread: hot.resumesPerSecond / spread.resumesPerSecond } : {}),
+      };
+      console.log("");
+      console.log(
+        table(
+          ["ratio", "value", "target", "result"],
+          [
+            ratioRow(`resumes/s, ${hot.label} / baseline`, throughputSummary.ratios.resumes),
+            ratioRow(`pauses/s, ${hot.label} / baseline`, throughputSummary.ratios.pauses),
+            ...(spread
+              ? [
+                  [
+                    `resumes/s, ${hot.label} / ${spread.label}`,
+                    fixed(hot.resumesPerSecond / spread.resumesPerSecond, 2),
+                    "",
+                    "for reference",
+                  ],
+                ]
+              : []),
+          ],
+        ),
+      );
+      console.log(
+        `\n"baseline" is the first baseline row (one D1 statement + one fetch per message, in turn), ${reference.messages} messages.`,
       );
       for (const c of settings.profile ? throughputSummary.cases : []) {
         const last = c.runs.at(-1);
@@ -293,6 +373,7 @@ async function main() {
       settings,
       latency,
       throughput: throughputSummary,
+      baselines: baselineSummary,
     });
     console.log(`\nResults: ${file.replace(ROOT, "")}`);
   } finally {
@@ -300,46 +381,46 @@ async function main() {
   }
 }
 
-function summarise(runs: ThroughputRun[], n: number) {
-  const cases = [1, n].map((assets) => {
+function summarise(runs: ThroughputRun[]) {
+  const keys = [...new Set(runs.map((r) => r.assets))];
+  const cases = keys.map((assets) => {
     const list = runs.filter((r) => r.assets === assets);
     const med = (pick: (r: ThroughputRun) => number) => median(list.map(pick));
+    const n = list[0]?.runs ?? 0;
     return {
       label: `${n} runs on ${assets} asset${assets === 1 ? "" : "s"}`,
       assets,
       setupSeconds: med((r) => r.setupSeconds),
-      startsPerSecond: med((r) => r.startsPerSecond),
+      pausesPerSecond: med((r) => r.pausesPerSecond),
       seconds: med((r) => r.seconds),
       resumesPerSecond: med((r) => r.resumesPerSecond),
-      eventsConsumedSeconds: med((r) => r.eventsConsumedSeconds),
       failedRuns: list.reduce((sum, r) => sum + r.failedRuns, 0),
       runs: list,
     };
   });
-  const [one, many] = cases as [(typeof cases)[0], (typeof cases)[0]];
-  return { cases, ratio: one.resumesPerSecond / many.resumesPerSecond };
+  return { cases, ratios: {} as Record<string, number> };
 }
 
 const oneDelivery = (e: Record<string, unknown>) => deliveries([e], 1)[0] as string;
 
-/** Polls the run on `assetId` until it has `status` and no lease (the consumer is done with it). */
-async function runSettled(db: D1Database, assetId: string, status: string): Promise<void> {
+/** Polls GET /api/runs?id=<asset> until the asset's one run has `status`. */
+async function runReaches(worker: RunningWorker, assetId: string, status: string): Promise<void> {
+  let last = "none";
   const probe = async () => {
-    const row = await db
-      .prepare("select status, lease_until from runs where asset_id = ?")
-      .bind(assetId)
-      .first<{ status: string; lease_until: string | null }>();
-    return row?.status === status && row.lease_until === null ? 1 : 0;
+    const page = (await api(worker, "GET", `/api/runs?id=${encodeURIComponent(assetId)}`)) as {
+      runs: { status: string }[];
+    };
+    last = page.runs.map((r) => r.status).join(",") || "none";
+    return page.runs.length === 1 && page.runs[0]?.status === status ? 1 : 0;
   };
   await pollUntil(probe, 1, {
     intervalMs: 10,
     timeoutMs: SAMPLE_TIMEOUT_MS,
-    describe: async () => `run on ${assetId} did not become ${status}: ${JSON.stringify(await runStatuses(db))}`,
+    describe: async () => `run on ${assetId} did not become ${status} (last seen: ${last})`,
   });
 }
 
 async function measureLatency(worker: RunningWorker, receiver: Receiver, samples: number): Promise<LatencyResult> {
-  const db = await worker.db();
   await createWorkflows(
     worker,
     [
@@ -367,12 +448,13 @@ async function measureLatency(worker: RunningWorker, receiver: Receiver, samples
   const resumeSample = async (i: number) => {
     const asset = `lat-r-${i}`;
     await postDelivery(worker, oneDelivery(event(START, asset)));
-    await runSettled(db, asset, "waiting");
+    await runReaches(worker, asset, "waiting");
+    await sleep(SETTLE_MS);
     const body = oneDelivery(event(COMPLETE, asset));
     const t0 = performance.now();
     await postDelivery(worker, body);
     const t1 = await receiver.arrival(`/resume/${asset}`, SAMPLE_TIMEOUT_MS);
-    await runSettled(db, asset, "completed");
+    await runReaches(worker, asset, "completed");
     return t1 - t0;
   };
   const directSample = async (i: number) => {
@@ -381,7 +463,7 @@ async function measureLatency(worker: RunningWorker, receiver: Receiver, samples
     const t0 = performance.now();
     await postDelivery(worker, body);
     const t1 = await receiver.arrival(`/direct/${asset}`, SAMPLE_TIMEOUT_MS);
-    await runSettled(db, asset, "completed");
+    await runReaches(worker, asset, "completed");
     return t1 - t0;
   };
 
@@ -427,62 +509,64 @@ async function measureThroughput(
   repetition: number,
   profile: boolean,
 ): Promise<ThroughputRun> {
-  const db = await worker.db();
+  const runsOf = await runCounter(worker);
+  const tag = `rep${repetition}-${assets}`;
   await createWorkflows(
     worker,
-    [waitThenAct("bench resume throughput", { eventTypes: [START] }, `${receiver.url}/b`)],
+    [waitThenAct("bench resume throughput", { eventTypes: [START] }, `${receiver.url}/b/${tag}`)],
     1,
   );
   const assetOf = (i: number) => (assets === 1 ? "hot-asset" : `asset-${i}`);
   const label = `  rep ${repetition}  ${runs} runs on ${assets} asset${assets === 1 ? "" : "s"}`;
-  const describe = async () => `runs ${JSON.stringify(await runStatuses(db))}`;
+  const describe = async () => `runs ${JSON.stringify(await runsOf.statuses())}`;
 
   process.stdout.write(`${label}: pausing... `);
   const starts = deliveries(
-    Array.from({ length: runs }, (_, i) => event(START, assetOf(i))),
+    Array.from({ length: runs }, (_, i) => event(START, assetOf(i % assets))),
     DELIVERY_SIZE,
   );
   if (profile) await readProfile(worker, true);
   let t0 = performance.now();
   await postDeliveries(worker, starts, POST_CONCURRENCY);
-  const waitingCount = () => count(db, "select count(*) as n from runs where status = 'waiting'");
-  await pollUntil(waitingCount, runs, { intervalMs: 200, timeoutMs: PHASE_TIMEOUT_MS, describe });
-  const setupSeconds = (performance.now() - t0) / 1000;
+  const paused = await pollUntil(() => runsOf.count(["waiting"]), runs, {
+    intervalMs: 200,
+    timeoutMs: PHASE_TIMEOUT_MS,
+    describe,
+  });
+  const setupSeconds = (paused - t0) / 1000;
   const setupProfile = profile ? await readProfile(worker, true) : undefined;
-  process.stdout.write(`${fixed(setupSeconds)} s (${fixed(runs / setupSeconds)} starts/s); resuming... `);
+  process.stdout.write(`${fixed(setupSeconds)} s (${fixed(runs / setupSeconds)} pauses/s); resuming... `);
 
   const completes = deliveries(
     Array.from({ length: assets }, (_, i) => event(COMPLETE, assetOf(i))),
     DELIVERY_SIZE,
   );
   const requestsBefore = receiver.count();
-  t0 = Date.now();
+  const actions = receiver.reached(`/b/${tag}`, runs, PHASE_TIMEOUT_MS);
+  t0 = performance.now();
   await postDeliveries(worker, completes, POST_CONCURRENCY);
-  const doneCount = () => count(db, "select count(*) as n from runs where status in ('completed', 'failed')");
-  await pollUntil(doneCount, runs, { intervalMs: 100, timeoutMs: PHASE_TIMEOUT_MS, describe });
-  const last = await db.prepare("select max(ended_at) as at from runs").first<{ at: string }>();
-  const consumed = await db
-    .prepare("select max(consumed_at) as at from events where event_type = ?")
-    .bind(COMPLETE)
-    .first<{ at: string }>();
-  const seconds = (Date.parse(last?.at ?? "") - t0) / 1000;
-  const failedRuns = await count(db, "select count(*) as n from runs where status = 'failed'");
+  const seconds = ((await actions) - t0) / 1000;
+  await pollUntil(() => runsOf.count(["completed", "failed"]), runs, {
+    intervalMs: 100,
+    timeoutMs: PHASE_TIMEOUT_MS,
+    describe,
+  });
+  const failedRuns = await runsOf.count(["failed"]);
   const resumeProfile = profile ? await readProfile(worker, true) : undefined;
   const result: ThroughputRun = {
     repetition,
     assets,
     runs,
     setupSeconds,
-    startsPerSecond: runs / setupSeconds,
+    pausesPerSecond: runs / setupSeconds,
     seconds,
     resumesPerSecond: runs / seconds,
-    eventsConsumedSeconds: (Date.parse(consumed?.at ?? "") - t0) / 1000,
     failedRuns,
     ...(setupProfile && resumeProfile ? { profile: { setup: setupProfile, resume: resumeProfile } } : {}),
   };
   const requests = receiver.count() - requestsBefore;
   console.log(
-    `${fixed(seconds)} s, ${fixed(result.resumesPerSecond)} resumes/s (last complete taken up at ${fixed(result.eventsConsumedSeconds)} s)` +
+    `${fixed(seconds)} s, ${fixed(result.resumesPerSecond)} resumes/s` +
       (failedRuns ? `  FAILED RUNS ${failedRuns}` : "") +
       (requests !== runs ? `  receiver got ${requests} requests for ${runs} runs` : ""),
   );

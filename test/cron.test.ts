@@ -2,24 +2,12 @@
  * When the queue fails after D1 has stored a delivery: Okta still gets 200, and the
  * cron re-enqueues the stranded events once they are past the grace period.
  */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
-import worker from "../src/index";
 import { oktaDelivery, oktaEvent } from "../tools/local-okta/builders";
+import { runCron } from "./fault-support";
 import { failingQueue, hookRequest, postDelivery, sendWithEnv, storedEvent } from "./support";
 import { until } from "./workflow-support";
-
-/** Runs the Worker's scheduled handler as if the cron fired at `at`. */
-async function runCron(at: number, overrides: Partial<Env> = {}): Promise<void> {
-  const ctx = createExecutionContext();
-  await worker.scheduled(
-    createScheduledController({ scheduledTime: at, cron: "* * * * *" }),
-    { ...env, ...overrides },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-}
 
 /** Posts a delivery while every queue send fails; returns its events' uuids. */
 async function deliverWhileQueueIsDown(count: number): Promise<string[]> {

@@ -50,6 +50,13 @@ async function runIdOf(workflowId: string, uuid: string): Promise<string> {
   return until(async () => (await runIdsFor(workflowId, uuid))[0], "the run to start");
 }
 
+/** Waits until the run's action has been deferred and its consumer let go of it. */
+const deferredRow = (runId: string) =>
+  until(async () => {
+    const row = await runRow(runId);
+    return row?.not_before && row.lease_until === null ? row : null;
+  }, "the action to be deferred");
+
 const setRun = (runId: string, column: "not_before" | "repair_after" | "lease_until", at: number | null) =>
   env.DB.prepare(`update runs set ${column} = ? where id = ?`)
     .bind(at === null ? null : new Date(at).toISOString(), runId)
@@ -67,10 +74,7 @@ describe("a deferred action", () => {
     });
     const { workflowId, trigger } = await oneAction(base);
     const runId = await runIdOf(workflowId, (await trigger()).uuid);
-    const deferred = await until(async () => {
-      const row = await runRow(runId);
-      return row?.not_before && row.lease_until === null ? row : null;
-    }, "the action to be deferred");
+    const deferred = await deferredRow(runId);
     expect(Date.parse(deferred.not_before ?? "")).toBeGreaterThan(Date.now() + 3500_000);
 
     // The cron, 16 and 45 minutes on, and a run message arriving early: none executes the action.
@@ -98,10 +102,7 @@ describe("a deferred action", () => {
     });
     const { workflowId, trigger } = await oneAction(base);
     const runId = await runIdOf(workflowId, (await trigger()).uuid);
-    const deferred = await until(async () => {
-      const row = await runRow(runId);
-      return row?.not_before && row.lease_until === null ? row : null;
-    }, "the action to be deferred");
+    const deferred = await deferredRow(runId);
     // Not due yet: the cron leaves it alone.
     await runCron(Date.now() + 2 * MINUTE);
     expect(outbound.to(base)).toHaveLength(1);

@@ -21,7 +21,7 @@ import {
   withWaitRoomBindings,
 } from "./fault-support";
 import { deliver, notify, recordNotifications, runWithStatus, until } from "./paused-support";
-import { consume, createWorkflow } from "./workflow-support";
+import { consume, consumed, createWorkflow } from "./workflow-support";
 
 let outbound: ReturnType<typeof recordNotifications>;
 beforeAll(() => {
@@ -56,6 +56,12 @@ async function pausedRun() {
   return { asset, workflowId, runId: run.id };
 }
 
+/** A revoke on the asset as the consumer hands it to the WaitRoom. */
+const revokeOn = (asset: string) => ({
+  uuid: crypto.randomUUID(),
+  fields: eventFields({ id: asset, eventType: REVOKE, eventDate: new Date().toISOString() }),
+});
+
 const ended = (workflowId: string) => runWithStatus(workflowId, "completed");
 
 describe("a resume that never reaches D1", () => {
@@ -66,12 +72,17 @@ describe("a resume that never reaches D1", () => {
     await env.DB.prepare("update runs set lease_until = ? where id = ?")
       .bind(new Date(Date.now() + 5 * MINUTE).toISOString(), runId)
       .run();
-    const lost = droppingQueue();
-    await withWaitRoomBindings(asset, { EVENTS: lost.queue });
-    await deliver({ eventType: REVOKE, assetId: asset });
-    await until(async () => lost.dropped.length > 0, "the resume to be sent (and lost)");
+    // The event's consumer cannot take the run either: the decision stays in the WaitRoom's outbox.
+    const [revoke] = await deliver({ eventType: REVOKE, assetId: asset });
+    await consumed(revoke?.uuid ?? "");
     expect((await runRow(runId))?.status).toBe("waiting");
     expect((await waitRoomRows(asset)).unacked).toBe(1);
+    const lost = droppingQueue();
+    await withWaitRoomBindings(asset, { EVENTS: lost.queue });
+    await elapseResendBackoff(asset);
+    await runDurableObjectAlarm(waitRoomFor(env, asset));
+    expect(lost.dropped).toHaveLength(1);
+    expect((await runRow(runId))?.status).toBe("waiting");
 
     // The lease runs out; the WaitRoom's backoff elapses and its alarm sends the resume again.
     await env.DB.prepare("update runs set lease_until = null where id = ?").bind(runId).run();
@@ -91,9 +102,10 @@ describe("a resume that never reaches D1", () => {
     const { asset, workflowId, runId } = await pausedRun();
     const lost = droppingQueue();
     await withWaitRoomBindings(asset, { EVENTS: lost.queue });
-    await deliver({ eventType: REVOKE, assetId: asset });
-    await until(async () => lost.dropped.length > 0, "the resume to be sent");
+    // The event reaches the WaitRoom (as the consumer hands it over); its resume goes by message.
+    await waitRoomFor(env, asset).deliver([revokeOn(asset)]);
     const resume = lost.dropped[0] as ResumeMessage;
+    expect(resume).toMatchObject({ kind: "resume", runId });
     // Every delivery of the resume meets D1 down and is retried, until the queue gives up on it.
     for (let attempt = 0; attempt < 3; attempt++) {
       const result = await consume([resume], { DB: downD1() });
@@ -115,11 +127,7 @@ describe("a resume that never reaches D1", () => {
     const wire = hangingQueue();
     await withWaitRoomBindings(asset, { EVENTS: wire.queue });
     const stub = waitRoomFor(env, asset);
-    const revoke = {
-      uuid: crypto.randomUUID(),
-      fields: eventFields({ id: asset, eventType: REVOKE, eventDate: new Date().toISOString() }),
-    };
-    const delivering = stub.deliver([revoke]).catch((err: unknown) => err);
+    const delivering = stub.deliver([revokeOn(asset)]).catch((err: unknown) => err);
     await until(async () => wire.sending() > 0, "the resume to be on the wire");
     // Resolution and alarm are stored before the send: whatever becomes of this instance, the alarm re-sends.
     expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).not.toBeNull();

@@ -68,8 +68,12 @@ describe("WaitRoom", () => {
     const request = waitRequest(assetId);
     expect(await stub.wait(request)).toEqual({ state: "waiting", deadline: null });
     expect((await stub.paused()).map((p) => p.runId)).toEqual([request.runId]);
-    expect(await stub.deliver([assetEvent(assetId, "system.import.start")])).toEqual({ resumed: 0, duplicates: 0 });
-    expect(await stub.deliver([assetEvent(assetId)])).toEqual({ resumed: 1, duplicates: 0 });
+    expect(await stub.deliver([assetEvent(assetId, "system.import.start")])).toEqual({
+      resumed: 0,
+      duplicates: 0,
+      handedOff: [],
+    });
+    expect(await stub.deliver([assetEvent(assetId)])).toMatchObject({ resumed: 1, duplicates: 0, handedOff: [] });
     expect(await stub.paused()).toEqual([]);
     expect(await resolutions(stub)).toEqual([{ runId: request.runId, resolution: "event", sent: true }]);
   });
@@ -81,10 +85,27 @@ describe("WaitRoom", () => {
     expect(await stub.wait(request)).toEqual({ state: "waiting", deadline: null });
     const event = assetEvent(assetId);
     expect((await stub.deliver([event])).resumed).toBe(1);
-    expect(await stub.deliver([event])).toEqual({ resumed: 0, duplicates: 1 });
+    expect(await stub.deliver([event])).toEqual({ resumed: 0, duplicates: 1, handedOff: [] });
     // The wait is resolved; asking to wait again for the same (run, node) does not wait twice.
     expect((await stub.wait(request)).state).toBe("resolved");
     expect(await stub.paused()).toEqual([]);
+  });
+
+  it("hands up to `handoff` decisions to its caller, unsent until the hand-off expires; sends the rest", async () => {
+    const { assetId, stub } = room();
+    const first = waitRequest(assetId);
+    const second = waitRequest(assetId);
+    await stub.wait(first);
+    await stub.wait(second);
+    const { resumed, handedOff } = await stub.deliver([assetEvent(assetId)], 1);
+    expect(resumed).toBe(2);
+    expect(handedOff).toHaveLength(1);
+    const sent = new Map((await resolutions(stub)).map((r) => [r.runId, r.sent]));
+    expect(sent.get(handedOff[0]?.runId ?? "")).toBe(false);
+    expect([...sent.values()].filter(Boolean)).toHaveLength(1);
+    // The hand-off's resend is due in 30 s: the alarm is set for it, in case the caller never acks.
+    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(alarm ?? 0).toBeGreaterThan(Date.now() + 20_000);
   });
 
   it("resolves a new wait from its buffer of recent events", async () => {

@@ -29,7 +29,7 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 /**
  * Our Worker's options as deployed (wrangler.toml: D1, queues, the WaitRoom Durable
  * Object with SQLite storage), changed only where a benchmark must:
- *   - the events queue consumer's max_batch_timeout is 0 (wrangler.toml: 1 s), because
+ *   - every queue consumer's max_batch_timeout is 0 (wrangler.toml: 1 s), because
  *     the local queue otherwise waits the batching window before every partial batch;
  *     max_batch_size stays as in wrangler.toml;
  *   - the cron is off (its repairs only touch events unqueued for 60 s and runs stalled
@@ -58,15 +58,18 @@ export async function benchWorkerOptions(
     profile || rev
       ? await bundleWorker(root, outDir, profile ? PROFILED_ENTRY : undefined)
       : await projectWorkerOptions(outDir);
-  const consumers = (ours.queueConsumers ?? {}) as Record<string, Record<string, unknown>>;
-  const consumer = { ...consumers[EVENTS_QUEUE], maxBatchTimeout: 0 };
-  if (!(ours.durableObjects as Record<string, unknown> | undefined)?.WAIT_ROOMS) {
-    throw new Error("wrangler.toml no longer binds WAIT_ROOMS; the benchmarks need the WaitRoom Durable Object");
-  }
+  // Every queue the Worker consumes gets max_batch_timeout 0 (an engine may add queues).
+  const consumers = Object.fromEntries(
+    Object.entries((ours.queueConsumers ?? {}) as Record<string, Record<string, unknown>>).map(([queue, settings]) => [
+      queue,
+      { ...settings, maxBatchTimeout: 0 },
+    ]),
+  );
+  const consumer = consumers[EVENTS_QUEUE] ?? {};
   const options = {
     ...ours,
     cronTriggers: [],
-    queueConsumers: { ...consumers, [EVENTS_QUEUE]: consumer },
+    queueConsumers: consumers,
     bindings: {
       ...(ours.bindings as Record<string, string>),
       OKTA_HOOK_SECRET: HOOK_SECRET,
@@ -115,6 +118,11 @@ export interface Receiver {
   count(): number;
   /** Resolves with performance.now() when a request for `path` arrives (or already has). */
   arrival(path: string, timeoutMs: number): Promise<number>;
+  /**
+   * Resolves with performance.now() of the `n`th request whose path starts with `prefix`
+   * (at once if it has come); rejects after `timeoutMs` naming how many came.
+   */
+  reached(prefix: string, n: number, timeoutMs: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -122,6 +130,19 @@ export async function startReceiver(): Promise<Receiver> {
   let received = 0;
   const arrivals = new Map<string, number>();
   const waiters = new Map<string, (at: number) => void>();
+  /** Arrival times per watched prefix, and who waits for the nth. */
+  const watched = new Map<string, { times: number[]; waiters: { n: number; resolve: (at: number) => void }[] }>();
+  const watch = (prefix: string) => {
+    let entry = watched.get(prefix);
+    if (!entry) {
+      entry = { times: [], waiters: [] };
+      // Count what already came, so a late watcher still sees it.
+      for (const [path, at] of arrivals) if (path.startsWith(prefix)) entry.times.push(at);
+      entry.times.sort((a, b) => a - b);
+      watched.set(prefix, entry);
+    }
+    return entry;
+  };
   const server: Server = createServer((req, res) => {
     const at = performance.now();
     received++;
@@ -129,6 +150,15 @@ export async function startReceiver(): Promise<Receiver> {
     arrivals.set(path, at);
     waiters.get(path)?.(at);
     waiters.delete(path);
+    for (const [prefix, entry] of watched) {
+      if (!path.startsWith(prefix)) continue;
+      entry.times.push(at);
+      entry.waiters = entry.waiters.filter((w) => {
+        if (entry.times.length < w.n) return true;
+        w.resolve(at);
+        return false;
+      });
+    }
     req.resume();
     res.writeHead(204).end();
   });
@@ -150,6 +180,22 @@ export async function startReceiver(): Promise<Receiver> {
           clearTimeout(timer);
           resolve(at);
         });
+      });
+    },
+    reached(prefix, n, timeoutMs) {
+      const entry = watch(prefix);
+      const known = entry.times[n - 1];
+      if (known !== undefined) return Promise.resolve(known);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          entry.waiters = entry.waiters.filter((w) => w.resolve !== done);
+          reject(new Error(`${entry.times.length} of ${n} requests for ${prefix}* within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const done = (at: number) => {
+          clearTimeout(timer);
+          resolve(at);
+        };
+        entry.waiters.push({ n, resolve: done });
       });
     },
     close: () =>

@@ -42,18 +42,22 @@ export function recordCondition(
 }
 
 /**
- * Records that an action begins (again), counting attempts, but only while the run is
- * running: RETURNING is empty for a run terminated meanwhile, which is then not executed.
+ * A new step row selected from the run's own row (INSERT … SELECT): no run in
+ * `status`, no step. This is how a write refuses a run terminated meanwhile.
  */
-export function startAction(db: Db, step: { runId: string; nodeId: string; seq: number }, at: Date) {
-  // INSERT … SELECT from the run's own row: no row, no step, when it is not running.
-  const values = db
+function stepIfRun(
+  db: Db,
+  step: { runId: string; nodeId: string; seq: number; kind: "action" | "event"; status: "running" | "waiting" },
+  runStatus: RunStatus,
+  at: Date,
+) {
+  return db
     .select({
       runId: runs.id,
       nodeId: sql<string>`${step.nodeId}`.as("node_id"),
       seq: sql<number>`${step.seq}`.as("seq"),
-      kind: sql<string>`'action'`.as("kind"),
-      status: sql<string>`'running'`.as("status"),
+      kind: sql<string>`${step.kind}`.as("kind"),
+      status: sql<string>`${step.status}`.as("status"),
       outcome: sql`null`.as("outcome"),
       output: sql`null`.as("output"),
       error: sql`null`.as("error"),
@@ -62,10 +66,17 @@ export function startAction(db: Db, step: { runId: string; nodeId: string; seq: 
       endedAt: sql`null`.as("ended_at"),
     })
     .from(runs)
-    .where(and(eq(runs.id, step.runId), eq(runs.status, "running")));
+    .where(and(eq(runs.id, step.runId), eq(runs.status, runStatus)));
+}
+
+/**
+ * Records that an action begins (again), counting attempts, but only while the run is
+ * running: RETURNING is empty for a run terminated meanwhile, which is then not executed.
+ */
+export function startAction(db: Db, step: { runId: string; nodeId: string; seq: number }, at: Date) {
   return db
     .insert(runSteps)
-    .select(values)
+    .select(stepIfRun(db, { ...step, kind: "action", status: "running" }, "running", at))
     .onConflictDoUpdate({
       target: [runSteps.runId, runSteps.nodeId],
       set: { attempts: sql`${runSteps.attempts} + 1`, status: "running", error: null },
@@ -80,6 +91,8 @@ export function touchRuns(db: Db, runIds: readonly string[], leaseUntil: Date, a
     .set({
       leaseUntil: leaseUntil.toISOString(),
       updatedAt: at.toISOString(),
+      // A deferred action's time has come: it is executing now.
+      notBefore: null,
       repairAfter: iso(at.getTime() + STALLED_AFTER_MS),
     })
     .where(and(inJson(runs.id, runIds), eq(runs.status, "running")));
@@ -192,9 +205,10 @@ export function pauseRun(
       })
       .where(and(eq(runs.id, step.runId), eq(runs.status, "running")))
       .returning({ id: runs.id }),
+    // Only when the pause took: a run terminated meanwhile gets no waiting step.
     db
       .insert(runSteps)
-      .values({ ...step, kind: "event", status: "waiting", attempts: 1, startedAt: now })
+      .select(stepIfRun(db, { ...step, kind: "event", status: "waiting" }, "waiting", at))
       // A resume that got here first has recorded the outcome; never turn it back into a wait.
       .onConflictDoUpdate({
         target: [runSteps.runId, runSteps.nodeId],

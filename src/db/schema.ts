@@ -186,6 +186,23 @@ export type RunRow = typeof runs.$inferSelect;
 export type RunStepRow = typeof runSteps.$inferSelect;
 
 /**
+ * The (workflow, event) pairs a replay asked for: a run with this workflow and trigger
+ * event is a replayed run. Kept apart from `runs` so the engine needs no change: the
+ * replay writes these, then re-enqueues the events, and the consumer starts the runs as
+ * usual (once per pair, by `runs_by_trigger`).
+ */
+export const replayedRuns = sqliteTable(
+  "replayed_runs",
+  {
+    workflowId: text("workflow_id").notNull(),
+    triggerEventUuid: text("trigger_event_uuid").notNull(),
+    replayId: text("replay_id").notNull(),
+    requestedAt: text("requested_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workflowId, t.triggerEventUuid] }), index("replayed_runs_by_replay").on(t.replayId)],
+);
+
+/**
  * Messages the events queue gave up on, recorded by the dead-letter queue's consumer
  * (dead-letters.ts) so that someone can read, re-drive or discard them. Keyed by the
  * dead-letter message's own ID: a letter delivered twice is recorded once.

@@ -27,6 +27,18 @@ const RESEND_DELAY_MS = 5_000;
 export function resendDelayMs(sends: number): number {
   return Math.min(15 * 60_000, 60_000 * 2 ** Math.max(0, sends - 1));
 }
+/** A decision handed to deliver()'s caller is sent as a message only if no ack comes within this. */
+export const HANDOFF_MS = 30_000;
+/** deliver() hands at most this many decisions to its caller; the rest go by message. */
+const Handoff = z.number().int().min(0).max(1000);
+
+/** A wait decided by an event, handed to deliver()'s caller to apply. */
+export interface WaitDecided {
+  runId: string;
+  nodeId: string;
+  resolution: Resolution;
+}
+
 /** A cancelled run's tombstone is kept this long, so that a wait() already in flight is refused. */
 export const TOMBSTONE_RETENTION_MS = 24 * 60 * 60 * 1000;
 
@@ -101,11 +113,19 @@ export class WaitRoom extends DurableObject<Env> {
   /**
    * Events on this asset: buffered for later waits, and every open wait an event
    * matches is resolved with it (one event can resume many runs, each once).
-   * Idempotent per event uuid: an event seen before is skipped.
+   * Idempotent per event uuid: an event seen before is skipped. Up to `handoff` of the
+   * decisions are handed back to the caller to apply at once (no queue hop); they stay
+   * in the outbox and are sent as resume messages only if no ack comes within
+   * HANDOFF_MS. The rest are sent now.
    */
-  async deliver(input: unknown): Promise<{ resumed: number; duplicates: number }> {
+  async deliver(
+    input: unknown,
+    handoffInput: unknown = 0,
+  ): Promise<{ resumed: number; duplicates: number; handedOff: WaitDecided[] }> {
     const events = parseInput(AssetEvents, input, "deliver");
+    const handoff = parseInput(Handoff, handoffInput, "deliver");
     const now = Date.now();
+    const handedOff: WaitDecided[] = [];
     let resumed = 0;
     let duplicates = 0;
     for (const event of events) {
@@ -130,14 +150,18 @@ export class WaitRoom extends DurableObject<Env> {
         )
         .toArray();
       for (const row of open) {
-        if (waitAccepts(criteriaOf(row), event) && this.resolve(row.run_id, row.node_id, { kind: "event", event })) {
+        if (!waitAccepts(criteriaOf(row), event)) continue;
+        const resolution: Resolution = { kind: "event", event };
+        const handOff = handedOff.length < handoff;
+        if (this.resolve(row.run_id, row.node_id, resolution, handOff ? now + HANDOFF_MS : now)) {
           resumed += 1;
+          if (handOff) handedOff.push({ runId: row.run_id, nodeId: row.node_id, resolution });
         }
       }
     }
     this.pruneBuffer(now);
     await this.sendDue();
-    return { resumed, duplicates };
+    return { resumed, duplicates, handedOff };
   }
 
   /**
@@ -281,12 +305,12 @@ export class WaitRoom extends DurableObject<Env> {
   }
 
   /** First resolution wins: an event and a timeout for the same wait cannot both take it. Due to send at once. */
-  private resolve(runId: string, nodeId: string, resolution: Resolution): boolean {
+  private resolve(runId: string, nodeId: string, resolution: Resolution, sendAt = Date.now()): boolean {
     const rows = this.sql
       .exec(
         "UPDATE waits SET resolution = ?, next_send_at = ? WHERE run_id = ? AND node_id = ? AND resolution IS NULL RETURNING run_id",
         JSON.stringify(resolution),
-        Date.now(),
+        sendAt,
         runId,
         nodeId,
       )

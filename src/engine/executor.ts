@@ -15,6 +15,8 @@
 import type { BatchItem } from "drizzle-orm/batch";
 import pLimit from "p-limit";
 import type { Db } from "../db/client";
+import { fieldsOf } from "../db/event-rows";
+import { getEvent } from "../db/events";
 import {
   clearWaitRooms,
   deferRun,
@@ -120,10 +122,13 @@ async function prepare(deps: EngineDeps, item: HeldRun, pending: BatchItem<"sqli
   if (run.status !== "running" && run.status !== "waiting") return null;
   try {
     const definition = await loadDefinition(deps.db, run.workflowId, run.workflowVersion);
-    if (!run.trigger) throw new InvalidStoredDefinition(`run ${run.id} has no trigger fields`);
+    // Runs started before the trigger's fields were kept on the run read them from the event.
+    const stored = run.trigger ? null : await getEvent(deps.db, run.triggerEventUuid);
+    const trigger = run.trigger ?? (stored ? fieldsOf(stored) : null);
+    if (!trigger) throw new InvalidStoredDefinition(`trigger event ${run.triggerEventUuid} is not stored`);
     const initialScope = {
-      trigger: run.trigger,
-      event: run.trigger,
+      trigger,
+      event: trigger,
       nodes: {},
       run: { id: run.id, workflowId: run.workflowId },
     };

@@ -8,13 +8,13 @@
  * attempt started but did not finish.
  */
 import type { Db } from "../db/client";
-import { listStepsOf, type NewRun, startRuns } from "../db/runs";
+import { leaseRuns, listStepsOf, type NewRun, startRuns } from "../db/runs";
 import { findTriggeredAndWaited } from "../db/workflows";
 import { waitRoomFor } from "../durable/wait-rooms";
 import type { EventMessage } from "../queue/messages";
 import { matchesTrigger } from "../workflows/trigger";
 import { loadDefinitions } from "./definitions";
-import { executeRuns } from "./executor";
+import { executeRuns, type WaitDecision } from "./executor";
 import { LEASE_MS } from "./lease";
 import type { EngineDeps } from "./types";
 
@@ -25,26 +25,32 @@ export async function routeEvents(deps: EngineDeps, events: readonly EventMessag
     ...new Set(inCategory.map((event) => event.fields.eventType)),
   ]);
   // Before the events are recorded consumed: a crash here redelivers them to the WaitRooms.
-  await deliverToWaitRooms(env, inCategory, waited);
+  const decided = await deliverToWaitRooms(env, inCategory, waited);
   const newRuns = await runsToStart(db, inCategory, triggered);
   const now = deps.now();
+  const leaseUntil = new Date(now.getTime() + LEASE_MS);
   const { fresh, resumed } = await startRuns(
     db,
     newRuns,
     events.map((event) => event.uuid),
     now,
-    new Date(now.getTime() + LEASE_MS),
+    leaseUntil,
   );
+  // The waits these events decided are applied here, without the queue hop of a resume
+  // message. A run another consumer holds is left to the WaitRoom's own resume message.
+  const waking = await leaseRuns(db, [...new Set(decided.map((d) => d.runId))], now, leaseUntil);
   const steps = Map.groupBy(
     await listStepsOf(
       db,
-      resumed.map((run) => run.id),
+      [...resumed, ...waking].map((run) => run.id),
     ),
     (step) => step.runId,
   );
+  const decisions = Map.groupBy(decided, (d) => d.runId);
   await executeRuns(deps, [
     ...fresh.map((run) => ({ run, steps: [] })),
     ...resumed.map((run) => ({ run, steps: steps.get(run.id) ?? [] })),
+    ...waking.map((run) => ({ run, steps: steps.get(run.id) ?? [], decisions: decisions.get(run.id) ?? [] })),
   ]);
 }
 
@@ -70,13 +76,28 @@ async function runsToStart(
   );
 }
 
-/** Only events of a type some workflow waits for are worth a WaitRoom call (and its storage). */
-async function deliverToWaitRooms(env: Env, events: readonly EventMessage[], waited: Set<string>): Promise<void> {
+/** How many of its decisions each WaitRoom hands back to this batch; more go by resume message. */
+const HANDOFF_PER_ASSET = 100;
+
+/**
+ * Only events of a type some workflow waits for are worth a WaitRoom call (and its
+ * storage). Returns the waits the WaitRooms decided and handed back to apply now.
+ */
+async function deliverToWaitRooms(
+  env: Env,
+  events: readonly EventMessage[],
+  waited: Set<string>,
+): Promise<Array<WaitDecision & { runId: string }>> {
   const wanted = events.filter((event) => event.fields.id && (waited.has("*") || waited.has(event.fields.eventType)));
   const byAsset = Map.groupBy(wanted, (event) => event.fields.id ?? "");
-  await Promise.all(
-    [...byAsset].map(([assetId, assetEvents]) =>
-      waitRoomFor(env, assetId).deliver(assetEvents.map((event) => ({ uuid: event.uuid, fields: event.fields }))),
-    ),
+  const handed = await Promise.all(
+    [...byAsset].map(async ([assetId, assetEvents]) => {
+      const { handedOff } = await waitRoomFor(env, assetId).deliver(
+        assetEvents.map((event) => ({ uuid: event.uuid, fields: event.fields })),
+        HANDOFF_PER_ASSET,
+      );
+      return handedOff.map((decided) => ({ ...decided, assetId }));
+    }),
   );
+  return handed.flat();
 }

@@ -6,6 +6,7 @@ import { eventTypesApi } from "./event-types";
 import { eventsApi } from "./events";
 import { createApiApp } from "./openapi-common";
 import { overviewApi } from "./overview";
+import { replayApi } from "./replay";
 import { runsApi } from "./runs";
 import { statusApi } from "./status";
 import { waitRoomsApi } from "./wait-rooms";
@@ -21,7 +22,7 @@ api.doc31("/openapi.json", {
   info: {
     title: "okta-event-workflows",
     version: "1.0.0",
-    description: "Admin API: events, event types, workflows and runs.",
+    description: "Admin API: events, event types, workflows, runs and replays.",
   },
 });
 
@@ -34,5 +35,6 @@ api.route("/", workflowsApi);
 api.route("/", runsApi);
 api.route("/", waitRoomsApi);
 api.route("/", overviewApi);
+api.route("/", replayApi);
 api.route("/", statusApi);
 api.route("/", deadLettersApi);

@@ -34,12 +34,15 @@ export interface LocalService {
   stop(): Promise<void>;
 }
 
-export async function startLocalService(): Promise<LocalService> {
+/** `secrets` overrides the hook secrets (the Okta tools' tests rotate them). */
+export async function startLocalService(
+  secrets: { current: string; previous: string } = { current: HOOK_SECRET, previous: "" },
+): Promise<LocalService> {
   const dir = await mkdtemp(join(tmpdir(), "okta-dashboard-"));
   const envFile = join(dir, "test.env");
   await writeFile(
     envFile,
-    `OKTA_HOOK_SECRET="${HOOK_SECRET}"\nOKTA_HOOK_SECRET_PREVIOUS=""\nADMIN_TOKEN="${ADMIN_TOKEN}"\n`,
+    `OKTA_HOOK_SECRET="${secrets.current}"\nOKTA_HOOK_SECRET_PREVIOUS="${secrets.previous}"\nADMIN_TOKEN="${ADMIN_TOKEN}"\n`,
   );
   const state = join(dir, "state");
   await run("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {

@@ -13,7 +13,7 @@ import { PLACEHOLDER_DATABASE_ID } from "../../tools/deploy/config";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const TSX = join(ROOT, "node_modules/tsx/dist/cli.mjs");
-const FAKE_BIN = join(ROOT, "test/node/fake-bin");
+const FAKE_BIN = join(ROOT, "test/tools/fake-bin");
 const SECRET_NAMES = [
   "OKTA_HOOK_SECRET",
   "ADMIN_TOKEN",

@@ -1,0 +1,141 @@
+/**
+ * `npm run okta:backfill`'s engine against the Okta stand-in (System Log pages, rate
+ * limits, 429s) and the real local service's hook (`wrangler dev`): pagination, waits,
+ * dedupe by uuid, and resuming from the printed cursor.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isSystemEventType } from "../../src/okta/event-types";
+import { OktaClient } from "../../tools/okta-api/client";
+import { backfill, HookRefused, logsUrl } from "../../tools/okta-backfill/backfill";
+import { seedEvents } from "../../tools/okta-standin/seed";
+import { type RunningStandin, startStandin } from "../../tools/okta-standin/server";
+import { HOOK_SECRET, type LocalService, startLocalService } from "../browser/local-service";
+import { storedUuids } from "./support";
+
+let standin: RunningStandin;
+let service: LocalService;
+const T0 = new Date("2026-11-01T00:00:00.000Z");
+const minutes = (n: number) => new Date(T0.getTime() + n * 60_000).toISOString();
+// 250 events a minute apart; one in five is outside the System Category.
+const seeded = seedEvents(250, T0, new Date(T0.getTime() + 250 * 60_000));
+const inRange = (from: number, to: number) =>
+  seeded.filter((event) => {
+    const at = Date.parse(String(event.published));
+    return (
+      isSystemEventType(String(event.eventType)) && at >= Date.parse(minutes(from)) && at < Date.parse(minutes(to))
+    );
+  });
+const ALL_TYPES = [...new Set(seeded.map((event) => String(event.eventType)).filter(isSystemEventType))];
+
+const waits: string[] = [];
+const client = () =>
+  new OktaClient({ orgUrl: standin.url, apiToken: "standin-token", onWait: (_ms, why) => waits.push(why) });
+const hook = () => ({ url: `${service.url}/hooks/okta`, header: "Authorization", secret: HOOK_SECRET });
+
+beforeAll(async () => {
+  [standin, service] = await Promise.all([
+    // Two System Log requests a second: a backfill of a few pages must wait for the reset.
+    startStandin({ apiToken: "standin-token", logsLimit: 2, windowMs: 1000 }),
+    startLocalService(),
+  ]);
+  standin.org.logs.push(...seeded);
+});
+afterAll(async () => {
+  await standin?.close();
+  await service?.stop();
+});
+
+describe("backfill from the System Log", () => {
+  it("asks Okta for the range and types as an eventType filter, oldest first", () => {
+    const url = new URL(
+      logsUrl({ since: minutes(0), until: minutes(10), types: ["a.b", "c.d"], limit: 50 }),
+      "http://x",
+    );
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      since: minutes(0),
+      until: minutes(10),
+      limit: "50",
+      sortOrder: "ASCENDING",
+      filter: 'eventType eq "a.b" or eventType eq "c.d"',
+    });
+  });
+
+  it("follows Link pagination to the end, waits for the rate limit, and stores exactly the range's events", async () => {
+    waits.length = 0;
+    const expected = inRange(0, 100);
+    const pages: (string | null)[] = [];
+    const result = await backfill(
+      client(),
+      { since: minutes(0), until: minutes(100), types: ALL_TYPES, limit: 25 },
+      hook(),
+      { onPage: (progress) => pages.push(progress.cursor) },
+    );
+    expect(result).toMatchObject({ events: expected.length, pages: Math.ceil(expected.length / 25), cursor: null });
+    expect(pages.at(-1)).toBeNull();
+    expect(pages.slice(0, -1).every((cursor) => typeof cursor === "string")).toBe(true);
+    // Four pages at two requests a second: the client waited for X-Rate-Limit-Reset instead of meeting a 429.
+    expect(waits.some((why) => why.startsWith("rate limit reached"))).toBe(true);
+    expect(standin.org.requests.filter((r) => r.status === 429)).toEqual([]);
+    const stored = new Set(await storedUuids(service.url));
+    expect(stored.size).toBe(expected.length);
+    for (const event of expected) expect(stored.has(String(event.uuid))).toBe(true);
+  });
+
+  it("sends events already stored again without storing them twice", async () => {
+    const before = (await storedUuids(service.url)).length;
+    const result = await backfill(
+      client(),
+      { since: minutes(0), until: minutes(100), types: ALL_TYPES, limit: 100 },
+      hook(),
+    );
+    expect(result.events).toBe(inRange(0, 100).length);
+    expect((await storedUuids(service.url)).length).toBe(before);
+  });
+
+  it("stops where asked, prints a cursor, and resumes from it without a gap or a duplicate", async () => {
+    const before = new Set(await storedUuids(service.url));
+    const range = {
+      since: minutes(100),
+      until: minutes(250),
+      types: ["system.import.start", "system.api_token.create"],
+    };
+    const first = await backfill(client(), { ...range, limit: 5 }, hook(), { shouldStop: () => true });
+    expect(first).toMatchObject({ pages: 1, events: 5, cursor: expect.any(String) });
+    const rest = await backfill(client(), { ...range, limit: 5, after: first.cursor ?? "" }, hook());
+    expect(rest.cursor).toBeNull();
+    const expected = inRange(100, 250).filter((event) => range.types.includes(String(event.eventType)));
+    expect(first.events + rest.events).toBe(expected.length);
+    const added = (await storedUuids(service.url)).filter((uuid) => !before.has(uuid));
+    expect(added.sort()).toEqual(expected.map((event) => String(event.uuid)).sort());
+  });
+
+  it("waits out a 429 until X-Rate-Limit-Reset, then carries on", async () => {
+    // Someone else spends the window's requests first.
+    for (let i = 0; i < 3; i++) {
+      await fetch(`${standin.url}/api/v1/logs?since=${minutes(0)}`, {
+        headers: { Authorization: "SSWS standin-token" },
+      });
+    }
+    const limited = standin.org.requests.filter((r) => r.status === 429).length;
+    expect(limited).toBeGreaterThan(0);
+    waits.length = 0;
+    const started = Date.now();
+    const result = await backfill(client(), { since: minutes(0), until: minutes(20), types: ALL_TYPES }, hook());
+    expect(result.events).toBe(inRange(0, 20).length);
+    expect(waits.some((why) => why.startsWith("429 from GET /api/v1/logs"))).toBe(true);
+    expect(standin.org.requests.filter((r) => r.status === 429).length).toBeGreaterThan(limited);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("stops with a clear error when the hook refuses the secret, having stored nothing", async () => {
+    const before = (await storedUuids(service.url)).length;
+    const run = backfill(
+      client(),
+      { since: minutes(0), until: minutes(250), types: ALL_TYPES },
+      { ...hook(), secret: "wrong" },
+    );
+    await expect(run).rejects.toThrow(HookRefused);
+    await expect(run).rejects.toThrow("refused the hook secret (401)");
+    expect((await storedUuids(service.url)).length).toBe(before);
+  });
+});
