@@ -1,5 +1,6 @@
 /**
- * `/hooks/okta`: the endpoint Okta's Event Hook points at. Answers the one-time
+ * `/hooks/okta` (the single-org hook) and `/hooks/okta/:source` (a named org of
+ * OKTA_SOURCES): the endpoints Okta's Event Hooks point at. Answers the one-time
  * verification GET and accepts deliveries, always well inside Okta's 3 s timeout.
  * Every rejection happens before anything is written.
  */
@@ -10,27 +11,40 @@ import { AppError } from "../errors";
 import { acceptDelivery } from "../ingest";
 import { OktaEnvelope } from "../okta/envelope";
 import { anySecretMatches } from "../okta/secret";
+import { hookAuth } from "../okta/sources";
 import { describeIssue } from "../validation";
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Okta's challenges are ~40 characters; anything far longer is not Okta. */
 const MAX_CHALLENGE_LENGTH = 1024;
 
-export const hooks = new Hono<{ Bindings: Env }>();
+/** `/okta` and `/okta/<source>`: one set of handlers, the source decides the secrets. */
+const HOOK_PATH = "/okta/:source?";
+
+export const hooks = new Hono<{ Bindings: Env; Variables: { hookSource: string | null } }>();
 
 /** Okta sends the configured secret header on the GET challenge and on every POST; HEAD is GET without a body, so it needs the secret too. */
-hooks.use("/okta", async (c, next) => {
+hooks.use(HOOK_PATH, async (c, next) => {
+  const resolved = hookAuth(c.env, c.req.param("source") ?? null);
+  if (resolved.kind === "unknown") throw new AppError(404, "not_found", "no such hook source");
+  if (resolved.kind === "misconfigured") {
+    // The reason names config, never secret values; it goes to the log, not to the caller.
+    console.error("named hook sources refused: OKTA_SOURCES is invalid", { reason: resolved.error });
+    throw new AppError(503, "unavailable", "named hook sources are not configured correctly");
+  }
+  const { auth } = resolved;
+  c.set("hookSource", auth.source);
   if (!["GET", "HEAD", "POST"].includes(c.req.method)) return next();
-  const headerName = c.env.OKTA_AUTH_HEADER || "Authorization";
-  const accepted = [c.env.OKTA_HOOK_SECRET, c.env.OKTA_HOOK_SECRET_PREVIOUS];
-  if (!(await anySecretMatches(c.req.header(headerName) ?? null, accepted))) {
+  if (auth.missingSecret)
+    console.error("hook source has no secret set", { source: auth.source, secret: auth.missingSecret });
+  if (!(await anySecretMatches(c.req.header(auth.headerName) ?? null, auth.secrets))) {
     // One message for missing and wrong alike; never echo what was sent.
     throw new AppError(401, "unauthorized", "missing or invalid hook secret");
   }
   return next();
 });
 
-hooks.get("/okta", (c) => {
+hooks.get(HOOK_PATH, (c) => {
   const challenge = c.req.header("x-okta-verification-challenge");
   if (!challenge) throw new AppError(400, "bad_request", "x-okta-verification-challenge header is required");
   if (challenge.length > MAX_CHALLENGE_LENGTH) {
@@ -40,7 +54,7 @@ hooks.get("/okta", (c) => {
 });
 
 hooks.post(
-  "/okta",
+  HOOK_PATH,
   (c, next) => {
     const contentType = c.req.header("content-type") ?? "";
     if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType)) {
@@ -72,7 +86,7 @@ hooks.post(
       throw new AppError(400, "bad_request", `not an Okta event hook delivery: ${describeIssue(parsed.error)}`);
 
     try {
-      await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt);
+      await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt, c.get("hookSource"));
     } catch (err) {
       // Nothing was stored (one D1 batch); 503 makes Okta retry once.
       console.error("could not store delivery", { eventId: parsed.data.eventId, error: String(err) });
@@ -82,7 +96,7 @@ hooks.post(
   },
 );
 
-hooks.all("/okta", (c) =>
+hooks.all(HOOK_PATH, (c) =>
   c.json({ error: { code: "method_not_allowed", message: `${c.req.method} is not supported on this endpoint` } }, 405, {
     Allow: "GET, POST",
   }),
