@@ -49,7 +49,9 @@ export function readOktaSources(env: object): SourcesConfig {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.length ? `.${issue.path.join(".")}` : "";
-    return { sources: null, error: `OKTA_SOURCES${where}: ${issue?.message ?? "invalid"}` };
+    // A bad source name is reported as "Invalid key in record"; its own message says more.
+    const message = issue?.code === "invalid_key" ? issue.issues[0]?.message : issue?.message;
+    return { sources: null, error: `OKTA_SOURCES${where}: ${message ?? "invalid"}` };
   }
   return { sources: new Map(Object.entries(parsed.data)), error: null };
 }
