@@ -6,6 +6,7 @@
  */
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
+import { getPage, html, signIn } from "./dashboard-support";
 import { HOOK_SECRET, send, sendWithEnv, storedEvent, tableCounts } from "./support";
 import {
   apiJson,
@@ -223,5 +224,18 @@ describe("GET /api/events?source=", () => {
     const all = await apiJson<{ events: Array<{ source: string | null }> }>("GET", `/api/events?id=${assetId}`);
     expect(all.events.map((e) => e.source).sort()).toEqual(["acme", "globex", null]);
     await apiJson<ErrorBody>("GET", "/api/events?source=Not%20A%20Name", undefined, 400);
+  });
+});
+
+describe("the dashboard", () => {
+  it("filters events by source and shows an event's source among its Event Fields", async () => {
+    const session = await signIn();
+    const assetId = newAssetId();
+    const acme = await postTo("acme", oktaHeaders(ACME.secret), tokenEvent(assetId));
+    await postTo("globex", oktaHeaders(GLOBEX.secret, GLOBEX.header), tokenEvent(assetId));
+    const list = await html(getPage(`/events?id=${assetId}&source=acme`, session));
+    expect(list.match(/data-key="([^"]+)"/g)).toEqual([`data-key="${acme.event.uuid}"`]);
+    const detail = await html(getPage(`/events/${acme.event.uuid}`, session));
+    expect(detail).toMatch(/Source <span class="code muted">source<\/span>\s*<\/th>\s*<td>acme<\/td>/);
   });
 });
