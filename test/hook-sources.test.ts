@@ -11,6 +11,7 @@ import { HOOK_SECRET, send, sendWithEnv, storedEvent, tableCounts } from "./supp
 import {
   apiJson,
   buildEvent,
+  consume,
   consumed,
   createWorkflow,
   type ErrorBody,
@@ -19,6 +20,7 @@ import {
   onAsset,
   runIdsFor,
   runOf,
+  storeWithoutEnqueue,
 } from "./workflow-support";
 
 const outbound = interceptOutbound();
@@ -190,6 +192,26 @@ describe("the source Event Field", () => {
       await consumed(other.event.uuid);
       expect(await runIdsFor(workflow.id, other.event.uuid)).toEqual([]);
     }
+  });
+
+  it("reads as absent in a queue message from an older deploy, which is still handled", async () => {
+    const assetId = newAssetId();
+    const named = await createWorkflow({
+      name: `named only ${crypto.randomUUID()}`,
+      trigger: { eventTypes: [], filter: { and: [onAsset(assetId), { field: "source", op: "exists" }] } },
+      start: null,
+    });
+    const any = await createWorkflow({
+      name: `any source ${crypto.randomUUID()}`,
+      trigger: { eventTypes: [], filter: onAsset(assetId) },
+      start: null,
+    });
+    const message = await storeWithoutEnqueue({ eventType: "system.api_token.create", assetId });
+    const { source: _, ...olderFields } = message.fields;
+    const result = await consume([{ ...message, fields: olderFields }]);
+    expect(result.explicitAcks).toEqual(result.ids);
+    expect((await runOf(any.id, message.uuid)).status).toBe("completed");
+    expect(await runIdsFor(named.id, message.uuid)).toEqual([]);
   });
 
   it("is refused in a filter under a misspelt name, and listed among the Event Fields", async () => {
