@@ -43,12 +43,16 @@ export default defineConfig(async () => ({
             UNSET_TOKEN: ["https://receiver.example.test"],
           }),
           PAGER_TOKEN: "test-pager-token",
+          // Cloudflare Access on (test/access.test.ts serves this team's keys by intercepting fetch).
+          ACCESS_TEAM_DOMAIN: "https://test-team.cloudflareaccess.com",
+          ACCESS_AUD: "test-access-aud",
           // Production behaviour: plain http to a loopback receiver is refused.
           LOCAL_DEV: "",
         },
         // Deliver queue batches at once instead of after wrangler.toml's 1 s batching window.
         queueConsumers: {
           "okta-events": { maxBatchTimeout: 0, maxRetries: 10, deadLetterQueue: "okta-events-dlq" },
+          "okta-events-dlq": { maxBatchTimeout: 0, maxRetries: 10 },
         },
       },
     }),
@@ -56,7 +60,10 @@ export default defineConfig(async () => ({
   test: {
     // The failures tests inject carry the word "injected": the Worker's log of them is
     // expected, so it stays out of the output (see test/expected-logs.ts).
-    onConsoleLog: (log: string) => (log.includes("injected") ? false : undefined),
+    // The Worker's info lines (console.log: a delivery accepted, a letter recorded) are
+    // the normal course of every test; warnings and errors still print.
+    onConsoleLog: (log: string, type: "stdout" | "stderr") =>
+      log.includes("injected") || (type === "stdout" && log.startsWith('{"msg":')) ? false : undefined,
     include: ["test/**/*.test.ts"],
     // The browser suite runs in Node against `wrangler dev` (vitest.browser.config.ts).
     exclude: ["test/browser/**", "test/tools/**"],

@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: lint + format check, generated types current,
 # typecheck, every test in workerd, then the dashboard's browser suite (headless
 # Chromium against `wrangler dev`; .ci/run installs Debian's chromium when it is absent), then
-# the Okta org tools against the Okta stand-in and `wrangler dev` (Node).
+# the Node-side tools: the Okta org tools (Okta stand-in, `wrangler dev`) and the deploy
+# tools (a stand-in `wrangler` on PATH).
 # With arguments (test files or filters), only the workerd tests run, filtered.
 set -eu
 cd "$(dirname "$0")/.."

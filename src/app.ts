@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { AppError, errorResponse } from "./errors";
 import { api } from "./routes/api";
+import { health } from "./routes/health";
 import { hooks } from "./routes/hooks";
 import { dashboard } from "./ui/dashboard";
 import { LOOP_HEADER } from "./workflows/actions/outbound-policy";
@@ -16,6 +17,7 @@ app.use("*", async (c, next) => {
   await next();
 });
 
+app.route("/", health);
 app.route("/hooks", hooks);
 app.route("/api", api);
 // Last: the dashboard owns the remaining paths, from `/` down.

@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { errorText, logError } from "./log";
 
 export type ErrorCode =
   | "bad_request"
@@ -40,6 +41,10 @@ export function errorResponse(err: unknown, c: Context): Response {
       err.status === 401 ? "unauthorized" : err.status === 413 ? "payload_too_large" : "bad_request";
     return c.json({ error: { code, message: err.message || "request rejected" } }, err.status);
   }
-  console.error("unhandled error", err);
+  logError("unhandled error", {
+    method: c.req.method,
+    path: new URL(c.req.url).pathname,
+    error: errorText(err),
+  });
   return c.json({ error: { code: "internal", message: "internal error" } }, 500);
 }

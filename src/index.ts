@@ -1,12 +1,15 @@
 /** The Worker's entry points: HTTP (Okta hook, API), the events queue consumer, the cron, and the WaitRoom. */
 import { app } from "./app";
 import { handleQueue } from "./consumer";
+import { DEAD_LETTER_QUEUE, handleDeadLetters } from "./dead-letters";
 import { handleScheduled } from "./scheduled";
 
 export { WaitRoom } from "./durable/wait-room";
 
+// Two queues, one handler: the dead-letter queue's batches go to its own consumer.
 export default {
   fetch: app.fetch,
-  queue: handleQueue,
+  queue: (batch, env, ctx) =>
+    batch.queue === DEAD_LETTER_QUEUE ? handleDeadLetters(batch, env) : handleQueue(batch, env, ctx),
   scheduled: handleScheduled,
 } satisfies ExportedHandler<Env, unknown>;

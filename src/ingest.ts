@@ -5,6 +5,7 @@
  */
 import type { Db } from "./db/client";
 import { clearEnqueued, storeDelivery } from "./db/events";
+import { errorText, logError } from "./log";
 import type { OktaEnvelope } from "./okta/envelope";
 import { normaliseEvent } from "./okta/normalise";
 import { enqueueEvents } from "./queue/enqueue";
@@ -49,7 +50,7 @@ export async function acceptDelivery(
     await enqueueEvents(queue, messages);
     return { received: normalised.length, stored: messages.length, enqueued: true };
   } catch (err) {
-    console.error("enqueue failed; the cron will re-enqueue", { eventId: envelope.eventId, error: String(err) });
+    logError("enqueue failed; the cron will re-enqueue", { deliveryId: envelope.eventId, error: errorText(err) });
     await forgetEnqueued(
       db,
       messages.map((message) => message.uuid),
@@ -67,7 +68,7 @@ async function forgetEnqueued(db: Db, uuids: string[]): Promise<void> {
   try {
     await clearEnqueued(db, uuids);
   } catch (err) {
-    console.error("could not record the failed send; the cron will still re-send", { error: String(err) });
+    logError("could not record the failed send; the cron will still re-send", { error: errorText(err) });
   }
 }
 

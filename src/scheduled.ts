@@ -8,6 +8,7 @@ import { fieldsOf } from "./db/event-rows";
 import { findStranded, markRequeued } from "./db/events";
 import { repairRuns } from "./engine/repairs";
 import { enqueueEach, eventMessageBody } from "./queue/enqueue";
+import { applyRetention } from "./retention";
 
 /** A send that failed is retried this soon (younger events may still be in their own delivery's send). */
 const UNSENT_GRACE_MS = 60_000;
@@ -59,8 +60,12 @@ export async function handleScheduled(
   _ctx?: ExecutionContext,
 ): Promise<void> {
   const now = new Date(controller.scheduledTime);
-  // Both repairs run even if one fails; the cron reports the first failure.
-  const results = await Promise.allSettled([reenqueueStranded(env, now), repairRuns(createDb(env.DB), env, now)]);
+  // Every task runs even if another fails; the cron reports the first failure.
+  const results = await Promise.allSettled([
+    reenqueueStranded(env, now),
+    repairRuns(createDb(env.DB), env, now),
+    applyRetention(createDb(env.DB), env, now),
+  ]);
   const failed = results.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
 }

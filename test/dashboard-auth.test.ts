@@ -95,7 +95,7 @@ describe("the dashboard beside /api and /hooks", () => {
     const unauthorised = await send(new Request(`${ORIGIN}/api/events`, { headers: { Cookie: session } }));
     expect(unauthorised.status).toBe(401);
     expect(await unauthorised.json()).toEqual({
-      error: { code: "unauthorized", message: "a valid bearer token is required" },
+      error: { code: "unauthorized", message: "a valid Cloudflare Access token or bearer token is required" },
     });
     const unknown = await send(
       new Request(`${ORIGIN}/api/nothing-here`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } }),

@@ -4,9 +4,10 @@
  * the single-org `/hooks/okta` keeps working beside them. Then the `source` Event Field
  * in trigger filters and the `/api/events?source=` filter.
  */
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
 import { getPage, html, signIn } from "./dashboard-support";
+import { expectLogged, infoLines } from "./expected-logs";
 import { HOOK_SECRET, send, sendWithEnv, storedEvent, tableCounts } from "./support";
 import {
   apiJson,
@@ -63,6 +64,19 @@ describe("named hook paths", () => {
     expect((await storedEvent(single.event.uuid))?.source).toBeNull();
   });
 
+  it("log each delivery with its source, and a refusal without the path the caller chose", async () => {
+    const lines = infoLines();
+    const accepted = await postTo("acme", oktaHeaders(ACME.secret));
+    await postTo("umbrella-corp", oktaHeaders(ACME.secret));
+    await postTo(null, oktaHeaders(HOOK_SECRET));
+    expect(accepted.response.status).toBe(200);
+    const delivered = lines.filter((line) => line.msg === "delivery accepted");
+    expect(delivered.map((line) => line.source)).toEqual(["acme", undefined]);
+    const refused = lines.filter((line) => line.msg === "delivery refused");
+    expect(refused).toEqual([{ msg: "delivery refused", status: 404, code: "not_found", ms: expect.any(Number) }]);
+    expect(JSON.stringify(lines)).not.toContain("umbrella");
+  });
+
   it("accept the previous secret of a source during its rotation", async () => {
     const { response, event } = await postTo("acme", oktaHeaders(ACME.previous));
     expect(response.status).toBe(200);
@@ -117,57 +131,50 @@ describe("named hook paths", () => {
   });
 
   it("refuse a source whose secret is not set, and log which name is missing", async () => {
-    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
-    try {
-      for (const headers of [oktaHeaders(""), { "content-type": "application/json" }]) {
-        const { response } = await postTo("initech", headers);
-        await expectError(response, 401, "unauthorized");
-      }
-      expect(errors).toHaveBeenCalledWith("hook source has no secret set", {
-        source: "initech",
-        secret: "OKTA_HOOK_SECRET_INITECH",
-      });
-    } finally {
-      errors.mockRestore();
+    const logged = expectLogged("error", "hook source has no secret set");
+    for (const headers of [oktaHeaders(""), { "content-type": "application/json" }]) {
+      const { response } = await postTo("initech", headers);
+      await expectError(response, 401, "unauthorized");
     }
+    expect(logged).toContainEqual([
+      "hook source has no secret set",
+      { source: "initech", secret: "OKTA_HOOK_SECRET_INITECH" },
+    ]);
   });
 
   it("refuse every named source when OKTA_SOURCES is malformed, saying why only in the log", async () => {
-    const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
-    try {
-      const malformed = [
-        '{"acme": {"secret": "OKTA_HOOK_SECRET_ACME"',
-        JSON.stringify({ acme: { secret: "acme-hook-secret-value!" } }),
-        JSON.stringify({ acme: { secret: "ADMIN_TOKEN" } }),
-        JSON.stringify({ Acme: { secret: "OKTA_HOOK_SECRET_ACME" } }),
-        JSON.stringify({ acme: { secret: "OKTA_HOOK_SECRET_ACME", extra: true } }),
-      ];
-      for (const OKTA_SOURCES of malformed) {
-        const request = new Request(hookUrl("acme"), {
-          method: "POST",
-          headers: oktaHeaders(ACME.secret),
-          body: JSON.stringify(oktaDelivery([tokenEvent()])),
-        });
-        const response = await sendWithEnv(request, { OKTA_SOURCES });
-        const body = await expectError(response, 503, "unavailable");
-        expect(JSON.stringify(body)).not.toMatch(/OKTA_HOOK_SECRET|acme-hook-secret|ADMIN_TOKEN/);
-      }
-      expect(errors).toHaveBeenCalledWith("named hook sources refused: OKTA_SOURCES is invalid", {
-        reason: "OKTA_SOURCES is not valid JSON",
-      });
-      expect(errors).toHaveBeenCalledWith("named hook sources refused: OKTA_SOURCES is invalid", {
-        reason: "OKTA_SOURCES.acme.secret: ADMIN_TOKEN cannot be a hook secret",
-      });
-      // The single-org hook does not read OKTA_SOURCES.
-      const single = new Request(hookUrl(null), {
+    const refused = "named hook sources refused: OKTA_SOURCES is invalid";
+    const logged = expectLogged("error", refused);
+    const malformed = [
+      '{"acme": {"secret": "OKTA_HOOK_SECRET_ACME"',
+      JSON.stringify({ acme: { secret: "acme-hook-secret-value!" } }),
+      JSON.stringify({ acme: { secret: "ADMIN_TOKEN" } }),
+      JSON.stringify({ Acme: { secret: "OKTA_HOOK_SECRET_ACME" } }),
+      JSON.stringify({ acme: { secret: "OKTA_HOOK_SECRET_ACME", extra: true } }),
+    ];
+    for (const OKTA_SOURCES of malformed) {
+      const request = new Request(hookUrl("acme"), {
         method: "POST",
-        headers: oktaHeaders(HOOK_SECRET),
+        headers: oktaHeaders(ACME.secret),
         body: JSON.stringify(oktaDelivery([tokenEvent()])),
       });
-      expect((await sendWithEnv(single, { OKTA_SOURCES: "{" })).status).toBe(200);
-    } finally {
-      errors.mockRestore();
+      const response = await sendWithEnv(request, { OKTA_SOURCES });
+      const body = await expectError(response, 503, "unavailable");
+      expect(JSON.stringify(body)).not.toMatch(/OKTA_HOOK_SECRET|acme-hook-secret|ADMIN_TOKEN/);
     }
+    expect(logged).toHaveLength(malformed.length);
+    expect(logged).toContainEqual([refused, { reason: "OKTA_SOURCES is not valid JSON" }]);
+    expect(logged).toContainEqual([
+      refused,
+      { reason: "OKTA_SOURCES.acme.secret: ADMIN_TOKEN cannot be a hook secret" },
+    ]);
+    // The single-org hook does not read OKTA_SOURCES.
+    const single = new Request(hookUrl(null), {
+      method: "POST",
+      headers: oktaHeaders(HOOK_SECRET),
+      body: JSON.stringify(oktaDelivery([tokenEvent()])),
+    });
+    expect((await sendWithEnv(single, { OKTA_SOURCES: "{" })).status).toBe(200);
   });
 });
 

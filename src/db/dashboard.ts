@@ -5,6 +5,7 @@
  */
 import { and, asc, count, desc, eq, getTableColumns, gte, isNull, lt, max, min, sql } from "drizzle-orm";
 import type { Db } from "./client";
+import { countOpenDeadLetters } from "./dead-letters";
 import { inJson } from "./in-json";
 import { deliveries, events, runSteps, runs, workflows } from "./schema";
 
@@ -16,34 +17,83 @@ export interface OverviewQuery {
   failedLimit: number;
 }
 
+/** Runs waiting now, and the soonest of their deadlines. */
+function waitingRuns(db: Db) {
+  return db
+    .select({ count: count(), soonest: min(sql<string | null>`json_extract(${runs.waitingFor}, '$.until')`) })
+    .from(runs)
+    .where(eq(runs.status, "waiting"));
+}
+
+function lastDelivery(db: Db) {
+  return db.select({ at: max(deliveries.receivedAt) }).from(deliveries);
+}
+
+/** Events still unhandled that reached the Worker before `before`. Uses the partial index on unconsumed events. */
+function strandedEvents(db: Db, before: string) {
+  return db
+    .select({ count: count() })
+    .from(events)
+    .where(and(isNull(events.consumedAt), lt(events.eventTimestamp, before)));
+}
+
 /** Everything the overview shows, in one D1 round trip. */
 export async function overview(db: Db, query: OverviewQuery) {
-  const [byType, byStatus, waiting, failed, lastDelivery, stranded] = await db.batch([
+  const [byType, byStatus, waiting, failed, delivered, stranded] = await db.batch([
     db
       .select({ eventType: events.eventType, count: count() })
       .from(events)
       .where(gte(events.eventDate, query.eventsSince))
       .groupBy(events.eventType),
     db.select({ status: runs.status, count: count() }).from(runs).groupBy(runs.status),
-    db
-      .select({ count: count(), soonest: min(sql<string | null>`json_extract(${runs.waitingFor}, '$.until')`) })
-      .from(runs)
-      .where(eq(runs.status, "waiting")),
+    waitingRuns(db),
     db.select().from(runs).where(eq(runs.status, "failed")).orderBy(desc(runs.startedAt)).limit(query.failedLimit),
-    db.select({ at: max(deliveries.receivedAt) }).from(deliveries),
-    // Uses the partial index on unconsumed events.
-    db
-      .select({ count: count() })
-      .from(events)
-      .where(and(isNull(events.consumedAt), lt(events.eventTimestamp, query.strandedBefore))),
+    lastDelivery(db),
+    strandedEvents(db, query.strandedBefore),
   ]);
   return {
     eventsByType: byType,
     runsByStatus: byStatus,
     waiting: { count: waiting[0]?.count ?? 0, soonest: waiting[0]?.soonest ?? null },
     failed,
-    lastDeliveryAt: lastDelivery[0]?.at ?? null,
+    lastDeliveryAt: delivered[0]?.at ?? null,
     stranded: stranded[0]?.count ?? 0,
+  };
+}
+
+export interface HealthQuery {
+  strandedBefore: string;
+  /** Count runs that failed at or after this (ISO 8601). */
+  failedSince: string;
+}
+
+/**
+ * What an on-call engineer checks first (`/api/status`), in one D1 round trip: the
+ * overview's waiting, stranded and last-delivery figures, plus the oldest unhandled
+ * event, recent failures and the dead letters nobody has re-driven.
+ */
+export async function healthFigures(db: Db, query: HealthQuery) {
+  const [oldest, stranded, waiting, failed, delivered, letters] = await db.batch([
+    db
+      .select({ at: min(events.eventTimestamp) })
+      .from(events)
+      .where(isNull(events.consumedAt)),
+    strandedEvents(db, query.strandedBefore),
+    waitingRuns(db),
+    db
+      .select({ count: count() })
+      .from(runs)
+      .where(and(eq(runs.status, "failed"), gte(runs.endedAt, query.failedSince))),
+    lastDelivery(db),
+    countOpenDeadLetters(db),
+  ]);
+  return {
+    oldestUnconsumedAt: oldest[0]?.at ?? null,
+    stranded: stranded[0]?.count ?? 0,
+    waiting: { count: waiting[0]?.count ?? 0, soonest: waiting[0]?.soonest ?? null },
+    failed: failed[0]?.count ?? 0,
+    lastDeliveryAt: delivered[0]?.at ?? null,
+    openDeadLetters: letters[0]?.count ?? 0,
   };
 }
 

@@ -8,14 +8,19 @@ import type { EventFields } from "../okta/event-fields";
 import type { Actor } from "../okta/normalise";
 
 /** One row per Okta delivery (envelope `eventId`); a redelivery finds its row and changes nothing. */
-export const deliveries = sqliteTable("deliveries", {
-  eventId: text("event_id").primaryKey(),
-  /** Okta's envelope `source`: the URL of the Okta hook that sent it (not our named source, see events.source). */
-  source: text("source"),
-  eventTime: text("event_time"),
-  receivedAt: text("received_at").notNull(),
-  eventCount: integer("event_count").notNull(),
-});
+export const deliveries = sqliteTable(
+  "deliveries",
+  {
+    eventId: text("event_id").primaryKey(),
+    /** Okta's envelope `source`: the URL of the Okta hook that sent it (not our named source, see events.source). */
+    source: text("source"),
+    eventTime: text("event_time"),
+    receivedAt: text("received_at").notNull(),
+    eventCount: integer("event_count").notNull(),
+  },
+  // The last delivery (overview, /api/status) and retention both look deliveries up by time.
+  (t) => [index("deliveries_by_received").on(t.receivedAt)],
+);
 
 /** One row per Okta System Log event (`uuid`), with its Event Fields in columns for filtering. */
 export const events = sqliteTable(
@@ -200,3 +205,28 @@ export const replayedRuns = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.workflowId, t.triggerEventUuid] }), index("replayed_runs_by_replay").on(t.replayId)],
 );
+
+/**
+ * Messages the events queue gave up on, recorded by the dead-letter queue's consumer
+ * (dead-letters.ts) so that someone can read, re-drive or discard them. Keyed by the
+ * dead-letter message's own ID: a letter delivered twice is recorded once.
+ */
+export const deadLetters = sqliteTable(
+  "dead_letters",
+  {
+    id: text("id").primaryKey(),
+    /** Why the consumer rejected it, or that the queue ran out of retries. */
+    reason: text("reason").notNull(),
+    /** The original message body, as the consumer received it. */
+    body: text("body", { mode: "json" }).$type<unknown>(),
+    /** The original message's ID and attempts, when the consumer sent the letter itself. */
+    messageId: text("message_id"),
+    attempts: integer("attempts"),
+    receivedAt: text("received_at").notNull(),
+    /** When it was last sent back to the events queue; null until then. */
+    redrivenAt: text("redriven_at"),
+  },
+  (t) => [index("dead_letters_by_received").on(t.receivedAt, t.id)],
+);
+
+export type DeadLetterRow = typeof deadLetters.$inferSelect;

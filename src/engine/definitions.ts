@@ -96,7 +96,14 @@ export async function loadDefinitions<K extends { workflowId: string; version: n
       found.set(key, definition);
       remember(key, definition, sizeOf(row.definition));
     } catch (err) {
-      console.error("skipping invalid stored workflow definition", { error: String(err) });
+      console.error(
+        JSON.stringify({
+          msg: "skipping invalid stored workflow definition",
+          workflowId: row.workflowId,
+          version: row.version,
+          error: String(err),
+        }),
+      );
     }
   }
   return keys.flatMap((k) => {

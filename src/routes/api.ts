@@ -1,5 +1,6 @@
 /** `/api`: the admin API (bearer ADMIN_TOKEN) and its OpenAPI document, generated from the route schemas. */
 import { adminAuth } from "./admin-auth";
+import { deadLettersApi } from "./dead-letters";
 import { eventRunsApi } from "./event-runs";
 import { eventTypesApi } from "./event-types";
 import { eventsApi } from "./events";
@@ -7,6 +8,7 @@ import { createApiApp } from "./openapi-common";
 import { overviewApi } from "./overview";
 import { replayApi } from "./replay";
 import { runsApi } from "./runs";
+import { statusApi } from "./status";
 import { waitRoomsApi } from "./wait-rooms";
 import { workflowsApi } from "./workflows";
 
@@ -34,3 +36,5 @@ api.route("/", runsApi);
 api.route("/", waitRoomsApi);
 api.route("/", overviewApi);
 api.route("/", replayApi);
+api.route("/", statusApi);
+api.route("/", deadLettersApi);

@@ -9,6 +9,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createDb } from "../db/client";
 import { AppError } from "../errors";
 import { acceptDelivery } from "../ingest";
+import { errorText, logError, logInfo } from "../log";
 import { OktaEnvelope } from "../okta/envelope";
 import { anySecretMatches } from "../okta/secret";
 import { hookAuth } from "../okta/sources";
@@ -23,20 +24,37 @@ const HOOK_PATH = "/okta/:source?";
 
 export const hooks = new Hono<{ Bindings: Env; Variables: { hookSource: string | null } }>();
 
+/**
+ * One log line per delivery: accepted (with the counts, in the handler) or refused
+ * (here, with the status and the error code). A refusal is the sender's problem, so it
+ * is info, not a warning; a 5xx is logged where it happens, with its cause. Nothing
+ * Okta sent is logged, not even on a refusal: the body may be anything, and the secret
+ * header is never echoed.
+ */
+hooks.use(HOOK_PATH, async (c, next) => {
+  const started = Date.now();
+  await next();
+  if (c.req.method !== "POST" || !(c.error instanceof AppError) || c.res.status >= 500) return;
+  // Only a declared source's name (an undeclared path segment is the caller's text, never
+  // logged); undefined drops the key, so single-org lines stay as they were.
+  const source = c.get("hookSource") ?? undefined;
+  logInfo("delivery refused", { status: c.res.status, code: c.error.code, source, ms: Date.now() - started });
+});
+
 /** Okta sends the configured secret header on the GET challenge and on every POST; HEAD is GET without a body, so it needs the secret too. */
 hooks.use(HOOK_PATH, async (c, next) => {
   const resolved = hookAuth(c.env, c.req.param("source") ?? null);
   if (resolved.kind === "unknown") throw new AppError(404, "not_found", "no such hook source");
   if (resolved.kind === "misconfigured") {
     // The reason names config, never secret values; it goes to the log, not to the caller.
-    console.error("named hook sources refused: OKTA_SOURCES is invalid", { reason: resolved.error });
+    logError("named hook sources refused: OKTA_SOURCES is invalid", { reason: resolved.error });
     throw new AppError(503, "unavailable", "named hook sources are not configured correctly");
   }
   const { auth } = resolved;
   c.set("hookSource", auth.source);
   if (!["GET", "HEAD", "POST"].includes(c.req.method)) return next();
   if (auth.missingSecret)
-    console.error("hook source has no secret set", { source: auth.source, secret: auth.missingSecret });
+    logError("hook source has no secret set", { source: auth.source, secret: auth.missingSecret });
   if (!(await anySecretMatches(c.req.header(auth.headerName) ?? null, auth.secrets))) {
     // One message for missing and wrong alike; never echo what was sent.
     throw new AppError(401, "unauthorized", "missing or invalid hook secret");
@@ -85,13 +103,25 @@ hooks.post(
     if (!parsed.success)
       throw new AppError(400, "bad_request", `not an Okta event hook delivery: ${describeIssue(parsed.error)}`);
 
+    const deliveryId = parsed.data.eventId;
+    const source = c.get("hookSource") ?? null;
+    let accepted: Awaited<ReturnType<typeof acceptDelivery>>;
     try {
-      await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt, c.get("hookSource"));
+      accepted = await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt, source);
     } catch (err) {
       // Nothing was stored (one D1 batch); 503 makes Okta retry once.
-      console.error("could not store delivery", { eventId: parsed.data.eventId, error: String(err) });
+      logError("could not store delivery", { deliveryId, source: source ?? undefined, error: errorText(err) });
       throw new AppError(503, "unavailable", "the delivery could not be stored; retry later");
     }
+    logInfo("delivery accepted", {
+      deliveryId,
+      source: source ?? undefined,
+      events: accepted.received,
+      stored: accepted.stored,
+      duplicates: accepted.received - accepted.stored,
+      enqueued: accepted.enqueued,
+      ms: Date.now() - receivedAt.getTime(),
+    });
     return c.body(null, 200);
   },
 );

@@ -1,18 +1,17 @@
 /**
  * Who may see the dashboard. Each authenticator looks at the request and names the
- * viewer or passes; the first that names one wins. Locally that is the session cookie
- * (session.ts). In production, Cloudflare Access goes first in this list: an
- * authenticator that verifies the `Cf-Access-Jwt-Assertion` header against the team's
- * keys and audience, so that an Access user needs no second login.
+ * viewer or passes; the first that names one wins. Cloudflare Access goes first (when
+ * configured): the `Cf-Access-Jwt-Assertion` header, verified against the team's keys
+ * and audience (access.ts), so that an Access user needs no second login. Then the
+ * session cookie from signing in with the admin token (session.ts).
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { ACCESS_HEADER, accessIdentity } from "../access";
 import { hasSession } from "./session";
 
-export interface Viewer {
-  /** How the viewer signed in, shown in the header. */
-  via: "session";
-}
+/** Who is looking, and how they got in. */
+export type Viewer = { via: "access"; name: string } | { via: "session" };
 
 export type DashboardEnv = { Bindings: Env; Variables: { viewer: Viewer } };
 
@@ -20,7 +19,12 @@ type Authenticator = (c: Context<DashboardEnv>, now: Date) => Promise<Viewer | n
 
 const sessionCookie: Authenticator = async (c, now) => ((await hasSession(c, now)) ? { via: "session" } : null);
 
-const authenticators: Authenticator[] = [sessionCookie];
+const cloudflareAccess: Authenticator = async (c) => {
+  const identity = await accessIdentity(c.req.header(ACCESS_HEADER), c.env);
+  return identity ? { via: "access", name: identity.name } : null;
+};
+
+const authenticators: Authenticator[] = [cloudflareAccess, sessionCookie];
 
 /** Lets a signed-in viewer through; sends anyone else to the sign-in page (a 401 for non-GET requests). */
 export const requireViewer = createMiddleware<DashboardEnv>(async (c, next) => {

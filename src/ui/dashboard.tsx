@@ -13,6 +13,7 @@ import { type DashboardEnv, requireViewer } from "./auth";
 import { Layout } from "./layout";
 import { assetsPages } from "./pages/assets";
 import { cataloguePage } from "./pages/catalogue";
+import { deadLettersPages } from "./pages/dead-letters";
 import { eventsPages } from "./pages/events";
 import { loginPages } from "./pages/login";
 import { overviewPage } from "./pages/overview";
@@ -39,7 +40,7 @@ const headers = secureHeaders({
  * The dashboard's own paths. Middleware is registered on these, not on "*": the
  * dashboard is mounted at "/", and "*" would also wrap /api and /hooks answers.
  */
-const PAGES = ["/", "/events/*", "/runs/*", "/workflows/*", "/catalogue", "/assets/*"];
+const PAGES = ["/", "/events/*", "/runs/*", "/workflows/*", "/catalogue", "/assets/*", "/dead-letters/*"];
 
 for (const path of [...PAGES, "/login", "/logout"]) {
   // csrf refuses form posts from other sites (Origin / Sec-Fetch-Site); the SameSite=Strict cookie is the second lock.
@@ -53,6 +54,7 @@ dashboard.route("/", runsPages);
 dashboard.route("/", workflowsPages);
 dashboard.route("/", cataloguePage);
 dashboard.route("/", assetsPages);
+dashboard.route("/", deadLettersPages);
 
 /** Errors on a page are pages too: the status, the message, and a way back. */
 dashboard.onError((err, c) => {

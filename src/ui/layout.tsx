@@ -2,7 +2,7 @@
 import { html } from "hono/html";
 import type { Child } from "hono/jsx";
 
-export type Section = "overview" | "events" | "runs" | "workflows" | "catalogue" | "assets";
+export type Section = "overview" | "events" | "runs" | "workflows" | "catalogue" | "assets" | "dead-letters";
 
 const NAV: Array<[Section, string, string]> = [
   ["overview", "/", "Overview"],
@@ -11,6 +11,7 @@ const NAV: Array<[Section, string, string]> = [
   ["workflows", "/workflows", "Workflows"],
   ["catalogue", "/catalogue", "Event catalogue"],
   ["assets", "/assets", "Assets"],
+  ["dead-letters", "/dead-letters", "Dead letters"],
 ];
 
 export function Layout(props: { title: string; section?: Section; children: Child; signedIn?: boolean }) {
