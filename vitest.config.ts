@@ -20,6 +20,16 @@ export default defineConfig(async () => ({
           OKTA_HOOK_SECRET: "test-hook-secret",
           OKTA_HOOK_SECRET_PREVIOUS: "",
           ADMIN_TOKEN: "test-admin-token",
+          // Two named Okta orgs (test/hook-sources.test.ts): acme mid-rotation, globex with its own header.
+          OKTA_SOURCES: JSON.stringify({
+            acme: { secret: "OKTA_HOOK_SECRET_ACME", previousSecret: "OKTA_HOOK_SECRET_ACME_PREVIOUS" },
+            globex: { secret: "OKTA_HOOK_SECRET_GLOBEX", authHeader: "X-Globex-Hook" },
+            initech: { secret: "OKTA_HOOK_SECRET_INITECH" },
+          }),
+          OKTA_HOOK_SECRET_ACME: "acme-hook-secret",
+          OKTA_HOOK_SECRET_ACME_PREVIOUS: "acme-old-hook-secret",
+          OKTA_HOOK_SECRET_GLOBEX: "globex-hook-secret",
+          // OKTA_HOOK_SECRET_INITECH is deliberately unset: nothing opens /hooks/okta/initech.
           OKTA_ORG_URL: "https://example.okta.com",
           OKTA_API_TOKEN: "test-okta-api-token",
           SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T000/B000/test-slack-secret",

@@ -17,15 +17,19 @@ export interface AcceptResult {
   enqueued: boolean;
 }
 
-/** Stores then enqueues a validated delivery. Throws only if D1 could not store it. */
+/**
+ * Stores then enqueues a validated delivery. Throws only if D1 could not store it.
+ * `hookSource` is the named org whose path it came through (null on `/hooks/okta`).
+ */
 export async function acceptDelivery(
   db: Db,
   queue: Queue,
   envelope: OktaEnvelope,
   receivedAt: Date,
+  hookSource: string | null = null,
 ): Promise<AcceptResult> {
   const normalised = uniqueByUuid(envelope.data.events).map((event) =>
-    normaliseEvent(event, envelope.eventId, receivedAt),
+    normaliseEvent(event, envelope.eventId, receivedAt, hookSource),
   );
   const newUuids = new Set(
     await storeDelivery(

@@ -211,7 +211,7 @@ describe("GET /api/events/:uuid", () => {
 });
 
 describe("GET /api/event-types", () => {
-  it("returns the 13 System Category types and the 8 Event Fields", async () => {
+  it("returns the 13 System Category types and the 9 Event Fields", async () => {
     const catalogue = await apiJson<{
       category: string;
       eventTypes: { eventType: string; displayName: string; description: string }[];
@@ -249,6 +249,7 @@ describe("GET /api/event-types", () => {
       "eventResult",
       "eventDate",
       "eventTimestamp",
+      "source",
     ]);
   });
 });

@@ -32,3 +32,13 @@ function asLine(args: unknown[]): [string, Record<string, unknown>] | null {
     throw err;
   }
 }
+
+/** Collects the JSON lines the Worker writes with console.log during this test. */
+export function infoLines(): Array<Record<string, unknown>> {
+  const lines: Array<Record<string, unknown>> = [];
+  const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+    if (typeof line === "string" && line.startsWith("{")) lines.push(JSON.parse(line));
+  });
+  onTestFinished(() => spy.mockRestore());
+  return lines;
+}

@@ -3,10 +3,11 @@
  * (the figures on-call checks first); and the one log line each delivery writes.
  */
 import { env } from "cloudflare:workers";
-import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
 import { readStatus } from "../src/routes/status";
 import { oktaDelivery, oktaEvent, oktaHeaders } from "../tools/local-okta/builders";
+import { infoLines } from "./expected-logs";
 import { downD1 } from "./fault-support";
 import { HOOK_SECRET, hookRequest, postDelivery, send, sendWithEnv } from "./support";
 import { apiJson, consumed, storeWithoutEnqueue } from "./workflow-support";
@@ -81,16 +82,6 @@ describe("GET /api/status", () => {
     expect(later.oldestUnconsumedEvent?.ageSeconds).toBeGreaterThanOrEqual(600);
   });
 });
-
-/** Collects the JSON lines the Worker writes with console.log during this test. */
-function infoLines(): Array<Record<string, unknown>> {
-  const lines: Array<Record<string, unknown>> = [];
-  const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
-    if (typeof line === "string" && line.startsWith("{")) lines.push(JSON.parse(line));
-  });
-  onTestFinished(() => spy.mockRestore());
-  return lines;
-}
 
 describe("delivery logs", () => {
   it("one line per accepted delivery, with its ID and counts, and nothing Okta sent", async () => {

@@ -106,10 +106,19 @@ describe("the 13 System Category types with the builders' default targets", () =
       eventResult: "SUCCESS",
       eventDate: PUBLISHED,
       eventTimestamp: RECEIVED_AT.toISOString(),
+      source: null,
     });
     expect(normalised.inCategory).toBe(true);
     expect(normalised.uuid).toBe(event.uuid);
     expect(normalised.deliveryId).toBe(DELIVERY_ID);
+  });
+});
+
+describe("the source Event Field", () => {
+  it("is the named org whose hook path brought the event, null on the single-org hook", () => {
+    const event = LogEvent.parse(oktaEvent({ eventType: "system.api_token.create", published: PUBLISHED }));
+    expect(normaliseEvent(event, DELIVERY_ID, RECEIVED_AT, "acme").fields.source).toBe("acme");
+    expect(normaliseEvent(event, DELIVERY_ID, RECEIVED_AT).fields.source).toBeNull();
   });
 });
 

@@ -178,6 +178,8 @@ describe("GET /api/runs/:id", () => {
       eventResult: "SUCCESS",
       eventDate: published,
       eventTimestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      // Delivered to the single-org /hooks/okta.
+      source: null,
     });
     expect(run.steps.map((s) => [s.seq, s.nodeId, s.kind, s.outcome])).toEqual([
       [1, "zeta", "action", "next"],

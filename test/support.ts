@@ -71,6 +71,7 @@ export interface StoredEventRow {
   enqueued_at: string | null;
   consumed_at: string | null;
   requeue_count: number;
+  source: string | null;
 }
 
 export async function storedEvent(uuid: string): Promise<StoredEventRow | null> {

@@ -16,6 +16,7 @@ export function toEventRow(event: NormalisedEvent): NewEventRow {
     eventResult: fields.eventResult,
     eventDate: fields.eventDate,
     eventTimestamp: fields.eventTimestamp,
+    source: fields.source ?? null,
     inCategory: event.inCategory,
     actor: event.actor,
     outcomeReason: event.outcomeReason,
@@ -37,6 +38,7 @@ export function fieldsOf(row: Omit<EventRow, "raw">): EventFields {
     eventResult: row.eventResult,
     eventDate: row.eventDate,
     eventTimestamp: row.eventTimestamp,
+    source: row.source,
   };
 }
 

@@ -109,6 +109,8 @@ export interface EventQuery {
   eventType?: string;
   assetId?: string;
   eventResult?: string;
+  /** A named Okta org of OKTA_SOURCES. */
+  source?: string;
   since?: string;
   until?: string;
   /** Continue after this (eventDate, uuid) position, newest first. */
@@ -125,6 +127,7 @@ export async function listEvents(db: Db, query: EventQuery) {
     query.eventType ? eq(events.eventType, query.eventType) : undefined,
     query.assetId ? eq(events.assetId, query.assetId) : undefined,
     query.eventResult ? eq(events.eventResult, query.eventResult) : undefined,
+    query.source ? eq(events.source, query.source) : undefined,
     query.since ? gte(events.eventDate, query.since) : undefined,
     query.until ? lte(events.eventDate, query.until) : undefined,
     olderThan(events.eventDate, events.uuid, query.after && { time: query.after.eventDate, id: query.after.uuid }),

@@ -12,6 +12,7 @@ export const deliveries = sqliteTable(
   "deliveries",
   {
     eventId: text("event_id").primaryKey(),
+    /** Okta's envelope `source`: the URL of the Okta hook that sent it (not our named source, see events.source). */
     source: text("source"),
     eventTime: text("event_time"),
     receivedAt: text("received_at").notNull(),
@@ -35,6 +36,8 @@ export const events = sqliteTable(
     eventResult: text("event_result"),
     eventDate: text("event_date").notNull(),
     eventTimestamp: text("event_timestamp").notNull(),
+    /** The named Okta org (OKTA_SOURCES) whose hook path brought it; null for /hooks/okta and for rows stored before. */
+    source: text("source"),
     inCategory: integer("in_category", { mode: "boolean" }).notNull(),
     actor: text("actor", { mode: "json" }).$type<Actor | null>(),
     outcomeReason: text("outcome_reason"),
@@ -56,6 +59,7 @@ export const events = sqliteTable(
     index("events_by_date").on(t.eventDate, t.uuid),
     index("events_by_type_date").on(t.eventType, t.eventDate, t.uuid),
     index("events_by_asset_date").on(t.assetId, t.eventDate, t.uuid),
+    index("events_by_source_date").on(t.source, t.eventDate, t.uuid),
     index("events_not_consumed").on(t.eventTimestamp).where(sql`${t.consumedAt} is null`),
   ],
 );

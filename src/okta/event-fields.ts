@@ -14,6 +14,12 @@ export const EventFields = z
     eventResult: z.string().nullable().openapi({ example: "SUCCESS" }),
     eventDate: z.string().openapi({ description: "When the event occurred (Okta `published`)" }),
     eventTimestamp: z.string().openapi({ description: "When the delivery reached the Worker" }),
+    // Optional: queue messages, WaitRoom events and run triggers written before sources existed lack it.
+    source: z.string().nullable().optional().openapi({
+      description:
+        "The named Okta org (OKTA_SOURCES) whose hook path brought the event; null for the single-org /hooks/okta",
+      example: "acme",
+    }),
   })
   .openapi("EventFields");
 export type EventFields = z.infer<typeof EventFields>;

@@ -86,6 +86,12 @@ export const EVENT_FIELDS = [
     description: "When the notification was delivered to us (ISO 8601)",
     type: "date-time",
   },
+  {
+    key: "source",
+    name: "Source",
+    description: "The named Okta org whose hook path brought the event (/hooks/okta/:source); empty for /hooks/okta",
+    type: "string",
+  },
 ] as const;
 
 export type EventFieldKey = (typeof EVENT_FIELDS)[number]["key"];

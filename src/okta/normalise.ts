@@ -53,8 +53,16 @@ function toIso(value: string): string {
   return new Date(value).toISOString();
 }
 
-/** Normalises one event of a delivery that reached the Worker at `receivedAt`. */
-export function normaliseEvent(event: LogEvent, deliveryId: string, receivedAt: Date): NormalisedEvent {
+/**
+ * Normalises one event of a delivery that reached the Worker at `receivedAt`
+ * through the hook of `source` (a named org of OKTA_SOURCES, null for `/hooks/okta`).
+ */
+export function normaliseEvent(
+  event: LogEvent,
+  deliveryId: string,
+  receivedAt: Date,
+  source: string | null = null,
+): NormalisedEvent {
   const primary = primaryObject(event);
   const result = event.outcome?.result;
   return {
@@ -69,6 +77,7 @@ export function normaliseEvent(event: LogEvent, deliveryId: string, receivedAt: 
       eventResult: result ? result.toUpperCase() : null,
       eventDate: toIso(event.published),
       eventTimestamp: receivedAt.toISOString(),
+      source,
     },
     inCategory: isSystemEventType(event.eventType),
     actor: event.actor

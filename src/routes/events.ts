@@ -5,6 +5,7 @@ import { eventSummary } from "../db/event-rows";
 import { getEvent, listEvents } from "../db/events";
 import { AppError } from "../errors";
 import { EventFields } from "../okta/event-fields";
+import { SOURCE_NAME } from "../okta/sources";
 import { decodeCursor, pageOf } from "./cursor";
 import { bearerSecurity, createApiApp, errorResponses, notFoundResponse } from "./openapi-common";
 
@@ -35,6 +36,11 @@ const ListQuery = z.object({
   eventType: z.string().optional(),
   id: z.string().optional().openapi({ description: "Asset ID (Event Field `id`)" }),
   eventResult: z.string().optional().openapi({ description: "Event Result, upper case (e.g. SUCCESS)" }),
+  source: z
+    .string()
+    .regex(SOURCE_NAME, "a source name: 1-32 of a-z, 0-9 and -")
+    .optional()
+    .openapi({ description: "Named Okta org (OKTA_SOURCES) the events came through" }),
   since: isoDate.optional().openapi({ description: "Event date at or after (ISO 8601)" }),
   until: isoDate.optional().openapi({ description: "Event date at or before (ISO 8601)" }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -81,6 +87,7 @@ export const eventsApi = createApiApp()
       eventType: query.eventType,
       assetId: query.id,
       eventResult: query.eventResult,
+      source: query.source,
       since: query.since && new Date(query.since).toISOString(),
       until: query.until && new Date(query.until).toISOString(),
       after,

@@ -1,5 +1,6 @@
 /**
- * `/hooks/okta`: the endpoint Okta's Event Hook points at. Answers the one-time
+ * `/hooks/okta` (the single-org hook) and `/hooks/okta/:source` (a named org of
+ * OKTA_SOURCES): the endpoints Okta's Event Hooks point at. Answers the one-time
  * verification GET and accepts deliveries, always well inside Okta's 3 s timeout.
  * Every rejection happens before anything is written.
  */
@@ -11,13 +12,17 @@ import { acceptDelivery } from "../ingest";
 import { errorText, logError, logInfo } from "../log";
 import { OktaEnvelope } from "../okta/envelope";
 import { anySecretMatches } from "../okta/secret";
+import { hookAuth } from "../okta/sources";
 import { describeIssue } from "../validation";
 
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** Okta's challenges are ~40 characters; anything far longer is not Okta. */
 const MAX_CHALLENGE_LENGTH = 1024;
 
-export const hooks = new Hono<{ Bindings: Env }>();
+/** `/okta` and `/okta/<source>`: one set of handlers, the source decides the secrets. */
+const HOOK_PATH = "/okta/:source?";
+
+export const hooks = new Hono<{ Bindings: Env; Variables: { hookSource: string | null } }>();
 
 /**
  * One log line per delivery: accepted (with the counts, in the handler) or refused
@@ -26,26 +31,38 @@ export const hooks = new Hono<{ Bindings: Env }>();
  * Okta sent is logged, not even on a refusal: the body may be anything, and the secret
  * header is never echoed.
  */
-hooks.use("/okta", async (c, next) => {
+hooks.use(HOOK_PATH, async (c, next) => {
   const started = Date.now();
   await next();
   if (c.req.method !== "POST" || !(c.error instanceof AppError) || c.res.status >= 500) return;
-  logInfo("delivery refused", { status: c.res.status, code: c.error.code, ms: Date.now() - started });
+  // Only a declared source's name (an undeclared path segment is the caller's text, never
+  // logged); undefined drops the key, so single-org lines stay as they were.
+  const source = c.get("hookSource") ?? undefined;
+  logInfo("delivery refused", { status: c.res.status, code: c.error.code, source, ms: Date.now() - started });
 });
 
 /** Okta sends the configured secret header on the GET challenge and on every POST; HEAD is GET without a body, so it needs the secret too. */
-hooks.use("/okta", async (c, next) => {
+hooks.use(HOOK_PATH, async (c, next) => {
+  const resolved = hookAuth(c.env, c.req.param("source") ?? null);
+  if (resolved.kind === "unknown") throw new AppError(404, "not_found", "no such hook source");
+  if (resolved.kind === "misconfigured") {
+    // The reason names config, never secret values; it goes to the log, not to the caller.
+    logError("named hook sources refused: OKTA_SOURCES is invalid", { reason: resolved.error });
+    throw new AppError(503, "unavailable", "named hook sources are not configured correctly");
+  }
+  const { auth } = resolved;
+  c.set("hookSource", auth.source);
   if (!["GET", "HEAD", "POST"].includes(c.req.method)) return next();
-  const headerName = c.env.OKTA_AUTH_HEADER || "Authorization";
-  const accepted = [c.env.OKTA_HOOK_SECRET, c.env.OKTA_HOOK_SECRET_PREVIOUS];
-  if (!(await anySecretMatches(c.req.header(headerName) ?? null, accepted))) {
+  if (auth.missingSecret)
+    logError("hook source has no secret set", { source: auth.source, secret: auth.missingSecret });
+  if (!(await anySecretMatches(c.req.header(auth.headerName) ?? null, auth.secrets))) {
     // One message for missing and wrong alike; never echo what was sent.
     throw new AppError(401, "unauthorized", "missing or invalid hook secret");
   }
   return next();
 });
 
-hooks.get("/okta", (c) => {
+hooks.get(HOOK_PATH, (c) => {
   const challenge = c.req.header("x-okta-verification-challenge");
   if (!challenge) throw new AppError(400, "bad_request", "x-okta-verification-challenge header is required");
   if (challenge.length > MAX_CHALLENGE_LENGTH) {
@@ -55,7 +72,7 @@ hooks.get("/okta", (c) => {
 });
 
 hooks.post(
-  "/okta",
+  HOOK_PATH,
   (c, next) => {
     const contentType = c.req.header("content-type") ?? "";
     if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType)) {
@@ -87,16 +104,18 @@ hooks.post(
       throw new AppError(400, "bad_request", `not an Okta event hook delivery: ${describeIssue(parsed.error)}`);
 
     const deliveryId = parsed.data.eventId;
+    const source = c.get("hookSource") ?? null;
     let accepted: Awaited<ReturnType<typeof acceptDelivery>>;
     try {
-      accepted = await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt);
+      accepted = await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt, source);
     } catch (err) {
       // Nothing was stored (one D1 batch); 503 makes Okta retry once.
-      logError("could not store delivery", { deliveryId, error: errorText(err) });
+      logError("could not store delivery", { deliveryId, source: source ?? undefined, error: errorText(err) });
       throw new AppError(503, "unavailable", "the delivery could not be stored; retry later");
     }
     logInfo("delivery accepted", {
       deliveryId,
+      source: source ?? undefined,
       events: accepted.received,
       stored: accepted.stored,
       duplicates: accepted.received - accepted.stored,
@@ -107,7 +126,7 @@ hooks.post(
   },
 );
 
-hooks.all("/okta", (c) =>
+hooks.all(HOOK_PATH, (c) =>
   c.json({ error: { code: "method_not_allowed", message: `${c.req.method} is not supported on this endpoint` } }, 405, {
     Allow: "GET, POST",
   }),

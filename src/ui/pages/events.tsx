@@ -21,6 +21,7 @@ const EventsQuery = z.object({
   eventType: Filter,
   id: Filter,
   result: Filter,
+  source: Filter,
   since: Filter,
   until: Filter,
   cursor: Filter,
@@ -71,6 +72,7 @@ export const eventsPages = new Hono<DashboardEnv>()
       eventType: query.eventType,
       assetId: query.id,
       eventResult: query.result,
+      source: query.source,
       since: fromLocalInput(query.since),
       until: fromLocalInput(query.until),
       after: query.cursor ? decodeCursor(query.cursor, CursorPosition) : undefined,
@@ -94,6 +96,7 @@ export const eventsPages = new Hono<DashboardEnv>()
             options={RESULTS.map((r) => [r, r] as const)}
             selected={query.result}
           />
+          <TextFilter label="Source" name="source" value={query.source} />
           <TimeRange since={query.since} until={query.until} />
           <FilterButtons clear="/events" />
         </form>

@@ -7,6 +7,7 @@
  * runs (the declaration may have changed since). Pure: it takes the env as data.
  */
 import { z } from "zod";
+import { hookSecretNames } from "../../okta/sources";
 
 /** The service's own credentials: never readable by a workflow, whatever the declaration says. */
 export const SERVICE_SECRETS: ReadonlySet<string> = new Set([
@@ -40,6 +41,8 @@ export type OutboundPolicy = {
   oktaOrigin: string | null;
   /** The declaration could not be read: every secret is refused, with this reason. */
   declarationError: string | null;
+  /** The hook secrets of the named Okta orgs (OKTA_SOURCES): service secrets too. */
+  hookSecrets: ReadonlySet<string>;
 };
 
 function envString(env: object, name: string): string | undefined {
@@ -53,6 +56,17 @@ export function outboundPolicy(env: object): OutboundPolicy {
   const org = envString(env, "OKTA_ORG_URL");
   const orgUrl = org && URL.canParse(org) ? new URL(org) : null;
   const oktaOrigin = orgUrl?.protocol === "https:" ? orgUrl.origin : null;
+  const named = hookSecretNames(env);
+  // Which secrets open a hook is unknown when OKTA_SOURCES is malformed, so none is handed out.
+  const hookSecrets = named ?? new Set<string>();
+  const refuseAll = (declarationError: string): OutboundPolicy => ({
+    secrets: new Map(),
+    localDev,
+    oktaOrigin,
+    declarationError,
+    hookSecrets,
+  });
+  if (!named) return refuseAll("OKTA_SOURCES is invalid, so the hook secrets it names cannot be told apart");
   const raw: unknown = Reflect.get(env, "WORKFLOW_SECRETS");
   let declared: unknown = raw ?? {};
   if (typeof raw === "string") {
@@ -60,19 +74,14 @@ export function outboundPolicy(env: object): OutboundPolicy {
       declared = raw.trim() === "" ? {} : JSON.parse(raw);
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err;
-      return { secrets: new Map(), localDev, oktaOrigin, declarationError: "WORKFLOW_SECRETS is not valid JSON" };
+      return refuseAll("WORKFLOW_SECRETS is not valid JSON");
     }
   }
   const parsed = SecretDeclaration.safeParse(declared);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.length ? `.${issue.path.join(".")}` : "";
-    return {
-      secrets: new Map(),
-      localDev,
-      oktaOrigin,
-      declarationError: `WORKFLOW_SECRETS${where}: ${issue?.message ?? "invalid"}`,
-    };
+    return refuseAll(`WORKFLOW_SECRETS${where}: ${issue?.message ?? "invalid"}`);
   }
   const secrets = new Map<string, SecretGrant>();
   for (const [name, grant] of Object.entries(parsed.data)) {
@@ -83,7 +92,7 @@ export function outboundPolicy(env: object): OutboundPolicy {
         : { kind: "origins", origins: new Set(grant.map((origin) => new URL(origin).origin)) },
     );
   }
-  return { secrets, localDev, oktaOrigin, declarationError: null };
+  return { secrets, localDev, oktaOrigin, declarationError: null, hookSecrets };
 }
 
 /** 127.0.0.0/8, ::1 and localhost: a request that never leaves the machine. */
@@ -109,7 +118,9 @@ export function secretUseError(
   action: ActionKind,
   url: URL | null,
 ): string | null {
-  if (SERVICE_SECRETS.has(name)) return `${name} is the service's own secret; workflows can never read it`;
+  if (SERVICE_SECRETS.has(name) || policy.hookSecrets.has(name)) {
+    return `${name} is the service's own secret; workflows can never read it`;
+  }
   if (policy.declarationError) return `${name} cannot be used: ${policy.declarationError}`;
   const grant = policy.secrets.get(name);
   if (!grant) {
