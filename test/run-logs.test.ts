@@ -1,7 +1,7 @@
 /**
- * The engine's log lines for one run, end to end: a line per step (condition, action),
- * a line when it ends, and one warning when it fails, each with the run's ID, and
- * never the action's secret or the event's raw payload.
+ * The engine's log lines, end to end: one line per batch of runs with what they did,
+ * and one warning per failed run with the run's ID, and never the action's secret or
+ * the event's raw payload.
  */
 import { afterAll, expect, it, onTestFinished, vi } from "vitest";
 import { expectLogged } from "./expected-logs";
@@ -35,10 +35,10 @@ async function runWith(nodes: Record<string, unknown>, displayName: string) {
   return { workflow, run: await runOf(workflow.id, String(event.uuid)) };
 }
 
-it("a completed run: one line per step and one when it ends, all with its run ID", async () => {
+it("a completed run is counted in its batch's one line", async () => {
   const lines = infoLines();
   const base = `https://${crypto.randomUUID()}.example.test`;
-  const { workflow, run } = await runWith(
+  const { run } = await runWith(
     {
       check: {
         kind: "condition",
@@ -51,20 +51,9 @@ it("a completed run: one line per step and one when it ends, all with its run ID
     "raw-display-name-not-for-logs",
   );
   expect(run.status).toBe("completed");
-  const ofRun = lines.filter((line) => line.runId === run.id);
-  expect(ofRun).toEqual([
-    { msg: "run step", workflowId: workflow.id, runId: run.id, nodeId: "check", kind: "condition", outcome: "true" },
-    {
-      msg: "run step",
-      workflowId: workflow.id,
-      runId: run.id,
-      nodeId: "call",
-      kind: "action",
-      outcome: "succeeded",
-      attempt: 1,
-    },
-    { msg: "run ended", workflowId: workflow.id, runId: run.id, status: "completed" },
-  ]);
+  const batches = lines.filter((line) => line.msg === "runs executed");
+  expect(batches.length).toBeGreaterThan(0);
+  expect(batches.some((line) => Number(line.completed) >= 1 && Number(line.actions) >= 1)).toBe(true);
   expect(JSON.stringify(lines)).not.toContain("raw-display-name-not-for-logs");
 });
 

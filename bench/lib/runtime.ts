@@ -68,7 +68,8 @@ export async function startWorker(name: string, options: WorkerOptions): Promise
       // The Worker still writes its JSON log lines (their cost is part of what we measure,
       // as in production); only warnings and errors reach this terminal.
       handleStructuredLogs: (log: { level: string; message: string }) => {
-        if (log.level === "warn" || log.level === "error") process.stderr.write(`${log.message}\n`);
+        if (process.env.BENCH_DEBUG || log.level === "warn" || log.level === "error")
+          process.stderr.write(`${log.message}\n`);
       },
       ...options,
     }),

@@ -40,7 +40,7 @@ import type { WorkflowDefinition } from "../workflows/definition";
 import type { TemplateScope } from "../workflows/template";
 import { InvalidStoredDefinition, loadDefinition } from "./definitions";
 import { LEASE_MS } from "./lease";
-import { logRunEnded, logRunFailed, logRunStep } from "./log";
+import { logRunFailed, logRunsExecuted } from "./log";
 import type { EngineDeps } from "./types";
 import { type EventStepOutput, type RecordedStep, type Stop, waitAssetId, walk } from "./walk";
 
@@ -77,6 +77,11 @@ interface Live {
 class Effects {
   readonly acks = new Map<string, Array<{ runId: string; nodeId: string }>>();
   readonly later: Array<{ runId: string; delaySeconds: number }> = [];
+  /** What the batch did, for its one log line. */
+  readonly counts: Record<string, number> = {};
+  tally(what: string): void {
+    this.counts[what] = (this.counts[what] ?? 0) + 1;
+  }
   ack(assetId: string, runId: string, nodeId: string): void {
     const list = this.acks.get(assetId) ?? [];
     list.push({ runId, nodeId });
@@ -108,6 +113,7 @@ export async function executeRuns(deps: EngineDeps, held: readonly HeldRun[]): P
     ),
   );
   await commit(db, pending.splice(0));
+  logRunsExecuted(held.length, effects.counts);
   await settleAcks(deps, effects);
   try {
     await enqueueLater(deps.env.EVENTS, effects.later);
@@ -217,11 +223,10 @@ async function round(
         outcome: condition.result ? "true" : "false",
         output: { result: condition.result },
       });
-      logRunStep(run, { nodeId: condition.nodeId, kind: "condition", outcome: condition.result ? "true" : "false" });
     }
     if (stop.kind === "end") {
       pending.push(finishRun(db, run.id, stop.status, now()));
-      logRunEnded(run, stop.status);
+      effects.tally(stop.status);
     } else if (stop.kind === "action") {
       const notBefore = run.notBefore ? Date.parse(run.notBefore) : 0;
       if (notBefore > now().getTime()) {
@@ -252,7 +257,7 @@ async function round(
       };
       waits.push({ live, stop, waitingFor, at: pending.length });
       pending.push(...pauseRun(db, { runId: run.id, nodeId: stop.nodeId, seq: stop.seq }, waitingFor, now()));
-      logRunStep(run, { nodeId: stop.nodeId, kind: "event", outcome: "waiting", assetId, until: waitingFor.until });
+      effects.tally("paused");
     }
   }
   if (actions.length > 0) {
@@ -299,16 +304,17 @@ async function runAction(
     live.steps.push({ nodeId: stop.nodeId, status: "succeeded", outcome: "next", output: outcome.output });
     live.run = { ...live.run, notBefore: null };
     next.push(live);
-    logRunStep(live.run, { nodeId: stop.nodeId, kind: "action", outcome: "succeeded", attempt: attempts });
+    effects.tally("actions");
   } else if (outcome.retryable && attempts < MAX_ACTION_ATTEMPTS) {
     const delaySeconds = Math.max(1, Math.ceil(outcome.retryAfterSeconds ?? 30 * attempts));
     pending.push(...deferRun(db, key, outcome.error, new Date(now().getTime() + delaySeconds * 1000), now()));
     effects.later.push({ runId: live.run.id, delaySeconds: Math.min(MAX_QUEUE_DELAY_SECONDS, delaySeconds) });
-    logRunStep(live.run, { nodeId: stop.nodeId, kind: "action", outcome: "deferred", attempt: attempts, delaySeconds });
+    effects.tally("deferred");
   } else {
     pending.push(finishStep(db, key, { status: "failed", outcome: null, error: outcome.error }, now()));
     pending.push(finishRun(db, live.run.id, "failed", now(), `node ${stop.nodeId}: ${outcome.error}`));
     logRunFailed(live.run, stop.nodeId, outcome.error);
+    effects.tally("failed");
   }
 }
 

@@ -6,18 +6,13 @@ export function logRunFailed(run: Pick<RunRow, "id" | "workflowId">, nodeId: str
   console.warn(JSON.stringify({ msg: "run failed", workflowId: run.workflowId, runId: run.id, nodeId, reason }));
 }
 
-/** One line per step a run takes (a condition decided, an action's outcome, a pause), for following a run in the logs. */
-export function logRunStep(
-  run: Pick<RunRow, "id" | "workflowId">,
-  step: { nodeId: string; kind: "action" | "condition" | "event"; outcome: string } & Record<
-    string,
-    string | number | null
-  >,
-): void {
-  console.log(JSON.stringify({ msg: "run step", workflowId: run.workflowId, runId: run.id, ...step }));
-}
-
-/** A run reached the end of its path (completed, or timed out along a timeout branch). */
-export function logRunEnded(run: Pick<RunRow, "id" | "workflowId">, status: string): void {
-  console.log(JSON.stringify({ msg: "run ended", workflowId: run.workflowId, runId: run.id, status }));
+/**
+ * One line per batch of runs the consumer executed, with what they did: runs held,
+ * actions called, and how many completed, timed out, failed, paused or were deferred.
+ * Per batch, not per step: a line per step of hundreds of runs in one invocation
+ * stalls the local runtime (workerd under Miniflare or `wrangler dev`), and each run's
+ * steps are in D1 (the runs API, the dashboard) anyway. Failures get a line each above.
+ */
+export function logRunsExecuted(runs: number, counts: Record<string, number>): void {
+  console.log(JSON.stringify({ msg: "runs executed", runs, ...counts }));
 }
