@@ -35,21 +35,23 @@ async function runWith(nodes: Record<string, unknown>, displayName: string) {
   return { workflow, run: await runOf(workflow.id, String(event.uuid)) };
 }
 
+/** A condition on the result, then an http action to `base`. */
+function checkThenCall(base: string) {
+  return {
+    check: {
+      kind: "condition",
+      when: { field: "eventResult", op: "eq", value: "SUCCESS" },
+      true: "call",
+      false: null,
+    },
+    call: post(`${base}/hook`),
+  };
+}
+
 it("a completed run is counted in its batch's one line", async () => {
   const lines = infoLines();
   const base = `https://${crypto.randomUUID()}.example.test`;
-  const { run } = await runWith(
-    {
-      check: {
-        kind: "condition",
-        when: { field: "eventResult", op: "eq", value: "SUCCESS" },
-        true: "call",
-        false: null,
-      },
-      call: post(`${base}/hook`),
-    },
-    "raw-display-name-not-for-logs",
-  );
+  const { run } = await runWith(checkThenCall(base), "raw-display-name-not-for-logs");
   expect(run.status).toBe("completed");
   const batches = lines.filter((line) => line.msg === "runs executed");
   expect(batches.length).toBeGreaterThan(0);
@@ -61,18 +63,7 @@ it("a failed run: one warning with its ID, its node and the reason", async () =>
   const warned = expectLogged("warn", "run failed");
   const base = `https://${crypto.randomUUID()}.example.test`;
   outbound.on(base, () => new Response("no such hook", { status: 404 }));
-  const { workflow, run } = await runWith(
-    {
-      check: {
-        kind: "condition",
-        when: { field: "eventResult", op: "eq", value: "SUCCESS" },
-        true: "call",
-        false: null,
-      },
-      call: post(`${base}/hook`),
-    },
-    "ci-token",
-  );
+  const { workflow, run } = await runWith(checkThenCall(base), "ci-token");
   expect(run.status).toBe("failed");
   expect(warned).toEqual([
     ["run failed", { workflowId: workflow.id, runId: run.id, nodeId: "call", reason: expect.stringContaining("404") }],
