@@ -71,14 +71,11 @@ async function checkWaits(db: Db, env: Env, runs: readonly RunRow[], now: Date):
     return parsed.success ? [{ run, waitingFor: parsed.data }] : [];
   });
   const unreadable = runs.filter((run) => !readable.some((r) => r.run.id === run.id));
-  if (unreadable.length > 0) {
-    await db.batch(
-      unreadable.map((run) => finishRun(db, run.id, "failed", now, "its wait could not be read back to repair it")) as [
-        ReturnType<typeof finishRun>,
-      ],
-    );
-    for (const run of unreadable) logRunFailed(run, null, "stored wait unreadable");
-  }
+  const [first, ...rest] = unreadable.map((run) =>
+    finishRun(db, run.id, "failed", now, "its wait could not be read back to repair it"),
+  );
+  if (first) await db.batch([first, ...rest]);
+  for (const run of unreadable) logRunFailed(run, null, "stored wait unreadable");
   let checked = 0;
   await Promise.all(
     [...Map.groupBy(readable, (r) => r.waitingFor.assetId)].map(async ([assetId, waits]) => {
