@@ -8,15 +8,17 @@
 import { createDb } from "./db/client";
 import { fieldsOf } from "./db/event-rows";
 import { getEvents } from "./db/events";
-import { getRuns, leaseRuns, listStepsOf } from "./db/runs";
+import { getRuns } from "./db/runs";
 import { waitRoomFor } from "./durable/wait-rooms";
-import { executeRuns, type HeldRun } from "./engine/executor";
-import { LEASE_MS, leaseBusyDelaySeconds } from "./engine/lease";
+import { executeRuns } from "./engine/executor";
+import { holdRuns } from "./engine/hold-runs";
+import { leaseBusyDelaySeconds } from "./engine/lease";
 import { routeEvents } from "./engine/route-events";
 import type { EngineDeps } from "./engine/types";
 import {
   type DeadLetter,
   type EventMessage,
+  type EventRefMessage,
   QueueMessage,
   type ResumeMessage,
   type RunMessage,
@@ -35,7 +37,7 @@ interface Parsed<T> {
 
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env, _ctx?: ExecutionContext): Promise<void> {
   const deps: EngineDeps = { db: createDb(env.DB), env, now: () => new Date() };
-  const events: Parsed<EventMessage | { kind: "event-ref"; uuid: string }>[] = [];
+  const events: Parsed<EventMessage | EventRefMessage>[] = [];
   const runs: Parsed<RunMessage | ResumeMessage>[] = [];
   for (const message of batch.messages) {
     const parsed = QueueMessage.safeParse(message.body);
@@ -54,10 +56,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, _ctx?:
  * Events are handled together; if that fails they are handled one by one, so that one
  * event that keeps failing cannot hold back the others in its batch.
  */
-async function handleEvents(
-  deps: EngineDeps,
-  events: Parsed<EventMessage | { kind: "event-ref"; uuid: string }>[],
-): Promise<void> {
+async function handleEvents(deps: EngineDeps, events: Parsed<EventMessage | EventRefMessage>[]): Promise<void> {
   if (events.length === 0) return;
   try {
     await routeEvents(deps, await resolveRefs(deps, events));
@@ -82,7 +81,7 @@ async function handleEvents(
 /** Event references (events too large for a message) are read from D1; one gone from D1 has nothing to do. */
 async function resolveRefs(
   deps: EngineDeps,
-  events: Parsed<EventMessage | { kind: "event-ref"; uuid: string }>[],
+  events: Parsed<EventMessage | EventRefMessage>[],
 ): Promise<EventMessage[]> {
   const refs = events.flatMap((event) => (event.body.kind === "event-ref" ? [event.body.uuid] : []));
   const stored = new Map((await getEvents(deps.db, refs)).map((row) => [row.uuid, row]));
@@ -102,28 +101,22 @@ async function handleRuns(deps: EngineDeps, messages: Parsed<RunMessage | Resume
   if (messages.length === 0) return;
   try {
     const now = deps.now();
-    const ids = [...new Set(messages.map((m) => m.body.runId))];
-    const leased = await leaseRuns(deps.db, ids, now, new Date(now.getTime() + LEASE_MS));
-    const held = new Set(leased.map((run) => run.id));
+    const byRun = Map.groupBy(messages, (m) => m.body.runId);
+    const work = await holdRuns(deps, [...byRun.keys()], (run) =>
+      (byRun.get(run.id) ?? []).flatMap(({ body }) => {
+        const assetId = body.kind === "resume" ? (body.assetId ?? run.waitRoom) : null;
+        return body.kind === "resume" && assetId ? [{ assetId, nodeId: body.nodeId, resolution: body.resolution }] : [];
+      }),
+    );
+    const held = new Set(work.map((item) => item.run.id));
     const others = new Map(
       (
         await getRuns(
           deps.db,
-          ids.filter((id) => !held.has(id)),
+          [...byRun.keys()].filter((id) => !held.has(id)),
         )
       ).map((run) => [run.id, run]),
     );
-    const steps = Map.groupBy(await listStepsOf(deps.db, [...held]), (step) => step.runId);
-    const byRun = Map.groupBy(messages, (m) => m.body.runId);
-    const work: HeldRun[] = leased.map((run) => ({
-      run,
-      steps: steps.get(run.id) ?? [],
-      decisions: (byRun.get(run.id) ?? []).flatMap(({ body }) =>
-        body.kind === "resume" && (body.assetId ?? run.waitRoom)
-          ? [{ assetId: body.assetId ?? run.waitRoom ?? "", nodeId: body.nodeId, resolution: body.resolution }]
-          : [],
-      ),
-    }));
     await executeRuns(deps, work);
     await forgetEndedWaits(deps, messages, held, others);
     for (const { message, body } of messages) {

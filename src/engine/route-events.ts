@@ -8,13 +8,14 @@
  * attempt started but did not finish.
  */
 import type { Db } from "../db/client";
-import { leaseRuns, listStepsOf, type NewRun, startRuns } from "../db/runs";
+import { listStepsOf, type NewRun, startRuns } from "../db/runs";
 import { findTriggeredAndWaited } from "../db/workflows";
 import { waitRoomFor } from "../durable/wait-rooms";
 import type { EventMessage } from "../queue/messages";
 import { matchesTrigger } from "../workflows/trigger";
 import { loadDefinitions } from "./definitions";
 import { executeRuns, type WaitDecision } from "./executor";
+import { holdRuns } from "./hold-runs";
 import { LEASE_MS } from "./lease";
 import type { EngineDeps } from "./types";
 
@@ -36,21 +37,25 @@ export async function routeEvents(deps: EngineDeps, events: readonly EventMessag
     now,
     leaseUntil,
   );
-  // The waits these events decided are applied here, without the queue hop of a resume
-  // message. A run another consumer holds is left to the WaitRoom's own resume message.
-  const waking = await leaseRuns(db, [...new Set(decided.map((d) => d.runId))], now, leaseUntil);
-  const steps = Map.groupBy(
+  const leftBehind = Map.groupBy(
     await listStepsOf(
       db,
-      [...resumed, ...waking].map((run) => run.id),
+      resumed.map((run) => run.id),
     ),
     (step) => step.runId,
   );
+  // The waits these events decided are applied here, without the queue hop of a resume
+  // message. A run another consumer holds is left to the WaitRoom's own resume message.
   const decisions = Map.groupBy(decided, (d) => d.runId);
+  const waking = await holdRuns(
+    deps,
+    decided.map((d) => d.runId),
+    (run) => decisions.get(run.id) ?? [],
+  );
   await executeRuns(deps, [
     ...fresh.map((run) => ({ run, steps: [] })),
-    ...resumed.map((run) => ({ run, steps: steps.get(run.id) ?? [] })),
-    ...waking.map((run) => ({ run, steps: steps.get(run.id) ?? [], decisions: decisions.get(run.id) ?? [] })),
+    ...resumed.map((run) => ({ run, steps: leftBehind.get(run.id) ?? [] })),
+    ...waking,
   ]);
 }
 

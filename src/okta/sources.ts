@@ -5,6 +5,7 @@
  * by name, so the var never holds a secret value. Pure: it takes the env as data.
  */
 import { z } from "zod";
+import { readJsonVar } from "../json-var";
 
 /** A source name as it appears in the hook path and in the `source` Event Field. */
 export const SOURCE_NAME = /^[a-z0-9-]{1,32}$/;
@@ -35,25 +36,9 @@ export type SourcesConfig =
 
 /** Reads OKTA_SOURCES: a JSON string (a var) or an object (a wrangler.toml table); unset or empty declares none. */
 export function readOktaSources(env: object): SourcesConfig {
-  const raw: unknown = Reflect.get(env, "OKTA_SOURCES");
-  let declared: unknown = raw ?? {};
-  if (typeof raw === "string") {
-    try {
-      declared = raw.trim() === "" ? {} : JSON.parse(raw);
-    } catch (err) {
-      if (!(err instanceof SyntaxError)) throw err;
-      return { sources: null, error: "OKTA_SOURCES is not valid JSON" };
-    }
-  }
-  const parsed = OktaSources.safeParse(declared);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? `.${issue.path.join(".")}` : "";
-    // A bad source name is reported as "Invalid key in record"; its own message says more.
-    const message = issue?.code === "invalid_key" ? issue.issues[0]?.message : issue?.message;
-    return { sources: null, error: `OKTA_SOURCES${where}: ${message ?? "invalid"}` };
-  }
-  return { sources: new Map(Object.entries(parsed.data)), error: null };
+  const read = readJsonVar(env, "OKTA_SOURCES", OktaSources);
+  if (!read.ok) return { sources: null, error: read.error };
+  return { sources: new Map(Object.entries(read.value)), error: null };
 }
 
 /** What a request to one hook path must carry. `source` is null on the single-org hook. */

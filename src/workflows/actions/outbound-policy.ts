@@ -7,6 +7,7 @@
  * runs (the declaration may have changed since). Pure: it takes the env as data.
  */
 import { z } from "zod";
+import { readJsonVar } from "../../json-var";
 import { hookSecretNames } from "../../okta/sources";
 
 /** The service's own credentials: never readable by a workflow, whatever the declaration says. */
@@ -67,24 +68,10 @@ export function outboundPolicy(env: object): OutboundPolicy {
     hookSecrets,
   });
   if (!named) return refuseAll("OKTA_SOURCES is invalid, so the hook secrets it names cannot be told apart");
-  const raw: unknown = Reflect.get(env, "WORKFLOW_SECRETS");
-  let declared: unknown = raw ?? {};
-  if (typeof raw === "string") {
-    try {
-      declared = raw.trim() === "" ? {} : JSON.parse(raw);
-    } catch (err) {
-      if (!(err instanceof SyntaxError)) throw err;
-      return refuseAll("WORKFLOW_SECRETS is not valid JSON");
-    }
-  }
-  const parsed = SecretDeclaration.safeParse(declared);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? `.${issue.path.join(".")}` : "";
-    return refuseAll(`WORKFLOW_SECRETS${where}: ${issue?.message ?? "invalid"}`);
-  }
+  const read = readJsonVar(env, "WORKFLOW_SECRETS", SecretDeclaration);
+  if (!read.ok) return refuseAll(read.error);
   const secrets = new Map<string, SecretGrant>();
-  for (const [name, grant] of Object.entries(parsed.data)) {
+  for (const [name, grant] of Object.entries(read.value)) {
     secrets.set(
       name,
       grant === OKTA
