@@ -52,15 +52,22 @@ export const events = sqliteTable(
     enqueuedAt: text("enqueued_at"),
     /** Set when the queue consumer has handled the event. */
     consumedAt: text("consumed_at"),
-    /** How many times the cron has re-sent the event; it gives up after a few (see scheduled.ts). */
+    /** How many times the cron has re-sent the event and the send went through; failed sends do not count. */
     requeueCount: integer("requeue_count").notNull().default(0),
+    /**
+     * When the cron gave up re-sending the event (MAX_REQUEUES sends, never handled) and
+     * recorded it as a dead letter instead; the cron no longer scans it. A re-drive clears it.
+     */
+    abandonedAt: text("abandoned_at"),
   },
   (t) => [
     index("events_by_date").on(t.eventDate, t.uuid),
     index("events_by_type_date").on(t.eventType, t.eventDate, t.uuid),
     index("events_by_asset_date").on(t.assetId, t.eventDate, t.uuid),
     index("events_by_source_date").on(t.source, t.eventDate, t.uuid),
-    index("events_not_consumed").on(t.eventTimestamp).where(sql`${t.consumedAt} is null`),
+    index("events_not_consumed")
+      .on(t.eventTimestamp)
+      .where(sql`${t.consumedAt} is null and ${t.abandonedAt} is null`),
   ],
 );
 
@@ -141,10 +148,17 @@ export const runs = sqliteTable(
     endedAt: text("ended_at"),
     /** A consumer holds the run until this time while it executes steps, so two never run it at once. */
     leaseUntil: text("lease_until"),
+    /**
+     * The lease's owner: a token fresh for every attempt to execute the run. Every write a
+     * holder makes names it (engine/fence.ts), so a holder whose lease was taken stops.
+     */
+    leaseOwner: text("lease_owner"),
+    /** The queue message the lease was taken for: a retry of that same message may take the lease back at once. */
+    leaseMessage: text("lease_message"),
     /** A deferred action (Retry-After, backoff) may not run before this; nothing executes the run earlier. */
     notBefore: text("not_before"),
     /**
-     * The asset whose WaitRoom may hold a wait of this run. Written with the pause, before
+     * The name of the WaitRoom (source and asset, see durable/wait-rooms.ts) that may hold a wait of this run. Written with the pause, before
      * the WaitRoom is called; cleared once the WaitRoom has let the wait go (acknowledged
      * its resume, or cancelled it). While set on an ended run, the cron cancels the wait.
      */
