@@ -91,10 +91,38 @@ async function deleteDeliveries(db: Db, cutoff: string, limits: RetentionLimits)
   });
 }
 
+/**
+ * Dead letters recorded before `cutoff`. An abandoned event's own row stays (it is not
+ * consumed, so deleteEvents keeps it, marked `abandoned_at`); its letter goes with the rest.
+ */
+async function deleteDeadLetters(db: Db, cutoff: string, limits: RetentionLimits): Promise<number> {
+  return inChunks(limits, async () => {
+    const result = await db.run(sql`
+      delete from dead_letters where id in (
+        select id from dead_letters where received_at < ${cutoff} order by received_at limit ${limits.chunk})`);
+    return result.meta.changes;
+  });
+}
+
+/**
+ * Replay marks requested before `cutoff`: they only stop one replay from starting the
+ * same (workflow, event) run twice, and that run is itself past retention by then.
+ */
+async function deleteReplayMarks(db: Db, cutoff: string, limits: RetentionLimits): Promise<number> {
+  return inChunks(limits, async () => {
+    const result = await db.run(sql`
+      delete from replayed_runs where rowid in (
+        select rowid from replayed_runs where requested_at < ${cutoff} order by requested_at limit ${limits.chunk})`);
+    return result.meta.changes;
+  });
+}
+
 export interface RetentionResult {
   runs: number;
   events: number;
   deliveries: number;
+  deadLetters: number;
+  replayMarks: number;
 }
 
 /**
@@ -113,7 +141,10 @@ export async function applyRetention(
   const runs = await deleteRuns(db, cutoff, limits);
   const events = await deleteEvents(db, cutoff, limits);
   const deliveries = await deleteDeliveries(db, cutoff, limits);
-  const result = { runs, events, deliveries };
-  if (runs + events + deliveries > 0) logInfo("retention: deleted", { ...result, retentionDays: days, cutoff });
+  const deadLetters = await deleteDeadLetters(db, cutoff, limits);
+  const replayMarks = await deleteReplayMarks(db, cutoff, limits);
+  const result = { runs, events, deliveries, deadLetters, replayMarks };
+  if (runs + events + deliveries + deadLetters + replayMarks > 0)
+    logInfo("retention: deleted", { ...result, retentionDays: days, cutoff });
   return result;
 }

@@ -240,7 +240,7 @@ describe("restarts", () => {
     const workflowId = await workflow(watchdog(asset, { timeoutSeconds: 3600 }));
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     const run = await runWithStatus(workflowId, "waiting");
-    await evictDurableObject(waitRoomFor(env, asset));
+    await evictDurableObject(waitRoomFor(env, null, asset));
     await deliver({ eventType: COMPLETE, assetId: asset, published: at(7) });
     expect((await runWithStatus(workflowId, "completed")).id).toBe(run.id);
   });

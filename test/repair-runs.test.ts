@@ -158,7 +158,7 @@ describe("terminate racing a pause", () => {
 
   it("a wait registered after the terminate (in flight at the time) is refused by the WaitRoom", async () => {
     const { asset, runId } = await pausedRun();
-    const stub = waitRoomFor(env, asset);
+    const stub = waitRoomFor(env, null, asset);
     const [registered] = await stub.paused();
     await apiJson("POST", `/api/runs/${runId}/terminate`);
     expect(await stub.paused()).toEqual([]);
@@ -188,10 +188,10 @@ describe("terminate racing a pause", () => {
     } as unknown as Env["WAIT_ROOMS"];
     await terminate(createDb(env.DB), { ...env, WAIT_ROOMS: unreachable }, { runId }, new Date());
     expect(await runRow(runId)).toMatchObject({ status: "terminated", wait_room: asset });
-    expect(await waitRoomFor(env, asset).paused()).toHaveLength(1);
+    expect(await waitRoomFor(env, null, asset).paused()).toHaveLength(1);
 
     await runCron(Date.now() + 2 * MINUTE);
-    expect(await waitRoomFor(env, asset).paused()).toEqual([]);
+    expect(await waitRoomFor(env, null, asset).paused()).toEqual([]);
     expect(await runRow(runId)).toMatchObject({ status: "terminated", wait_room: null, repair_after: null });
     // The event the run waited for now resumes nothing.
     await deliver({ eventType: REVOKE, assetId: asset });
