@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
-import { waitRoomFor } from "../src/durable/wait-rooms";
+import { waitRoomFor, waitRoomName } from "../src/durable/wait-rooms";
 import { terminate } from "../src/engine/terminate";
 import { runCron, runRow } from "./fault-support";
 import { deliver, notify, runWithStatus } from "./paused-support";
@@ -187,7 +187,7 @@ describe("terminate racing a pause", () => {
       }),
     } as unknown as Env["WAIT_ROOMS"];
     await terminate(createDb(env.DB), { ...env, WAIT_ROOMS: unreachable }, { runId }, new Date());
-    expect(await runRow(runId)).toMatchObject({ status: "terminated", wait_room: asset });
+    expect(await runRow(runId)).toMatchObject({ status: "terminated", wait_room: waitRoomName(null, asset) });
     expect(await waitRoomFor(env, null, asset).paused()).toHaveLength(1);
 
     await runCron(Date.now() + 2 * MINUTE);
