@@ -361,14 +361,21 @@ describe("7. terminate while an action waits for a connection", () => {
 });
 
 describe("8. a consumer whose lease ran out", () => {
-  it("stops at its next write: the new holder's run is not called twice nor its lease cleared", async () => {
+  it("stops at its next write: it neither calls the next action beside the new holder nor clears its lease", async () => {
     const first = newEndpoint();
     const second = newEndpoint();
-    const slow = gate();
+    const staleCall = gate();
+    const holderCall = gate();
     let firstCalls = 0;
+    let secondCalls = 0;
     outbound.on(first, async () => {
       firstCalls += 1;
-      if (firstCalls === 1) await slow.opened;
+      if (firstCalls === 1) await staleCall.opened;
+      return new Response("ok");
+    });
+    outbound.on(second, async () => {
+      secondCalls += 1;
+      if (secondCalls === 1) await holderCall.opened;
       return new Response("ok");
     });
     const { workflowId, assetId } = await workflowOn(
@@ -382,18 +389,27 @@ describe("8. a consumer whose lease ran out", () => {
     const stale = consume([trigger]);
     await until(async () => firstCalls === 1, "the first call");
     const runId = await onlyRun(workflowId, trigger.uuid);
-    // The lease runs out while the call hangs; another delivery takes the run and finishes it.
+    // The lease runs out while the call hangs; another delivery takes the run, repeats a
+    // (same key, allowed after a lost lease) and is inside b when the stale consumer wakes.
     await env.DB.prepare("update runs set lease_until = ? where id = ?")
       .bind(new Date(Date.now() - 1000).toISOString(), runId)
       .run();
-    await consume([{ kind: "run", runId }]);
-    expect((await getRun(runId)).status).toBe("completed");
-    slow.open();
+    const holder = consume([{ kind: "run", runId }]);
+    await until(async () => secondCalls === 1, "the new holder inside b");
+    staleCall.open();
     await stale;
-    expect(outbound.to(second)).toHaveLength(1);
+    expect(secondCalls).toBe(1);
+    const during = await row("select lease_owner, lease_until from runs where id = ?", runId);
+    expect(during?.lease_owner).toBeTruthy();
+    holderCall.open();
+    await holder;
     const run = await getRun(runId);
     expect(run.status).toBe("completed");
-    expect(run.steps.map((s) => s.status)).toEqual(["succeeded", "succeeded"]);
+    expect(run.steps.map((s) => [s.nodeId, s.status, s.attempts])).toEqual([
+      ["a", "succeeded", 2],
+      ["b", "succeeded", 1],
+    ]);
+    expect(outbound.to(second)).toHaveLength(1);
   });
 });
 
