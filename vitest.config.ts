@@ -48,6 +48,10 @@ export default defineConfig(async () => ({
           ACCESS_AUD: "test-access-aud",
           // Production behaviour: plain http to a loopback receiver is refused.
           LOCAL_DEV: "",
+          // The fault simulator's seeds (test/sim, `npm run sim`): how many in CI, or one to replay.
+          SIM_SEEDS: process.env.SIM_SEEDS ?? "8",
+          SIM_FIRST_SEED: process.env.SIM_FIRST_SEED ?? "1",
+          SIM_SEED: process.env.SIM_SEED ?? "",
         },
         // Deliver queue batches at once instead of after wrangler.toml's 1 s batching window.
         queueConsumers: {

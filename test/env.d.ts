@@ -4,5 +4,9 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     /** wrangler.toml's [assets] (public/), fetched through the assets layer itself. */
     TEST_ASSETS: Fetcher;
+    /** The fault simulator's seeds (test/sim/sim.test.ts). */
+    SIM_SEEDS: string;
+    SIM_FIRST_SEED: string;
+    SIM_SEED: string;
   }
 }
