@@ -45,7 +45,6 @@ export function isoAt(ms: number): string {
   }
   return new Date(ms).toISOString();
 }
-const iso = isoAt;
 
 /** The run's row, while `holder` holds it in `status`. */
 function held(holder: Holder, status: RunStatus | RunStatus[] = "running"): SQL {
@@ -155,11 +154,11 @@ export function touchRun(db: Db, holder: Holder, leaseUntil: Date, at: Date) {
   return db
     .update(runs)
     .set({
-      leaseUntil: iso(leaseUntil.getTime()),
+      leaseUntil: isoAt(leaseUntil.getTime()),
       updatedAt: at.toISOString(),
       // A deferred action's time has come: it is executing now.
       notBefore: null,
-      repairAfter: iso(at.getTime() + STALLED_AFTER_MS),
+      repairAfter: isoAt(at.getTime() + STALLED_AFTER_MS),
     })
     .where(held(holder));
 }
@@ -225,9 +224,9 @@ export function deferRun(db: Db, holder: Holder, nodeId: string, error: string, 
       .update(runs)
       .set({
         ...RELEASED,
-        notBefore: iso(notBefore.getTime()),
+        notBefore: isoAt(notBefore.getTime()),
         updatedAt: at.toISOString(),
-        repairAfter: iso(notBefore.getTime() + STALLED_AFTER_MS),
+        repairAfter: isoAt(notBefore.getTime() + STALLED_AFTER_MS),
       })
       .where(held(holder)),
   ] as const;
@@ -272,7 +271,7 @@ export function failUnheldRun(db: Db, runId: string, at: Date, error: string) {
 
 /** An ended run needs the cron again only while its WaitRoom may still hold a wait. */
 export function cleanupAfter(at: Date) {
-  return sql`CASE WHEN ${runs.waitRoom} IS NULL THEN NULL ELSE ${iso(at.getTime() + WAIT_CLEANUP_AFTER_MS)} END`;
+  return sql`CASE WHEN ${runs.waitRoom} IS NULL THEN NULL ELSE ${isoAt(at.getTime() + WAIT_CLEANUP_AFTER_MS)} END`;
 }
 
 /**
@@ -309,7 +308,7 @@ export function pauseRun(
         waitingFor,
         waitRoom: room,
         updatedAt: now,
-        repairAfter: iso(at.getTime() + FIRST_WAIT_CHECK_MS),
+        repairAfter: isoAt(at.getTime() + FIRST_WAIT_CHECK_MS),
       })
       .where(held(holder))
       .returning({ id: runs.id }),
@@ -347,8 +346,8 @@ export function resumeRun(
         status: "running",
         waitingFor: null,
         updatedAt: now,
-        repairAfter: iso(at.getTime() + STALLED_AFTER_MS),
-        leaseUntil: iso(leaseUntil.getTime()),
+        repairAfter: isoAt(at.getTime() + STALLED_AFTER_MS),
+        leaseUntil: isoAt(leaseUntil.getTime()),
         leaseOwner: holder.owner,
       })
       .where(and(or(held(holder, ACTIVE_STATUSES), pausedHereByNobody), notYetApplied)),

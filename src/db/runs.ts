@@ -41,12 +41,11 @@ function messageFor(messages: string, column: "id" | "trigger_event_uuid") {
  * it was taken for the very message this taker handles again (an earlier attempt of it
  * failed or died): a retry need not wait out its own lease.
  */
-function takeable(taker: LeaseTaker, at: string) {
-  const messages = JSON.stringify(Object.fromEntries(taker.messageOf));
+function takeable(owner: string, messages: string, column: "id" | "trigger_event_uuid", at: string) {
   return or(
     isNull(runs.leaseUntil),
     lt(runs.leaseUntil, at),
-    sql`(${runs.leaseOwner} IS NOT ${taker.owner} AND ${runs.leaseMessage} = ${messageFor(messages, "id")})`,
+    sql`(${runs.leaseOwner} IS NOT ${owner} AND ${runs.leaseMessage} = ${messageFor(messages, column)})`,
   );
 }
 
@@ -90,11 +89,7 @@ export async function startRuns(
       and(
         inJson(runs.triggerEventUuid, triggers),
         eq(runs.status, "running"),
-        or(
-          isNull(runs.leaseUntil),
-          lt(runs.leaseUntil, at),
-          sql`(${runs.leaseOwner} IS NOT ${taker.owner} AND ${runs.leaseMessage} = ${messageFor(triggerMessages, "trigger_event_uuid")})`,
-        ),
+        takeable(taker.owner, triggerMessages, "trigger_event_uuid", at),
       ),
     )
     .returning();
@@ -135,7 +130,13 @@ export async function leaseRuns(db: Db, taker: LeaseTaker, now: Date, until: Dat
       leaseOwner: taker.owner,
       leaseMessage: messageFor(messages, "id"),
     })
-    .where(and(inJson(runs.id, ids), inArray(runs.status, ACTIVE_STATUSES), takeable(taker, now.toISOString())))
+    .where(
+      and(
+        inJson(runs.id, ids),
+        inArray(runs.status, ACTIVE_STATUSES),
+        takeable(taker.owner, messages, "id", now.toISOString()),
+      ),
+    )
     .returning();
 }
 
