@@ -2,7 +2,10 @@
  * `wrangler dev --local` as the crash test needs it: its own process group (so one
  * SIGKILL takes wrangler, its workerd processes and npx down together), its own port,
  * local state in a given folder, secrets from a given env file (never the user's
- * .dev.vars), and the cron reachable through /cdn-cgi/local/scheduled.
+ * .dev.vars), and the cron reachable through /cdn-cgi/local/scheduled. It runs a bundle
+ * made once at the start: `wrangler dev` reloads the Worker whenever a source file
+ * changes, which would drop in-flight invocations and the local queue's pending
+ * retries and fail the test for a reason that is not a crash.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
@@ -22,6 +25,8 @@ const WRANGLER_ENV = {
 };
 
 export interface DevOptions {
+  /** The bundled Worker (bundleWorker) to run instead of wrangler.toml's `main`. */
+  script: string;
   port: number;
   inspectorPort: number;
   persistTo: string;
@@ -48,12 +53,24 @@ export async function applyLocalMigrations(persistTo: string): Promise<string> {
   return stdout;
 }
 
+/** `wrangler deploy --dry-run --outdir <outDir>`: the Worker as deployed; resolves to its entry file. */
+export async function bundleWorker(outDir: string): Promise<string> {
+  await promisify(execFile)("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outDir], {
+    cwd: ROOT,
+    env: { ...process.env, ...WRANGLER_ENV },
+    maxBuffer: 8 * 1024 * 1024,
+  });
+  return `${outDir}/index.js`;
+}
+
 /** Starts wrangler dev and resolves when it answers HTTP; throws with the log's tail if it exits or stalls. */
 export async function startDev(options: DevOptions, readyTimeoutMs = 120_000): Promise<DevServer> {
   const log = openSync(options.logFile, "a");
   const args = [
     "wrangler",
     "dev",
+    options.script,
+    "--no-bundle",
     "--local",
     "--ip",
     "127.0.0.1",
@@ -67,8 +84,9 @@ export async function startDev(options: DevOptions, readyTimeoutMs = 120_000): P
     options.envFile,
     "--test-scheduled",
     "--show-interactive-dev-session=false",
+    // Worker logs too: the log file is what a failed run leaves to read.
     "--log-level",
-    "warn",
+    "log",
   ];
   // detached: the child leads a new process group, which kill() signals as a whole.
   const child = spawn("npx", args, {
