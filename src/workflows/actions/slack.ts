@@ -26,9 +26,10 @@ export function escapeSlackText(value: string): string {
 const MIN_REDACTED_PATH = 16;
 
 /**
- * Renders `text` (every inserted value escaped for mrkdwn) and targets the webhook URL from the secret, once the outbound
- * policy allows that secret to go to that URL's origin. The URL (and its path, in
- * case an error message shows it in another form) is scrubbed from every report.
+ * Renders `text`, every inserted value escaped for mrkdwn, and targets the webhook URL
+ * from the secret, once the outbound policy allows that secret to go to that URL's
+ * origin. The URL (and its path, in case an error message shows it in another form) is
+ * scrubbed from every report.
  * Throws TemplateError (naming the field) on template syntax errors.
  */
 export function prepareSlack(
