@@ -138,12 +138,23 @@ async function ranNodes(workflowId: string, uuid: string): Promise<string[]> {
   return run.steps.filter((step) => step.kind === "action" && step.status === "succeeded").map((s) => s.nodeId);
 }
 
-/** The run waits on the asset; then its wait's hours pass (the WaitRoom's clock says so) and its alarm fires. */
-async function timeOut(workflowId: string, uuid: string, assetId: string): Promise<void> {
-  await runOf(workflowId, uuid, ["waiting"]);
+/**
+ * The run waits at `nodeId` (its WaitRoom holds the wait: D1 says so first); then that
+ * wait's hours pass (the WaitRoom's clock says so) and its alarm fires.
+ */
+async function timeOut(assetId: string, nodeId: string): Promise<void> {
   const room = waitRoomFor(env, null, assetId);
+  const open = () =>
+    runInDurableObject(
+      room,
+      (_instance, state) =>
+        state.storage.sql
+          .exec<{ n: number }>("SELECT count(*) AS n FROM waits WHERE resolution IS NULL AND node_id = ?", nodeId)
+          .one().n > 0,
+    );
+  await until(open, `the wait at ${nodeId}`);
   await runInDurableObject(room, (_instance, state) => {
-    state.storage.sql.exec("UPDATE waits SET deadline = ? WHERE resolution IS NULL", Date.now() - 1);
+    state.storage.sql.exec("UPDATE waits SET deadline = ? WHERE node_id = ?", Date.now() - 1, nodeId);
   });
   await runDurableObjectAlarm(room);
 }
@@ -156,7 +167,7 @@ const SCENARIOS: Record<string, Scenario[]> = {
       const workflow = await install("api-token-hygiene", assetId);
       const trigger = hostileEvent({ eventType: "system.api_token.create", assetId, namePrefix: "tmp-" });
       await deliver([trigger]);
-      await timeOut(workflow.id, trigger.uuid, assetId);
+      await timeOut(assetId, "waitForRevoke");
       return { marker, nodes: await ranNodes(workflow.id, trigger.uuid), posts: 2 };
     },
   ],
@@ -184,7 +195,7 @@ const SCENARIOS: Record<string, Scenario[]> = {
       const workflow = await install("import-watchdog", assetId);
       const trigger = hostileEvent({ eventType: "system.import.start", assetId });
       await deliver([trigger]);
-      await timeOut(workflow.id, trigger.uuid, assetId);
+      await timeOut(assetId, "waitForOutcome");
       return { marker, nodes: await ranNodes(workflow.id, trigger.uuid), posts: 1 };
     },
   ],
@@ -195,9 +206,8 @@ const SCENARIOS: Record<string, Scenario[]> = {
       const workflow = await install("access-request-sla", assetId);
       const trigger = hostileEvent({ eventType: "access.request.create", assetId });
       await deliver([trigger]);
-      await timeOut(workflow.id, trigger.uuid, assetId);
-      await until(async () => postedAbout(marker).length === 1, "the reminder");
-      await timeOut(workflow.id, trigger.uuid, assetId);
+      await timeOut(assetId, "waitForResolution");
+      await timeOut(assetId, "waitAfterReminder");
       return { marker, nodes: await ranNodes(workflow.id, trigger.uuid), posts: 2 };
     },
   ],
