@@ -23,8 +23,9 @@ export const MAX_REPLAY_EVENTS = 1000;
 
 const isoDate = z.iso.datetime({ offset: true });
 
+// Strict: a misspelt key ("types") must be refused, never left to a default (every type).
 const ReplayRequest = z
-  .object({
+  .strictObject({
     since: isoDate.openapi({ description: "Event date at or after (ISO 8601)" }),
     until: isoDate.openapi({ description: "Event date before (ISO 8601)" }),
     eventTypes: z

@@ -2,6 +2,7 @@
 import type { Child } from "hono/jsx";
 import type { PathStep } from "../db/dashboard";
 import { eventTypeName, formatTime, shortId } from "./format";
+import { link } from "./link";
 
 export function StatusBadge(props: { status: string }) {
   return <span class={`badge status-${props.status}`}>{props.status.replace("_", " ")}</span>;
@@ -124,7 +125,7 @@ export function RunList(props: {
         {props.rows.map(({ run, note }) => (
           <tr>
             <td class="code">
-              <a href={`/runs/${run.id}`}>{shortId(run.id)}</a>
+              <a href={link`/runs/${run.id}`}>{shortId(run.id)}</a>
             </td>
             <td>{props.names.get(run.workflowId) ?? run.workflowId}</td>
             <td>

@@ -136,7 +136,9 @@ export function renderTemplate(template: string, scope: TemplateScope): string {
 /**
  * Renders `template`, passing each placeholder's text through `encode` together with
  * the literal text written before it (so a URL renderer knows whether the value lands
- * in the path, the query or the fragment). Throws TemplateError on invalid syntax.
+ * in the path, the query or the fragment). This is where an output format escapes what
+ * a value inserts (Slack mrkdwn, a URL): the template's own text is never passed to
+ * `encode`, so it stays markup. Throws TemplateError on invalid syntax.
  */
 export function renderTemplateEncoded(
   template: string,

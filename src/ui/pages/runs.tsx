@@ -20,6 +20,7 @@ import { DiagramSvg } from "../diagram/svg";
 import { FilterButtons, SelectFilter, TextFilter, TimeRange } from "../filters";
 import { durationBetween, fromLocalInput, relativeTime, shortId } from "../format";
 import { Layout } from "../layout";
+import { link } from "../link";
 import { Filter, readQuery } from "../query";
 
 const PAGE_SIZE = 50;
@@ -105,15 +106,13 @@ export const runsPages = new Hono<DashboardEnv>()
               {page.map((run) => (
                 <tr data-key={run.id}>
                   <td class="code">
-                    <a href={`/runs/${run.id}`}>{shortId(run.id)}</a>
+                    <a href={link`/runs/${run.id}`}>{shortId(run.id)}</a>
                   </td>
                   <td>
-                    <a href={`/workflows/${run.workflowId}`}>{names.get(run.workflowId) ?? run.workflowId}</a>{" "}
+                    <a href={link`/workflows/${run.workflowId}`}>{names.get(run.workflowId) ?? run.workflowId}</a>{" "}
                     <span class="muted">v{run.workflowVersion}</span>
                   </td>
-                  <td class="code">
-                    {run.assetId && <a href={`/assets/${encodeURIComponent(run.assetId)}`}>{run.assetId}</a>}
-                  </td>
+                  <td class="code">{run.assetId && <a href={link`/assets/${run.assetId}`}>{run.assetId}</a>}</td>
                   <td>
                     <StatusBadge status={run.status} />
                   </td>
@@ -136,10 +135,10 @@ export const runsPages = new Hono<DashboardEnv>()
   .get("/runs/:id", (c) => runPage(c, c.req.param("id")))
   .post("/runs/:id/terminate", async (c) => {
     const id = c.req.param("id");
-    const answer = await callApi(c, "POST", `/runs/${encodeURIComponent(id)}/terminate`);
+    const answer = await callApi(c, "POST", link`/runs/${id}/terminate`);
     if (answer.status === 404) throw new AppError(404, "not_found", "no run with that id");
     if (answer.status !== 200) return runPage(c, id, apiErrorMessage(answer), 409);
-    return c.redirect(`/runs/${encodeURIComponent(id)}`, 303);
+    return c.redirect(link`/runs/${id}`, 303);
   });
 
 /** A run's page; `error` (from a refused terminate) is shown above it. */
@@ -163,7 +162,7 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
       <div id="live-run" data-live={active ? "3000" : undefined}>
         <p class="subtitle">
           <StatusBadge status={run.status} /> ·{" "}
-          <a href={`/workflows/${run.workflowId}`}>{names.get(run.workflowId) ?? run.workflowId}</a> version{" "}
+          <a href={link`/workflows/${run.workflowId}`}>{names.get(run.workflowId) ?? run.workflowId}</a> version{" "}
           {run.workflowVersion} · started <Time iso={run.startedAt} /> · {run.endedAt ? "took" : "running for"}{" "}
           {durationBetween(run.startedAt, run.endedAt, now)}
         </p>
@@ -183,7 +182,7 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
             <p>
               At <strong>{waiting.data.nodeId}</strong> for {describeTypes(waiting.data.eventTypes)}
               {waiting.data.filter ? ` where ${describePredicate(waiting.data.filter)}` : ""} on asset{" "}
-              <a class="code" href={`/assets/${encodeURIComponent(waiting.data.assetId)}`}>
+              <a class="code" href={link`/assets/${waiting.data.assetId}`}>
                 {waiting.data.assetId}
               </a>
               ,{" "}
@@ -201,7 +200,7 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
         {active && (
           <form
             method="post"
-            action={`/runs/${run.id}/terminate`}
+            action={link`/runs/${run.id}/terminate`}
             data-confirm="Terminate this run? It stops where it is."
           >
             <button type="submit" class="danger">
@@ -228,7 +227,7 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
             <h2>Trigger</h2>
             {trigger ? (
               <p>
-                <a href={`/events/${trigger.uuid}`}>
+                <a href={link`/events/${trigger.uuid}`}>
                   <EventType eventType={trigger.eventType} />
                 </a>{" "}
                 on {trigger.assetDisplayName ?? trigger.assetId} · <Time iso={trigger.eventDate} />
