@@ -4,13 +4,9 @@ import { z } from "zod";
 import { secretMatches } from "../../okta/secret";
 import type { DashboardEnv } from "../auth";
 import { Layout } from "../layout";
+import { safeNext } from "../next-path";
 import { readForm } from "../query";
 import { endSession, startSession } from "../session";
-
-/** Only a path on this site: "//evil.example" or "https://…" would make the sign-in an open redirect. */
-function safeNext(next: string | undefined): string {
-  return next && /^\/(?!\/)[^\\]*$/.test(next) ? next : "/";
-}
 
 function LoginPage(props: { next: string; failed?: boolean }) {
   return (
@@ -38,10 +34,10 @@ function LoginPage(props: { next: string; failed?: boolean }) {
 const LoginForm = z.object({ token: z.string().max(1000), next: z.string().max(2000).optional() });
 
 export const loginPages = new Hono<DashboardEnv>()
-  .get("/login", (c) => c.html(<LoginPage next={safeNext(c.req.query("next"))} />))
+  .get("/login", (c) => c.html(<LoginPage next={safeNext(c.req.query("next"), new URL(c.req.url).origin)} />))
   .post("/login", async (c) => {
     const form = await readForm(c, LoginForm);
-    const next = safeNext(form.next);
+    const next = safeNext(form.next, new URL(c.req.url).origin);
     if (!(await secretMatches(form.token, c.env.ADMIN_TOKEN))) {
       return c.html(<LoginPage next={next} failed />, 401);
     }
