@@ -44,7 +44,7 @@ const headers = secureHeaders({
  */
 const PAGES = ["/", "/events/*", "/runs/*", "/workflows/*", "/catalogue", "/assets/*", "/dead-letters/*"];
 
-for (const path of [...PAGES, "/login", "/logout"]) {
+for (const path of [...PAGES, "/login", "/logout", "/logout/everywhere"]) {
   // csrf refuses form posts from other sites (Origin / Sec-Fetch-Site); the SameSite=Strict cookie is the second lock.
   dashboard.use(path, headers, csrf());
 }

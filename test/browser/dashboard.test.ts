@@ -308,7 +308,7 @@ describe("the dashboard in a browser", () => {
   });
 
   it("signs out, and then every page is closed", async () => {
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await page.waitForURL(/\/login$/);
     for (const path of [
       "/",

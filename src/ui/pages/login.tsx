@@ -1,12 +1,12 @@
-/** `/login` and `/logout`: exchange the admin token for a session cookie, and give it back. */
+/** `/login`, `/logout` and `/logout/everywhere`: exchange the admin token for a session, and end one or all of them. */
 import { Hono } from "hono";
 import { z } from "zod";
 import { secretMatches } from "../../okta/secret";
-import type { DashboardEnv } from "../auth";
+import { type DashboardEnv, requireViewer } from "../auth";
 import { Layout } from "../layout";
 import { safeNext } from "../next-path";
 import { readForm } from "../query";
-import { endSession, startSession } from "../session";
+import { endAllSessions, endSession, startSession } from "../session";
 
 function LoginPage(props: { next: string; failed?: boolean }) {
   return (
@@ -44,7 +44,12 @@ export const loginPages = new Hono<DashboardEnv>()
     await startSession(c, new Date());
     return c.redirect(next, 303);
   })
-  .post("/logout", (c) => {
-    endSession(c);
+  .post("/logout", async (c) => {
+    await endSession(c);
+    return c.redirect("/login", 303);
+  })
+  // Only a signed-in viewer may end everyone's sessions; a stolen cookie is ended too.
+  .post("/logout/everywhere", requireViewer, async (c) => {
+    await endAllSessions(c);
     return c.redirect("/login", 303);
   });
