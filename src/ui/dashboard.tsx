@@ -71,5 +71,6 @@ dashboard.onError((err, c) => {
       </p>
     </Layout>,
     err.status,
+    err.headers,
   );
 });
