@@ -6,5 +6,3 @@ CREATE TABLE `sessions` (
 	`expires_at` text NOT NULL,
 	`idle_seconds` integer NOT NULL
 );
---> statement-breakpoint
-CREATE INDEX `sessions_by_expiry` ON `sessions` (`expires_at`);
