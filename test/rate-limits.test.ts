@@ -92,6 +92,13 @@ describe("wrong admin tokens on /api", () => {
     expect(await statuses(LIMIT + 1, () => apiGet(ip, "wrong-token"))).toEqual(refusedThenLimited(LIMIT + 1));
   });
 
+  it("is in the API's OpenAPI document, with Retry-After", async () => {
+    const doc = await (await send(new Request(`${ORIGIN}/api/openapi.json`))).json();
+    expect(doc).toMatchObject({
+      paths: { "/events": { get: { responses: { 429: { headers: { "Retry-After": expect.anything() } } } } } },
+    });
+  });
+
   it("without CF-Connecting-IP (local) every caller shares one budget", async () => {
     expect(await statuses(LIMIT + 1, () => apiGet(null, "wrong-token"))).toEqual(refusedThenLimited(LIMIT + 1));
     await expectLimited(await apiGet(null, ADMIN_TOKEN));
