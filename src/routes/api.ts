@@ -14,6 +14,13 @@ import { workflowsApi } from "./workflows";
 
 export const api = createApiApp();
 
+// Admin data (and the refusals) must not sit in a shared cache or the back button; registered first, so it
+// also marks the document and every error.
+api.use("*", async (c, next) => {
+  await next();
+  c.header("Cache-Control", "no-store");
+});
+
 api.openAPIRegistry.registerComponent("securitySchemes", "Bearer", { type: "http", scheme: "bearer" });
 api.doc31("/openapi.json", {
   openapi: "3.1.0",

@@ -2,13 +2,14 @@
  * The dashboard in a real headless Chromium (Debian's, driven by playwright-core)
  * against the real local service (`wrangler dev`). One story, in order: sign in, watch
  * an event arrive, create and break and dry-run a workflow, watch a run wait and
- * complete, terminate one, try a cross-site post and a hostile display name, sign out.
+ * complete, terminate one, try a cross-site post and a hostile display name, sign out;
+ * then replay a signed-out cookie, and sign out everywhere from a second browser.
  * Every page it visits is screenshotted (see SHOTS; the README shows some).
  */
 import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { promisify } from "node:util";
-import { type Browser, chromium, type Locator, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { oktaDelivery, oktaEvent, oktaHeaders } from "../../tools/local-okta/builders";
 import { ADMIN_TOKEN, freePort, HOOK_SECRET, type LocalService, ROOT, startLocalService } from "./local-service";
@@ -308,7 +309,7 @@ describe("the dashboard in a browser", () => {
   });
 
   it("signs out, and then every page is closed", async () => {
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await page.waitForURL(/\/login$/);
     for (const path of [
       "/",
@@ -323,4 +324,52 @@ describe("the dashboard in a browser", () => {
       expect(new URL(page.url()).pathname, path).toBe("/login");
     }
   });
+
+  it("ends the session on the server: the old cookie, put back after sign-out, opens nothing", async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    try {
+      const tab = await signInAs(context);
+      const [old] = (await context.cookies()).filter((c) => c.name === "session");
+      expect(old).toBeDefined();
+      await tab.getByRole("button", { name: "Sign out", exact: true }).click();
+      await tab.waitForURL(/\/login$/);
+      // A copied cookie (another machine, a backup of the profile) replayed after sign-out.
+      await context.addCookies(old ? [old] : []);
+      await tab.goto(`${service.url}/events`);
+      expect(new URL(tab.url()).pathname).toBe("/login");
+      await hasText(tab.getByRole("button", { name: "Sign in" }), "Sign in");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("signs out everywhere: another browser's session ends too", async () => {
+    const [mine, theirs] = [await browser.newContext(), await browser.newContext()];
+    try {
+      const myTab = await signInAs(mine, { width: 1440, height: 900 });
+      const theirTab = await signInAs(theirs);
+      await myTab.goto(`${service.url}/`);
+      await myTab.screenshot({ path: `${SHOTS}/sign-out-everywhere.png` });
+      await myTab.getByRole("button", { name: "Sign out everywhere" }).click();
+      await myTab.waitForURL(/\/login$/);
+      await theirTab.goto(`${service.url}/runs`);
+      expect(new URL(theirTab.url()).pathname).toBe("/login");
+      await myTab.goto(`${service.url}/`);
+      expect(new URL(myTab.url()).pathname).toBe("/login");
+    } finally {
+      await mine.close();
+      await theirs.close();
+    }
+  });
 });
+
+/** A new tab in `context`, signed in with the admin token, on the overview. */
+async function signInAs(context: BrowserContext, viewport?: { width: number; height: number }): Promise<Page> {
+  const tab = await context.newPage();
+  if (viewport) await tab.setViewportSize(viewport);
+  await tab.goto(`${service.url}/login`);
+  await tab.getByLabel("Admin token").fill(ADMIN_TOKEN);
+  await tab.getByRole("button", { name: "Sign in" }).click();
+  await tab.waitForURL(`${service.url}/`);
+  return tab;
+}
