@@ -1,15 +1,15 @@
 /**
  * `npm run okta:backfill`'s engine against the Okta stand-in (System Log pages, rate
- * limits, 429s) and the real local service's hook (`wrangler dev`): pagination, waits,
- * dedupe by uuid, and resuming from the printed cursor.
+ * limits, 429s, 5xx outages) and the real local service's store-only path (`wrangler
+ * dev`): pagination, waits, retries, dedupe by uuid, and resuming from the printed cursor.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isSystemEventType } from "../../src/okta/event-types";
-import { OktaClient } from "../../tools/okta-api/client";
+import { OktaApiError, OktaClient } from "../../tools/okta-api/client";
 import { backfill, HookRefused, logsUrl } from "../../tools/okta-backfill/backfill";
 import { seedEvents } from "../../tools/okta-standin/seed";
 import { type RunningStandin, startStandin } from "../../tools/okta-standin/server";
-import { HOOK_SECRET, type LocalService, startLocalService } from "../browser/local-service";
+import { ADMIN_TOKEN, type LocalService, startLocalService } from "../browser/local-service";
 import { storedUuids } from "./support";
 
 let standin: RunningStandin;
@@ -30,7 +30,7 @@ const ALL_TYPES = [...new Set(seeded.map((event) => String(event.eventType)).fil
 const waits: string[] = [];
 const client = () =>
   new OktaClient({ orgUrl: standin.url, apiToken: "standin-token", onWait: (_ms, why) => waits.push(why) });
-const hook = () => ({ url: `${service.url}/hooks/okta`, header: "Authorization", secret: HOOK_SECRET });
+const hook = () => ({ url: service.url, adminToken: ADMIN_TOKEN });
 
 beforeAll(async () => {
   [standin, service] = await Promise.all([
@@ -127,15 +127,38 @@ describe("backfill from the System Log", () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
-  it("stops with a clear error when the hook refuses the secret, having stored nothing", async () => {
+  it("tries an Okta 5xx again, backing off, and carries on", async () => {
+    standin.org.logFailures.push(500, 503, 502);
+    const retries: string[] = [];
+    const result = await backfill(client(), { since: minutes(0), until: minutes(20), types: ALL_TYPES }, hook(), {
+      retryDelaysMs: [10, 20, 40, 80],
+      onRetry: (ms, why) => retries.push(`${ms} ${why}`),
+    });
+    expect(result.events).toBe(inRange(0, 20).length);
+    expect(retries).toHaveLength(3);
+    expect(retries.map((line) => line.split(" ")[0])).toEqual(["10", "20", "40"]);
+    expect(retries[0]).toContain("Okta answered 500 E0000009");
+    expect(standin.org.logFailures).toEqual([]);
+  });
+
+  it("stops after the last retry of a lasting Okta outage, with Okta's error", async () => {
+    standin.org.logFailures.push(503, 503, 503, 503);
+    const run = backfill(client(), { since: minutes(0), until: minutes(20), types: ALL_TYPES }, hook(), {
+      retryDelaysMs: [5, 5, 5],
+    });
+    await expect(run).rejects.toThrow(OktaApiError);
+    expect(standin.org.logFailures).toEqual([]);
+  });
+
+  it("stops with a clear error when the service refuses the admin token, having stored nothing", async () => {
     const before = (await storedUuids(service.url)).length;
     const run = backfill(
       client(),
       { since: minutes(0), until: minutes(250), types: ALL_TYPES },
-      { ...hook(), secret: "wrong" },
+      { ...hook(), adminToken: "wrong" },
     );
     await expect(run).rejects.toThrow(HookRefused);
-    await expect(run).rejects.toThrow("refused the hook secret (401)");
+    await expect(run).rejects.toThrow("refused the admin token (401)");
     expect((await storedUuids(service.url)).length).toBe(before);
   });
 });
