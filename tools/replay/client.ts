@@ -85,7 +85,7 @@ const LISTED_RUNS = 20;
 /** The plan as printed lines: `started` says whether the runs were started or only would be. */
 export function describeReplay(total: ReplayTotal, started: boolean): string[] {
   const lines = [
-    `${started ? "starting" : "would start"} ${total.runs.length} runs (${total.alreadyRan} (workflow, event) pairs already ran)`,
+    `${started ? "starting" : "would start"} ${total.runs.length} runs; ${total.alreadyRan} (workflow, event) pairs already ran`,
   ];
   for (const run of total.runs.slice(0, LISTED_RUNS)) {
     lines.push(`  workflow ${run.workflowId}  <- ${run.eventType} ${run.eventUuid} on ${run.assetId ?? "(no asset)"}`);
