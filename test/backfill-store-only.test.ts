@@ -9,7 +9,7 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { oktaDelivery } from "../tools/local-okta/builders";
-import { ADMIN_TOKEN } from "./support";
+import { ADMIN_TOKEN, postDelivery } from "./support";
 import {
   api,
   apiJson,
@@ -57,7 +57,11 @@ async function pagingWorkflow() {
     nodes: {
       page: {
         kind: "action",
-        action: { type: "slack", webhook: { secret: "SLACK_WEBHOOK_URL" }, text: "token {{ trigger.displayName }}" },
+        action: {
+          type: "slack",
+          webhook: { secret: "SLACK_WEBHOOK_URL" },
+          text: "token {{ trigger.displayName }} on {{ trigger.id }}",
+        },
       },
     },
   });
@@ -94,6 +98,17 @@ describe("store-only backfill", () => {
     expect(await (await storePage(old)).json()).toEqual({ received: 3, stored: 0, runsStarted: 0 });
   });
 
+  it("stores a System Log delivery sent to the hook (an older okta:backfill) store-only too", async () => {
+    const { workflow, target } = await pagingWorkflow();
+    const old = buildEvent({ eventType: "system.api_token.create", target, published: "2026-11-01T08:00:00.000Z" });
+    const res = await postDelivery({ ...oktaDelivery([old]), source: "https://example.okta.com/api/v1/logs" });
+    expect(res.status).toBe(200);
+    expect((await apiJson<{ uuid: string }>("GET", `/api/events/${old.uuid}`)).uuid).toBe(old.uuid);
+    await runCron();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await runsOf(workflow.id)).toBe(0);
+  });
+
   it("refuses a caller without the admin token, and the hook secret is not enough", async () => {
     const event = buildEvent({ eventType: "system.api_token.create" });
     expect((await storePage([event], null)).status).toBe(401);
@@ -117,6 +132,6 @@ describe("store-only backfill", () => {
 
     await apiJson("POST", "/api/replays", { ...RANGE, assetId, dryRun: false }, 202);
     for (const event of old) expect((await runOf(workflow.id, event.uuid)).status).toBe("completed");
-    expect(outbound.to(SLACK_URL).filter((call) => call.body.includes("token ci"))).toHaveLength(2);
+    expect(outbound.to(SLACK_URL).filter((call) => call.body.includes(`token ci on ${assetId}`))).toHaveLength(2);
   });
 });
