@@ -89,3 +89,28 @@ describe("okta:backfill's resume command", () => {
     expect(text).toContain("--until 2026-11-02T00:00:00.000Z --store-only");
   });
 });
+
+describe("npm run replay's options", () => {
+  const replayCli = (args: string[]) => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", "tools/replay/cli.ts", ...args], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { ...process.env, ADMIN_TOKEN: "a", SERVICE_URL: "http://127.0.0.1:59998" },
+    });
+    return { code: result.status, text: result.stdout + result.stderr };
+  };
+
+  it("refuses --run with --store-only, a date that does not exist, and a time without an offset", () => {
+    for (const [args, message] of [
+      [["--since", "2026-11-01", "--run", "--store-only"], "contradict"],
+      [["--since", "2026-02-30"], "is not a date that exists"],
+      [["--since", "2026-11-01T08:00:00"], "needs a time zone"],
+    ] as const) {
+      const { code, text } = replayCli([...args]);
+      expect(text).toContain(message);
+      expect(text).not.toMatch(/\n\s+at /);
+      expect(code).toBe(2);
+    }
+  });
+});

@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isSystemEventType } from "../../src/okta/event-types";
-import { oktaEvent } from "../../tools/local-okta/builders";
+import { oktaDelivery, oktaEvent } from "../../tools/local-okta/builders";
 import { OktaApiError, OktaClient } from "../../tools/okta-api/client";
 import { backfill, HookRefused, logsUrl } from "../../tools/okta-backfill/backfill";
 import { seedEvents } from "../../tools/okta-standin/seed";
@@ -240,5 +240,27 @@ describe("npm run okta:backfill, end to end", () => {
     }
     expect(runs).toHaveLength(2);
     expect(runs.every((run) => run.late?.late === true)).toBe(true);
+  });
+
+  it("npm run replay splits a range of more than 1000 events into parts the service takes", async () => {
+    const start = Date.parse("2025-03-01T00:00:00.000Z");
+    const events = Array.from({ length: 1001 }, (_, i) =>
+      oktaEvent({ eventType: "system.import.start", published: new Date(start + i * 1000) }),
+    );
+    for (let i = 0; i < events.length; i += 100) {
+      const res = await fetch(new URL("/api/backfill/deliveries", service.url), {
+        method: "POST",
+        headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+        body: JSON.stringify(oktaDelivery(events.slice(i, i + 100))),
+      });
+      expect(res.status).toBe(200);
+    }
+    const result = await exec(
+      process.execPath,
+      ["--import", "tsx", "tools/replay/cli.ts", "--since", "2025-03-01", "--until", "2025-03-02"],
+      { cwd: ROOT, encoding: "utf8", env: { ...process.env, ADMIN_TOKEN, SERVICE_URL: service.url } },
+    );
+    expect(result.stdout).toContain("1001 stored events from 2025-03-01T00:00:00.000Z to 2025-03-02T00:00:00.000Z");
+    expect(result.stdout).toContain("would start 0 runs");
   });
 });
