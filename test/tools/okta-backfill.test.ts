@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isSystemEventType } from "../../src/okta/event-types";
 import { oktaDelivery, oktaEvent } from "../../tools/local-okta/builders";
 import { OktaApiError, OktaClient } from "../../tools/okta-api/client";
-import { backfill, HookRefused, logsUrl } from "../../tools/okta-backfill/backfill";
+import { backfill, logsUrl, ServiceRefused } from "../../tools/okta-backfill/backfill";
 import { seedEvents } from "../../tools/okta-standin/seed";
 import { type RunningStandin, startStandin } from "../../tools/okta-standin/server";
 import { ADMIN_TOKEN, type LocalService, ROOT, startLocalService } from "../browser/local-service";
@@ -160,7 +160,7 @@ describe("backfill from the System Log", () => {
       { since: minutes(0), until: minutes(250), types: ALL_TYPES },
       { ...hook(), adminToken: "wrong" },
     );
-    await expect(run).rejects.toThrow(HookRefused);
+    await expect(run).rejects.toThrow(ServiceRefused);
     await expect(run).rejects.toThrow("refused the admin token (401)");
     expect((await storedUuids(service.url)).length).toBe(before);
   });

@@ -57,7 +57,8 @@ const LogEvents = z.array(z.looseObject({ uuid: z.string(), published: z.string(
 /** How long to wait after each Okta 5xx (or network failure) in a row before giving up. */
 export const OKTA_RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 16_000] as const;
 
-export class HookRefused extends Error {}
+/** Our service refused or could not take a page (admin token, 4xx, a 5xx after three tries, unreachable). */
+export class ServiceRefused extends Error {}
 
 /** The first page's URL: the range, the types as an `eventType eq` filter, oldest first. */
 export function logsUrl(range: BackfillRange): string {
@@ -127,12 +128,12 @@ async function store(target: StoreTarget, events: Record<string, unknown>[], org
       headers: { Authorization: `Bearer ${target.adminToken}`, "Content-Type": "application/json" },
       body,
     }).catch((err: unknown) => {
-      throw new HookRefused(`${err instanceof Error ? err.message : String(err)}: is the service running?`);
+      throw new ServiceRefused(`${err instanceof Error ? err.message : String(err)}: is the service running?`);
     });
     const text = await res.text();
     if (res.ok) return;
-    if (res.status === 401) throw new HookRefused(`${url.origin} refused the admin token (401): check ADMIN_TOKEN`);
-    if (res.status < 500 || attempt >= 3) throw new HookRefused(`${url.origin} answered ${res.status}: ${text}`);
+    if (res.status === 401) throw new ServiceRefused(`${url.origin} refused the admin token (401): check ADMIN_TOKEN`);
+    if (res.status < 500 || attempt >= 3) throw new ServiceRefused(`${url.origin} answered ${res.status}: ${text}`);
     await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
   }
 }

@@ -11,7 +11,7 @@ import { readDevVars } from "../dev-vars";
 import { localBaseUrl } from "../local-url";
 import { OktaApiError, OktaClient } from "../okta-api/client";
 import { describeReplay, ReplayRefused, replayRange } from "../replay/client";
-import { type BackfillProgress, backfill, HookRefused } from "./backfill";
+import { type BackfillProgress, backfill, ServiceRefused } from "./backfill";
 import { backfillOptions, resumeCommand, STORE_ONLY_OLDER_THAN_MS } from "./options";
 
 const HELP = `npm run okta:backfill -- --since T [--until T] [--types a,b] [--store-only | --start-runs]
@@ -100,7 +100,7 @@ runCli(HELP, async (argv) => {
     });
   } catch (err) {
     if (tty) bar.stop();
-    if (!(err instanceof OktaApiError || err instanceof HookRefused || err instanceof NetworkError)) throw err;
+    if (!(err instanceof OktaApiError || err instanceof ServiceRefused || err instanceof NetworkError)) throw err;
     console.error(`error: ${err.message}`);
     console.error(
       `stored ${last.events} events (store-only, nothing started). Resume with:\n  ${resumeCommand(options, last.cursor)}`,
