@@ -173,7 +173,7 @@ describe("checkTemplatePaths", () => {
       "nodes.notify.status",
       "{{ nodes.notify.status }}: a node exposes only its output, e.g. {{ nodes.notify.output }}",
     ],
-    ["run.secret", "{{ run.secret }}: unknown run field 'secret'; one of id, workflowId"],
+    ["run.secret", "{{ run.secret }}: unknown run field 'secret'; one of id, workflowId, late, lateBy, lateBySeconds"],
   ])("rejects %s, naming the path", (path, message) => {
     expect(checkTemplatePaths([path], nodes)).toContain(message);
   });

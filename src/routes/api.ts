@@ -1,5 +1,6 @@
 /** `/api`: the admin API (bearer ADMIN_TOKEN) and its OpenAPI document, generated from the route schemas. */
 import { adminAuth } from "./admin-auth";
+import { backfillApi } from "./backfill";
 import { deadLettersApi } from "./dead-letters";
 import { eventRunsApi } from "./event-runs";
 import { eventTypesApi } from "./event-types";
@@ -43,5 +44,6 @@ api.route("/", runsApi);
 api.route("/", waitRoomsApi);
 api.route("/", overviewApi);
 api.route("/", replayApi);
+api.route("/", backfillApi);
 api.route("/", statusApi);
 api.route("/", deadLettersApi);

@@ -10,10 +10,10 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createDb } from "../db/client";
 import { AppError } from "../errors";
-import { acceptDelivery } from "../ingest";
+import { acceptDelivery, storeDeliveryOnly } from "../ingest";
 import { CLIENT_IP_HEADER, recordFailure, tooManyFailures } from "../limits/failures";
 import { errorText, logError, logInfo } from "../log";
-import { OktaEnvelope } from "../okta/envelope";
+import { isSystemLogDelivery, OktaEnvelope } from "../okta/envelope";
 import { anySecretMatches } from "../okta/secret";
 import { hookAuth } from "../okta/sources";
 import { describeIssue } from "../validation";
@@ -113,7 +113,13 @@ hooks.post(
     const source = c.get("hookSource") ?? null;
     let accepted: Awaited<ReturnType<typeof acceptDelivery>>;
     try {
-      accepted = await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt, source);
+      // History sent to the hook (an older okta:backfill) is kept but starts nothing, as on /api/backfill.
+      accepted = isSystemLogDelivery(parsed.data)
+        ? {
+            ...(await storeDeliveryOnly(createDb(c.env.DB), parsed.data, receivedAt, source)),
+            enqueued: false,
+          }
+        : await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt, source);
     } catch (err) {
       // Nothing was stored (one D1 batch); 503 makes Okta retry once.
       logError("could not store delivery", { deliveryId, source: source ?? undefined, error: errorText(err) });
@@ -126,6 +132,8 @@ hooks.post(
       stored: accepted.stored,
       duplicates: accepted.received - accepted.stored,
       enqueued: accepted.enqueued,
+      // Only on System Log history: stored, never queued on purpose (not a failed send).
+      storeOnly: isSystemLogDelivery(parsed.data) || undefined,
       ms: Date.now() - receivedAt.getTime(),
     });
     return c.body(null, 200);

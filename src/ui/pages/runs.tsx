@@ -9,11 +9,13 @@ import { RUN_STATUSES } from "../../db/schema";
 import { getVersion, listWorkflows } from "../../db/workflows";
 import { AppError } from "../../errors";
 import { decodeCursor, pageOf } from "../../routes/cursor";
+import { latenessOf } from "../../routes/run-lateness";
+import { formatDelay } from "../../workflows/lateness";
 import { Predicate } from "../../workflows/predicate";
 import { parseDefinition } from "../../workflows/validate";
 import { apiErrorMessage, callApi } from "../api-client";
 import type { DashboardEnv } from "../auth";
-import { Empty, EventType, JsonViewer, Pager, StatusBadge, Structure, Time } from "../components";
+import { Empty, EventType, JsonViewer, LateBadge, Pager, StatusBadge, Structure, Time } from "../components";
 import { describePredicate, describeTypes } from "../diagram/describe";
 import { layoutWorkflow } from "../diagram/layout";
 import { DiagramSvg } from "../diagram/svg";
@@ -60,12 +62,13 @@ export const runsPages = new Hono<DashboardEnv>()
       listWorkflows(db),
     ]);
     const { page, nextCursor } = pageOf(rows, PAGE_SIZE, (row) => ({ startedAt: row.startedAt, id: row.id }));
-    const [paths, names] = await Promise.all([
+    const [paths, names, late] = await Promise.all([
       pathsOfRuns(
         db,
         page.map((run) => run.id),
       ),
       workflowNames(db, [...new Set(page.map((run) => run.workflowId))]),
+      latenessOf(db, page),
     ]);
     const now = new Date();
     return c.html(
@@ -115,6 +118,7 @@ export const runsPages = new Hono<DashboardEnv>()
                   <td class="code">{run.assetId && <a href={link`/assets/${run.assetId}`}>{run.assetId}</a>}</td>
                   <td>
                     <StatusBadge status={run.status} />
+                    <LateBadge late={late.get(run.id)} />
                   </td>
                   <td>
                     <Time iso={run.startedAt} />
@@ -146,12 +150,14 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
   const db = createDb(c.env.DB);
   const run = await getRun(db, id);
   if (!run) throw new AppError(404, "not_found", "no run with that id");
-  const [steps, version, trigger, names] = await Promise.all([
+  const [steps, version, trigger, names, lateness] = await Promise.all([
     listSteps(db, run.id),
     getVersion(db, run.workflowId, run.workflowVersion),
     getEvent(db, run.triggerEventUuid),
     workflowNames(db, [run.workflowId]),
+    latenessOf(db, [run]),
   ]);
+  const late = lateness.get(run.id);
   const definition = parseDefinition(version?.definition);
   const waiting = run.status === "waiting" ? WaitingFor.safeParse(run.waitingFor) : null;
   const now = new Date();
@@ -161,11 +167,19 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
       {/* While the run is active, dashboard.js refreshes this block so its progress shows without a reload. */}
       <div id="live-run" data-live={active ? "3000" : undefined}>
         <p class="subtitle">
-          <StatusBadge status={run.status} /> ·{" "}
+          <StatusBadge status={run.status} />
+          <LateBadge late={late} /> ·{" "}
           <a href={link`/workflows/${run.workflowId}`}>{names.get(run.workflowId) ?? run.workflowId}</a> version{" "}
           {run.workflowVersion} · started <Time iso={run.startedAt} /> · {run.endedAt ? "took" : "running for"}{" "}
           {durationBetween(run.startedAt, run.endedAt, now)}
         </p>
+        {late?.late && (
+          <p class="card warn">
+            Seen {late.lateBy} late: this run started {late.lateBy} after Okta published its event (the workflow counts
+            a run late after {formatDelay(late.lateAfterSeconds)}). It came from a backlog, a backfill or a replay, not
+            a live delivery.
+          </p>
+        )}
         {error && (
           <p class="error" role="alert">
             {error}
