@@ -10,17 +10,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { oktaDelivery } from "../tools/local-okta/builders";
 import { ADMIN_TOKEN, postDelivery } from "./support";
-import {
-  api,
-  apiJson,
-  buildEvent,
-  createWorkflow,
-  interceptOutbound,
-  newAssetId,
-  onAsset,
-  runOf,
-  SLACK_URL,
-} from "./workflow-support";
+import { api, apiJson, buildEvent, interceptOutbound, runOf, SLACK_URL, slackOnTokenCreate } from "./workflow-support";
 
 const outbound = interceptOutbound();
 const RANGE = { since: "2026-01-01T00:00:00Z", until: "2099-01-01T00:00:00Z" };
@@ -48,25 +38,8 @@ async function runCron(): Promise<void> {
 }
 
 /** An enabled workflow that pages Slack for every API token created on a fresh asset. */
-async function pagingWorkflow() {
-  const assetId = newAssetId();
-  const workflow = await createWorkflow({
-    name: `page on-call ${assetId}`,
-    trigger: { eventTypes: ["system.api_token.create"], filter: onAsset(assetId) },
-    start: "page",
-    nodes: {
-      page: {
-        kind: "action",
-        action: {
-          type: "slack",
-          webhook: { secret: "SLACK_WEBHOOK_URL" },
-          text: "token {{ trigger.displayName }} on {{ trigger.id }}",
-        },
-      },
-    },
-  });
-  const target = [{ id: assetId, type: "Token", alternateId: "unknown", displayName: "ci" }];
-  return { assetId, workflow, target };
+function pagingWorkflow() {
+  return slackOnTokenCreate("page on-call", "token {{ trigger.displayName }} on {{ trigger.id }}");
 }
 
 describe("store-only backfill", () => {

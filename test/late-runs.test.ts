@@ -8,16 +8,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { formatDelay, lateness } from "../src/workflows/lateness";
 import { getPage, html, signIn } from "./dashboard-support";
-import {
-  apiJson,
-  createWorkflow,
-  deliverEvent,
-  interceptOutbound,
-  newAssetId,
-  onAsset,
-  runOf,
-  SLACK_URL,
-} from "./workflow-support";
+import { apiJson, deliverEvent, interceptOutbound, runOf, SLACK_URL, slackOnTokenCreate } from "./workflow-support";
 
 const outbound = interceptOutbound();
 let session: string;
@@ -34,26 +25,12 @@ interface LateView {
 
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000).toISOString();
 
-async function alerting(lateAfterSeconds?: number) {
-  const assetId = newAssetId();
-  const workflow = await createWorkflow({
-    name: `late ${assetId}`,
-    ...(lateAfterSeconds === undefined ? {} : { lateAfterSeconds }),
-    trigger: { eventTypes: ["system.api_token.create"], filter: onAsset(assetId) },
-    start: "page",
-    nodes: {
-      page: {
-        kind: "action",
-        action: {
-          type: "slack",
-          webhook: { secret: "SLACK_WEBHOOK_URL" },
-          text: "token on {{ trigger.id }}: seen {{ run.lateBy }} late (late={{ run.late }}, {{ run.lateBySeconds }} s)",
-        },
-      },
-    },
-  });
-  const target = [{ id: assetId, type: "Token", alternateId: "unknown", displayName: "ci" }];
-  return { assetId, workflow, target };
+function alerting(lateAfterSeconds?: number) {
+  return slackOnTokenCreate(
+    "late",
+    "token on {{ trigger.id }}: seen {{ run.lateBy }} late (late={{ run.late }}, {{ run.lateBySeconds }} s)",
+    lateAfterSeconds === undefined ? {} : { lateAfterSeconds },
+  );
 }
 
 const slackTextFor = (assetId: string) =>
