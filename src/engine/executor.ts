@@ -462,7 +462,7 @@ function resumeWrites(
     { nodeId: stop.nodeId, status: "succeeded", outcome, output, endedAt: at.toISOString() },
   ];
   live.run = { ...live.run, status: "running" };
-  x.tally(outcome === "next" ? "resumed" : "timedOut");
+  x.tally(outcome === "next" ? "resumed" : "waitsTimedOut");
   return [
     ...resumeRun(
       x.deps.db,

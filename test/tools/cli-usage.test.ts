@@ -65,6 +65,17 @@ describe.each(TOOLS)("npm run %s", (_script, file, numberOption, helpStart) => {
   });
 });
 
+describe("--url is the service's base URL", () => {
+  it.each([
+    ["okta:backfill", "tools/okta-backfill/cli.ts"],
+    ["replay", "tools/replay/cli.ts"],
+  ])("%s refuses a hook URL with the origin to use instead", (_script, file) => {
+    const { code, out, err } = run(file, ["--since", "2026-11-01", "--url", "http://127.0.0.1:59999/hooks/okta"]);
+    expect(out + err).toContain("--url is the service's base URL, not a path on it: use http://127.0.0.1:59999");
+    expect(code).toBe(2);
+  });
+});
+
 describe("network errors name the URL and the cause", () => {
   it("okta:hook against an org URL that refuses connections", () => {
     const { code, out, err } = run("tools/okta-hook/cli.ts", ["list"]);

@@ -33,7 +33,9 @@ export function parseCli<T extends ParseArgsOptionsConfig>(
       allowPositionals: positionals,
     });
   } catch (err) {
-    if (err instanceof TypeError) throw new UsageError(err.message);
+    // Node's advice on positionals that start with "-" (after "--") only confuses here.
+    if (err instanceof TypeError)
+      throw new UsageError(err.message.replace(/\. To specify a positional argument.*$/s, ""));
     throw err;
   }
 }
@@ -101,6 +103,26 @@ export function instantOption(raw: string, name: string): string {
   const millis = Number((m[7] ?? "0").padEnd(3, "0").slice(0, 3));
   const utc = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset * 60_000;
   return new Date(utc).toISOString();
+}
+
+/**
+ * Our service's base URL from the command line: http(s), and no path, so that a hook
+ * URL (`…/hooks/okta`) given by habit is refused rather than quietly cut to its origin.
+ */
+export function serviceUrlOption(raw: string, name = "url"): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--${name} must be the service's URL, such as http://127.0.0.1:8787 (got "${raw}")`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new UsageError(`--${name} must be an http or https URL (got "${raw}")`);
+  }
+  if (url.pathname !== "/" || url.search || url.hash) {
+    throw new UsageError(`--${name} is the service's base URL, not a path on it: use ${url.origin} (got "${raw}")`);
+  }
+  return url.origin;
 }
 
 /**

@@ -12,7 +12,7 @@ import { localBaseUrl } from "../local-url";
 import { OktaApiError, OktaClient } from "../okta-api/client";
 import { describeReplay, ReplayRefused, replayRange } from "../replay/client";
 import { type BackfillProgress, backfill, ServiceRefused } from "./backfill";
-import { backfillOptions, resumeCommand, STORE_ONLY_OLDER_THAN_MS } from "./options";
+import { type BackfillMode, backfillOptions, resumeCommand, STORE_ONLY_OLDER_THAN_MS } from "./options";
 
 const HELP = `npm run okta:backfill -- --since T [--until T] [--types a,b] [--store-only | --start-runs]
                           [--after CURSOR] [--limit N] [--url SERVICE_URL] [--source NAME]
@@ -30,10 +30,14 @@ start-runs mode, starts them through /api/replays (a run per (workflow, event), 
   --types            System Category event types (default: all 13)
   --after            resume after this cursor (printed by an earlier run)
   --limit            events per System Log page, 1-1000 (default 1000)
-  --url              our service (default SERVICE_URL, else the local dev server)
+  --url              our service (default SERVICE_URL, else the local dev server on PORT or 8787)
   --source           the named Okta org (OKTA_SOURCES) the events belong to
 
 Needs OKTA_ORG_URL, OKTA_API_TOKEN and ADMIN_TOKEN (environment or .dev.vars).`;
+
+/** What a stopped backfill's runs wait for: start-runs starts them once the whole range is stored. */
+const startsLater = (mode: BackfillMode) =>
+  mode === "start-runs" ? "; they start once the whole range is stored" : "";
 
 runCli(HELP, async (argv) => {
   const { values } = parseCli(argv, {
@@ -103,14 +107,14 @@ runCli(HELP, async (argv) => {
     if (!(err instanceof OktaApiError || err instanceof ServiceRefused || err instanceof NetworkError)) throw err;
     console.error(`error: ${err.message}`);
     console.error(
-      `stored ${last.events} events (store-only, nothing started). Resume with:\n  ${resumeCommand(options, last.cursor)}`,
+      `stored ${last.events} events, no run started yet${startsLater(options.mode)}. Resume with:\n  ${resumeCommand(options, last.cursor)}`,
     );
     return 1;
   }
   if (tty) bar.stop();
   if (last.cursor) {
     console.log(
-      `stopped after ${last.events} events (stored, nothing started). Resume with:\n  ${resumeCommand(options, last.cursor)}`,
+      `stopped after ${last.events} events (stored, no run started yet${startsLater(options.mode)}). Resume with:\n  ${resumeCommand(options, last.cursor)}`,
     );
     return 0;
   }

@@ -4,7 +4,7 @@
  * every option it was given. Pure (the clock is an argument).
  */
 import { isSystemEventType, SYSTEM_CATEGORY_EVENT_TYPES } from "../../src/okta/event-types";
-import { instantOption, intOption, UsageError } from "../cli/args";
+import { instantOption, intOption, serviceUrlOption, UsageError } from "../cli/args";
 
 /**
  * A backfill whose window starts more than this long ago stores its events and starts
@@ -75,7 +75,7 @@ export function backfillOptions(values: BackfillArgs, now: Date): BackfillOption
     after: values.after,
     limit,
     limitGiven: values.limit !== undefined,
-    url: values.url,
+    url: values.url === undefined ? undefined : serviceUrlOption(values.url),
     source: values.source,
     mode,
     modeByDefault: !values["store-only"] && !values["start-runs"],

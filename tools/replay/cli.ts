@@ -5,7 +5,7 @@
  * Without `--run` (or with `--store-only`) that is all: nothing starts. With `--run` it
  * then starts them (runs marked as replayed; a pair that ran never runs again).
  */
-import { instantOption, parseCli, printedHelp, runCli, UsageError } from "../cli/args";
+import { instantOption, parseCli, printedHelp, runCli, serviceUrlOption, UsageError } from "../cli/args";
 import { readDevVars } from "../dev-vars";
 import { localBaseUrl } from "../local-url";
 import { describeReplay, replayRange } from "./client";
@@ -20,7 +20,7 @@ them; without it (or with --store-only) nothing starts.
                      --until defaults to now
   --types            only these System Category event types
   --asset            only events on this asset (Event Field id)
-  --url              our service (default SERVICE_URL, else the local dev server)
+  --url              our service (default SERVICE_URL, else the local dev server on PORT or 8787)
 
 Needs ADMIN_TOKEN (environment or .dev.vars).`;
 
@@ -42,7 +42,8 @@ runCli(HELP, async (argv) => {
   if (Date.parse(since) >= Date.parse(until))
     throw new UsageError(`--since (${since}) must be before --until (${until})`);
   const env = { ...(await readDevVars()), ...process.env };
-  const base = values.url ?? env.SERVICE_URL ?? localBaseUrl(env.PORT);
+  const base =
+    (values.url === undefined ? undefined : serviceUrlOption(values.url)) ?? env.SERVICE_URL ?? localBaseUrl(env.PORT);
   const request = {
     since,
     until,
