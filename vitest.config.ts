@@ -48,6 +48,10 @@ export default defineConfig(async () => ({
           ACCESS_AUD: "test-access-aud",
           // Production behaviour: plain http to a loopback receiver is refused.
           LOCAL_DEV: "",
+          // The fault simulator's seeds (test/sim/sim.test.ts, `npm run sim`).
+          SIM_SEED: process.env.SIM_SEED ?? "",
+          SIM_SEEDS: process.env.SIM_SEEDS ?? "",
+          SIM_FIRST: process.env.SIM_FIRST ?? "",
         },
         // Deliver queue batches at once instead of after wrangler.toml's 1 s batching window.
         queueConsumers: {

@@ -1,0 +1,116 @@
+/**
+ * Fault wrappers around the engine's bindings: D1 (errors before or after a statement
+ * took effect, latency) and the WaitRoom namespace (unreachable, or reset after the call
+ * reached it). Every call also passes FaultBook.checkAlive, where a consumer invocation
+ * the plan kills dies at one of its awaits. The WaitRoom gets the simulator's queues in
+ * place of its own env bindings (the test-support style of withWaitRoomBindings), so its
+ * resume messages also travel through the sim transport.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import type { WaitRoom } from "../../src/durable/wait-room";
+import type { SimClock } from "./clock";
+import { type FaultBook, InjectedFault } from "./fault-book";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function simD1(real: D1Database, book: FaultBook, clock: SimClock): D1Database {
+  const realOf = new WeakMap<object, D1PreparedStatement>();
+  const guard = async <T>(what: string, exec: () => Promise<T>): Promise<T> => {
+    book.checkAlive(`D1 ${what}`);
+    const { fail, latencyMs } = book.d1();
+    if (latencyMs > 0) await sleep(latencyMs);
+    clock.tick();
+    if (fail === "before") throw new InjectedFault(`D1_ERROR: ${what} failed (injected)`);
+    const result = await exec();
+    if (fail === "after") throw new InjectedFault(`D1_ERROR: network lost after ${what} (injected)`);
+    return result;
+  };
+  const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
+    const wrapped = {
+      bind: (...values: unknown[]) => wrap(statement.bind(...values)),
+      first: (column?: string) => guard("first", () => (column ? statement.first(column) : statement.first())),
+      run: () => guard("run", () => statement.run()),
+      all: () => guard("all", () => statement.all()),
+      raw: (options?: { columnNames?: boolean }) =>
+        guard("raw", () => (options?.columnNames ? statement.raw({ columnNames: true }) : statement.raw())),
+    };
+    realOf.set(wrapped, statement);
+    return wrapped as unknown as D1PreparedStatement;
+  };
+  const db = {
+    prepare: (query: string) => wrap(real.prepare(query)),
+    batch: (statements: D1PreparedStatement[]) =>
+      guard("batch", () => real.batch(statements.map((s) => realOf.get(s) ?? s))),
+    exec: (query: string) => guard("exec", () => real.exec(query)),
+    dump: () => real.dump(),
+    withSession: () => db,
+  };
+  return db as unknown as D1Database;
+}
+
+type Rooms = DurableObjectNamespace<WaitRoom>;
+
+/** The WaitRoom namespace as the engine sees it; `names` collects every room name it asked for. */
+export function simWaitRooms(real: Rooms, book: FaultBook, roomEnv: Env, names: Map<string, DurableObjectId>): Rooms {
+  const stubOf = (id: DurableObjectId) => {
+    const stub = real.get(id);
+    return new Proxy(stub, {
+      get(target, prop) {
+        if (typeof prop !== "string" || prop === "then" || prop === "id" || prop === "name") {
+          return Reflect.get(target, prop);
+        }
+        return async (...args: unknown[]) => {
+          book.checkAlive(`WaitRoom.${prop}`);
+          const fate = book.waitRoom();
+          if (fate === "before") throw new InjectedFault(`WaitRoom unreachable (injected): ${prop}`);
+          await useSimEnv(stub, roomEnv);
+          const method = Reflect.get(target, prop) as (...a: unknown[]) => Promise<unknown>;
+          // Reflect.apply: an RPC stub treats `.apply` as a remote method name.
+          const result = await Reflect.apply(method, target, args);
+          if (fate === "after") throw new InjectedFault(`WaitRoom reset mid-call (injected): ${prop}`);
+          return result;
+        };
+      },
+    });
+  };
+  return new Proxy(real, {
+    get(target, prop) {
+      if (prop === "idFromName")
+        return (name: string) => {
+          const id = target.idFromName(name);
+          names.set(name, id);
+          return id;
+        };
+      if (prop === "get") return (id: DurableObjectId) => stubOf(id);
+      if (prop === "getByName") return (name: string) => stubOf(names.get(name) ?? remember(target, names, name));
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+function remember(real: Rooms, names: Map<string, DurableObjectId>, name: string): DurableObjectId {
+  const id = real.idFromName(name);
+  names.set(name, id);
+  return id;
+}
+
+/** The running WaitRoom sends through the sim's queues (set again on every call: an evicted object starts fresh). */
+async function useSimEnv(stub: DurableObjectStub, roomEnv: Env): Promise<void> {
+  await runInDurableObject(stub, (instance: object) => {
+    Reflect.set(instance, "env", roomEnv);
+  });
+}
+
+/** Fires the alarm of each WaitRoom whose alarm is due by the simulated clock; returns how many fired. */
+export async function fireDueAlarms(real: Rooms, names: Map<string, DurableObjectId>, roomEnv: Env, now: number) {
+  let fired = 0;
+  for (const id of names.values()) {
+    const stub = real.get(id);
+    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    if (alarm === null || alarm > now) continue;
+    await useSimEnv(stub, roomEnv);
+    if (await runDurableObjectAlarm(stub)) fired += 1;
+  }
+  return fired;
+}

@@ -1,0 +1,177 @@
+/**
+ * The five invariants of issue 15, checked after a seed ran to quiescence, from what D1
+ * holds (through engine-view.ts), what the WaitRooms hold and the recorded outbound calls.
+ * Each check counts once in `checks`; each failure names its invariant.
+ */
+import { ENDED, type EventFate, type RunView } from "./engine-view";
+import { type Expected, expectedPath } from "./oracle";
+import type { OutboundCall } from "./outside";
+import type { SimEvent } from "./schedule";
+import type { SimWorkflow } from "./workflows";
+
+export interface Violation {
+  invariant: 1 | 2 | 3 | 4 | 5;
+  message: string;
+}
+
+export interface Observed {
+  /** The seed's events, `published` in absolute ms. */
+  events: readonly SimEvent[];
+  /** Events some delivery of which Okta saw answered 200. */
+  accepted: ReadonlySet<string>;
+  fates: ReadonlyMap<string, EventFate>;
+  runs: readonly RunView[];
+  /** Sim workflow of each stored workflow id. */
+  workflows: ReadonlyMap<string, SimWorkflow>;
+  calls: readonly OutboundCall[];
+  /** Whether the WaitRoom the run should wait in holds its wait. */
+  registered: (run: RunView) => Promise<boolean>;
+  now: number;
+}
+
+export interface Verdict {
+  violations: Violation[];
+  checks: number;
+}
+
+export async function checkInvariants(o: Observed): Promise<Verdict> {
+  const violations: Violation[] = [];
+  let checks = 0;
+  const check = (ok: boolean, invariant: Violation["invariant"], message: () => string) => {
+    checks += 1;
+    if (!ok) violations.push({ invariant, message: message() });
+  };
+  const byUuid = new Map(o.events.map((e) => [e.uuid, e]));
+  const stored = o.events.filter((e) => o.fates.has(e.uuid));
+
+  // 1. Every accepted event is stored, and consumed or dead-lettered with a record.
+  for (const uuid of o.accepted) check(o.fates.has(uuid), 1, () => `event ${uuid} was answered 200 but is not stored`);
+  for (const e of stored) {
+    const fate = o.fates.get(e.uuid);
+    check(
+      Boolean(fate?.consumedAt || fate?.deadLettered),
+      1,
+      () => `event ${e.uuid} (${e.eventType}) neither consumed nor dead-lettered`,
+    );
+  }
+
+  // 2. Every run ended, or waits with a registered wait and a future deadline.
+  for (const run of o.runs) {
+    if (ENDED.includes(run.status)) {
+      check(true, 2, () => "");
+      continue;
+    }
+    const waiting = run.status === "waiting" && run.waitingUntil !== null && run.waitingUntil > o.now;
+    check(waiting && (await o.registered(run)), 2, () => `run ${run.id} (${label(o, run)}) is stuck ${run.status}`);
+  }
+
+  // 3. Each run took the oracle's path; one run per (workflow, trigger) the oracle starts, and no other.
+  const expected = new Map<RunView, Expected>();
+  for (const [workflowId, workflow] of o.workflows) {
+    for (const trigger of stored.filter((e) => e.eventType === workflow.trigger)) {
+      const runs = o.runs.filter((r) => r.workflowId === workflowId && r.triggerUuid === trigger.uuid);
+      check(runs.length === 1, 3, () => `${workflow.key} on ${trigger.uuid}: ${runs.length} runs, expected 1`);
+      const run = runs[0];
+      if (!run) continue;
+      const want = expectedPath(workflow, trigger, stored, (uuid) => o.fates.get(uuid)?.consumedAt ?? null, run);
+      expected.set(run, want);
+      comparePath(run, want, workflow, (ok, message) => check(ok, 3, message));
+    }
+  }
+  for (const run of o.runs) check(expected.has(run), 3, () => `run ${run.id} (${label(o, run)}) has no oracle run`);
+
+  // 4. Each action the oracle calls is called, always under one key, never after its run ended.
+  for (const [run, want] of expected) {
+    const mine = o.calls.filter((c) => c.runId === run.id);
+    for (const step of want.steps.filter((s) => s.action)) {
+      const calls = mine.filter((c) => c.node === step.nodeId);
+      const terminated = run.status === "terminated";
+      if (!terminated)
+        check(calls.length > 0, 4, () => `run ${run.id} (${label(o, run)}): ${step.nodeId} never called`);
+      const keys = new Set(calls.map((c) => c.key));
+      check(
+        keys.size <= 1 && !keys.has(null),
+        4,
+        () => `run ${run.id}: ${step.nodeId} called under keys ${[...keys].join(", ")}`,
+      );
+    }
+    for (const call of mine) {
+      const onPath = want.status === null || want.steps.some((s) => s.action && s.nodeId === call.node);
+      check(onPath, 4, () => `run ${run.id} (${label(o, run)}): ${call.node} called, not on the oracle's path`);
+      check(
+        run.endedAt === null || call.at <= run.endedAt,
+        4,
+        () =>
+          `run ${run.id} (${label(o, run)}): ${call.node} called ${call.at - (run.endedAt ?? 0)} ms after the run ended ${run.status}`,
+      );
+    }
+  }
+  const known = new Set(o.runs.map((r) => r.id));
+  for (const call of o.calls)
+    check(known.has(call.runId), 4, () => `call to ${call.workflow}/${call.node} for unknown run ${call.runId}`);
+
+  // 5. No event resumes a run twice, nor a run of another source (or asset).
+  for (const run of o.runs) {
+    const trigger = byUuid.get(run.triggerUuid);
+    const resumers = run.steps.flatMap((s) => (s.eventUuid ? [s.eventUuid] : []));
+    check(
+      new Set(resumers).size === resumers.length && !resumers.includes(run.triggerUuid),
+      5,
+      () => `run ${run.id} (${label(o, run)}) resumed twice by one event: ${resumers.join(", ")}`,
+    );
+    for (const uuid of resumers) {
+      const event = byUuid.get(uuid);
+      check(
+        event !== undefined &&
+          trigger !== undefined &&
+          event.source === trigger.source &&
+          event.assetId === trigger.assetId,
+        5,
+        () =>
+          `run ${run.id} of source ${trigger?.source ?? "(default)"} resumed by ${uuid} of source ${event?.source ?? "(default)"}`,
+      );
+    }
+  }
+  return { violations, checks };
+}
+
+function comparePath(
+  run: RunView,
+  want: Expected,
+  workflow: SimWorkflow,
+  check: (ok: boolean, m: () => string) => void,
+) {
+  const got = run.steps.filter((s) => s.outcome !== null);
+  const path = (
+    steps: ReadonlyArray<{ nodeId: string; outcome: string | null; eventUuid?: string | null; eventUuids?: string[] }>,
+  ) =>
+    steps
+      .map((s) => {
+        const events = s.eventUuids ?? (s.eventUuid ? [s.eventUuid] : []);
+        return `${s.nodeId}:${s.outcome}${events.length ? `(${events.map((u) => u.slice(0, 8)).join("|")})` : ""}`;
+      })
+      .join(" > ");
+  const terminated = run.status === "terminated";
+  // A terminated run may stop anywhere; a walk that stopped at a race checks only its prefix.
+  const length =
+    terminated || want.status === null
+      ? Math.min(got.length, want.steps.length)
+      : Math.max(got.length, want.steps.length);
+  let same = true;
+  for (let i = 0; i < length; i++) {
+    const a = got[i];
+    const b = want.steps[i];
+    const eventOk = !b?.eventUuids || (a?.eventUuid !== null && b.eventUuids.includes(a?.eventUuid ?? ""));
+    if (!a || !b || a.nodeId !== b.nodeId || a.outcome !== b.outcome || !eventOk) same = false;
+  }
+  if (!terminated && want.status !== null && ENDED.includes(run.status)) same &&= run.status === want.status;
+  check(
+    same,
+    () =>
+      `run ${run.id} (${workflow.key}): took ${path(got)} [${run.status}], oracle ${path(want.steps)} [${want.status ?? "open race"}]`,
+  );
+}
+
+function label(o: Observed, run: RunView): string {
+  return o.workflows.get(run.workflowId)?.key ?? run.workflowId;
+}

@@ -1,0 +1,292 @@
+/**
+ * Runs one seed: the Worker's own entry points (fetch for Okta deliveries and the API,
+ * queue() through the sim transport, scheduled() for the cron) with the fault wrappers
+ * as its bindings, on the simulated clock, until quiescent; then the invariants.
+ */
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import worker from "../../src/index";
+import { oktaDelivery, oktaEvent, oktaHeaders } from "../../tools/local-okta/builders";
+import { fireDueAlarms, simD1, simWaitRooms } from "./bindings";
+import { SimClock } from "./clock";
+import { clearSeed, readEventFates, readRuns, waitRegistered, waitRoomName } from "./engine-view";
+import { FaultBook } from "./fault-book";
+import { checkInvariants, type Verdict } from "./invariants";
+import type { Outside, Responder } from "./outside";
+import { rng } from "./prng";
+import { type Delivery, generateSchedule, type Schedule, type SimEvent, type Source } from "./schedule";
+import { DLQ_QUEUE, EVENTS_QUEUE, type Invoke, SimQueues } from "./transport";
+import { definitionOf, SIM_WORKFLOWS, type SimWorkflow, WORKFLOW_KEYS } from "./workflows";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** How long after the last delivery the sim keeps running the cron: past any capped Retry-After we accept. */
+const HORIZON_MS = 3 * 24 * HOUR;
+const ADMIN = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
+const HOOKS: Record<string, { path: string; headers: Record<string, string> }> = {
+  default: { path: "/hooks/okta", headers: oktaHeaders("test-hook-secret") },
+  acme: { path: "/hooks/okta/acme", headers: oktaHeaders("acme-hook-secret") },
+  globex: { path: "/hooks/okta/globex", headers: oktaHeaders("globex-hook-secret", "X-Globex-Hook") },
+};
+
+export interface SeedResult {
+  seed: number;
+  schedule: Schedule;
+  verdict: Verdict;
+  faultsInjected: number;
+  fired: Record<string, number>;
+  messages: number;
+  cronPasses: number;
+}
+
+/** Sim time must move forward across seeds of one file: WaitRoom alarms are absolute times. */
+let nextBase = Math.ceil((Date.now() + 24 * HOUR) / MINUTE) * MINUTE;
+
+export async function runSeed(seed: number, outside: Outside): Promise<SeedResult> {
+  const schedule = generateSchedule(seed, crypto.randomUUID().slice(0, 6));
+  const clock = new SimClock(nextBase);
+  try {
+    const result = await simulate(schedule, clock, outside);
+    return result;
+  } finally {
+    nextBase = Math.ceil((clock.now + 24 * HOUR) / MINUTE) * MINUTE;
+    SimClock.restore();
+  }
+}
+
+async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): Promise<SeedResult> {
+  const book = new FaultBook(schedule.faults, clock, rng(schedule.seed).fork("fire"));
+  const queues = new SimQueues(clock, book, rng(schedule.seed).fork("queues"));
+  const rooms = new Map<string, DurableObjectId>();
+  const roomEnv: Env = {
+    ...env,
+    EVENTS: queues.producer(EVENTS_QUEUE, "waitroom"),
+    DEAD_LETTERS: queues.producer(DLQ_QUEUE, "waitroom"),
+  };
+  const simEnv: Env = {
+    ...env,
+    DB: simD1(env.DB, book, clock),
+    EVENTS: queues.producer(EVENTS_QUEUE),
+    DEAD_LETTERS: queues.producer(DLQ_QUEUE),
+    WAIT_ROOMS: simWaitRooms(env.WAIT_ROOMS, book, roomEnv, rooms),
+  };
+  const abs = (t: number) => clock.base + t;
+  const events: SimEvent[] = schedule.events.map((e) => ({ ...e, published: abs(e.published) }));
+  const byUuid = new Map(events.map((e) => [e.uuid, e]));
+
+  // Setup through the real bindings: the faults are the engine's, not the harness's.
+  const workflows = new Map<string, SimWorkflow>();
+  for (const key of WORKFLOW_KEYS) {
+    const res = await api(env, "POST", "/api/workflows", definitionOf(SIM_WORKFLOWS[key], schedule.prefix));
+    if (res.status !== 201) throw new Error(`creating workflow ${key}: ${res.status} ${await res.text()}`);
+    workflows.set(((await res.json()) as { id: string }).id, SIM_WORKFLOWS[key]);
+  }
+
+  let cronPasses = 0;
+  let nested = false;
+  const invoke: Invoke = async (batch) => {
+    const ctx = createExecutionContext();
+    book.startInvocation();
+    let threw = false;
+    try {
+      await worker.queue(batch, simEnv, ctx);
+      await waitOnExecutionContext(ctx);
+    } catch {
+      threw = true;
+    }
+    return { threw, died: book.endInvocation() };
+  };
+  const drain = async () => {
+    for (let i = 0; i < 200 && (await queues.deliverOne(invoke)); i++);
+  };
+  /** A cron pass; `aheadMs` > 0 is a cron that fires early: its scheduledTime is ahead of the engine's clock. */
+  const cron = async (aheadMs = 0) => {
+    cronPasses += 1;
+    const ctx = createExecutionContext();
+    const controller = createScheduledController({ scheduledTime: clock.now + aheadMs, cron: "* * * * *" });
+    await worker.scheduled(controller, simEnv, ctx).catch(() => undefined);
+    await waitOnExecutionContext(ctx).catch(() => undefined);
+    await fireDueAlarms(env.WAIT_ROOMS, rooms, roomEnv, clock.now);
+  };
+
+  // The outside world's answers, and the two faults that act from inside a call.
+  const hostile = schedule.faults.find((f) => f.kind === "hostile-retry-after");
+  let hostileKey: string | null = null;
+  let slowDone = false;
+  let terminateDone = false;
+  const responder: Responder = async (call, previous) => {
+    if (hostile?.kind === "hostile-retry-after" && call.workflow === hostile.workflow && previous.length === 0) {
+      hostileKey ??= call.key;
+      if (hostileKey === call.key) {
+        book.record("hostile-retry-after");
+        return new Response("slow down", { status: 429, headers: { "retry-after": hostile.value } });
+      }
+    }
+    if (book.has("slow-action") && !slowDone && !nested && call.workflow === "two" && call.node === "first") {
+      // The call hangs past the lease; meanwhile the cron and a second consumer go on.
+      slowDone = true;
+      book.record("slow-action");
+      nested = true;
+      const saved = book.suspend();
+      try {
+        for (let i = 0; i < 20; i++) {
+          clock.set(clock.now + MINUTE);
+          await cron();
+          await drain();
+        }
+      } finally {
+        book.resume(saved);
+        nested = false;
+      }
+    }
+    if (book.has("terminate-queued") && !terminateDone && call.workflow === "one" && call.assetId.includes("-b")) {
+      terminateDone = true;
+      const called = new Set(outside.calls.map((c) => c.runId));
+      const victim = (await readRuns(env.DB, [...workflows.keys()])).find(
+        (r) => r.assetId?.includes("-b") && r.status === "running" && !called.has(r.id),
+      );
+      if (victim) {
+        book.record("terminate-queued");
+        const saved = book.suspend();
+        await api(simEnv, "POST", `/api/runs/${victim.id}/terminate`).finally(() => book.resume(saved));
+      }
+    }
+    return null;
+  };
+  outside.reset(clock, responder);
+
+  // Okta: each delivery, retried (same eventId) after a minute while it is not answered 200.
+  const accepted = new Set<string>();
+  const agenda: Array<Delivery & { tries: number }> = schedule.deliveries.map((d) => ({ ...d, tries: 0 }));
+  const deliver = async (d: Delivery & { tries: number }) => {
+    const hook = HOOKS[d.source ?? "default"] ?? HOOKS.default;
+    if (!hook) return;
+    const body = oktaDelivery(
+      d.uuids.flatMap((uuid) => {
+        const e = byUuid.get(uuid);
+        return e ? [oktaEventOf(e)] : [];
+      }),
+      { eventId: d.deliveryId, eventTime: new Date(clock.now).toISOString() },
+    );
+    const ctx = createExecutionContext();
+    const request = new Request(`http://worker.test${hook.path}`, {
+      method: "POST",
+      headers: hook.headers,
+      body: JSON.stringify(body),
+    });
+    const res = await Promise.resolve(worker.fetch(request, simEnv, ctx)).catch(
+      () => new Response("thrown", { status: 599 }),
+    );
+    await waitOnExecutionContext(ctx).catch(() => undefined);
+    if (res.status === 200) for (const uuid of d.uuids) accepted.add(uuid);
+    else if (d.tries < 3) agenda.push({ ...d, at: d.at + MINUTE * (d.tries + 1), tries: d.tries + 1 });
+  };
+
+  // The main loop: the next of a delivery, a visible message and the cron's minute.
+  let nextCron = MINUTE;
+  let elapsed = 0;
+  const horizon = schedule.end + HORIZON_MS;
+  while (elapsed < horizon) {
+    agenda.sort((a, b) => a.at - b.at);
+    const nextMessage = queues.nextVisible();
+    const next = Math.min(
+      agenda[0]?.at ?? Number.POSITIVE_INFINITY,
+      nextCron,
+      nextMessage === undefined ? Infinity : nextMessage - clock.base,
+    );
+    const jump = book.clockJump(elapsed, next);
+    elapsed = Math.max(elapsed, next) + jump;
+    clock.set(abs(elapsed));
+    while (agenda[0] && agenda[0].at <= elapsed) {
+      const d = agenda.shift();
+      if (d) await deliver(d);
+    }
+    await drain();
+    if (nextCron <= elapsed) {
+      const pass = book.cron(nextCron);
+      if (pass.run) {
+        clock.set(abs(elapsed + Math.max(0, pass.offsetMs)));
+        await cron(Math.max(0, -pass.offsetMs));
+        await drain();
+      }
+      // After the schedule the cron's passes spread out: every minute for 40 min, then every 10, then hourly.
+      const after = elapsed - schedule.end;
+      const step = after < 40 * MINUTE ? MINUTE : after < 6 * HOUR ? 10 * MINUTE : HOUR;
+      nextCron = Math.max(nextCron + step, Math.ceil(elapsed / MINUTE) * MINUTE);
+      if (after > 20 * MINUTE && agenda.length === 0 && (await quiescent())) break;
+    }
+  }
+
+  async function quiescent(): Promise<boolean> {
+    if (queues.size > 0) return false;
+    const runs = await readRuns(env.DB, [...workflows.keys()]);
+    if (runs.some((r) => r.status === "running" || r.status === "waiting")) return false;
+    const fates = await readEventFates(
+      env.DB,
+      events.map((e) => e.uuid),
+    );
+    return [...fates.values()].every((f) => f.consumedAt !== null || f.deadLettered);
+  }
+
+  const runs = await readRuns(env.DB, [...workflows.keys()]);
+  const fates = await readEventFates(
+    env.DB,
+    events.map((e) => e.uuid),
+  );
+  const verdict = await checkInvariants({
+    events,
+    accepted,
+    fates,
+    runs,
+    workflows,
+    calls: outside.calls,
+    registered: (run) => {
+      const trigger = byUuid.get(run.triggerUuid);
+      return waitRegistered(env.WAIT_ROOMS, waitRoomName(trigger?.source ?? null, run.assetId ?? ""), run.id);
+    },
+    now: clock.now,
+  });
+
+  for (const id of workflows.keys()) await api(env, "DELETE", `/api/workflows/${id}`);
+  await clearSeed(
+    env.DB,
+    [...workflows.keys()],
+    events.map((e) => e.uuid),
+  );
+  return {
+    seed: schedule.seed,
+    schedule,
+    verdict,
+    faultsInjected: book.total,
+    fired: Object.fromEntries(book.fired),
+    messages: queues.stats.delivered,
+    cronPasses,
+  };
+}
+
+function oktaEventOf(e: SimEvent): Record<string, unknown> {
+  return oktaEvent({
+    eventType: e.eventType,
+    assetId: e.assetId,
+    uuid: e.uuid,
+    published: new Date(e.published),
+    result: e.result,
+  });
+}
+
+async function api(bindings: Env, method: string, path: string, body?: unknown): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(
+    new Request(`http://worker.test${path}`, {
+      method,
+      headers: ADMIN,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+    bindings,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+export type { Source };
