@@ -52,6 +52,8 @@ export default defineConfig(async () => ({
           SIM_SEED: process.env.SIM_SEED ?? "",
           SIM_SEEDS: process.env.SIM_SEEDS ?? "",
           SIM_FIRST: process.env.SIM_FIRST ?? "",
+          SIM_FAULTS: process.env.SIM_FAULTS ?? "",
+          SIM_PLAIN: process.env.SIM_PLAIN ?? "",
         },
         // Deliver queue batches at once instead of after wrangler.toml's 1 s batching window.
         queueConsumers: {

@@ -14,7 +14,7 @@ import { FaultBook } from "./fault-book";
 import { checkInvariants, type Verdict } from "./invariants";
 import type { Outside, Responder } from "./outside";
 import { rng } from "./prng";
-import { type Delivery, generateSchedule, type Schedule, type SimEvent, type Source } from "./schedule";
+import { type Delivery, generateSchedule, type Schedule, type ScheduleOptions, type SimEvent } from "./schedule";
 import { DLQ_QUEUE, EVENTS_QUEUE, type Invoke, SimQueues } from "./transport";
 import { definitionOf, SIM_WORKFLOWS, type SimWorkflow, WORKFLOW_KEYS } from "./workflows";
 
@@ -42,8 +42,8 @@ export interface SeedResult {
 /** Sim time must move forward across seeds of one file: WaitRoom alarms are absolute times. */
 let nextBase = Math.ceil((Date.now() + 24 * HOUR) / MINUTE) * MINUTE;
 
-export async function runSeed(seed: number, outside: Outside): Promise<SeedResult> {
-  const schedule = generateSchedule(seed, crypto.randomUUID().slice(0, 6));
+export async function runSeed(seed: number, outside: Outside, options: ScheduleOptions = {}): Promise<SeedResult> {
+  const schedule = generateSchedule(seed, crypto.randomUUID().slice(0, 6), options);
   const clock = new SimClock(nextBase);
   try {
     const result = await simulate(schedule, clock, outside);
@@ -288,5 +288,3 @@ async function api(bindings: Env, method: string, path: string, body?: unknown):
   await waitOnExecutionContext(ctx);
   return res;
 }
-
-export type { Source };

@@ -3,7 +3,7 @@
  * that carry them (batches, Okta retries, duplicates, out of order), and the faults.
  * Times are milliseconds from the start of the seed's simulated clock.
  */
-import { drawFaults, type Fault } from "./fault-plan";
+import { drawFaults, type Fault, type FaultKind } from "./fault-plan";
 import { type Rng, rng, uuidFrom } from "./prng";
 import { TYPES, WAIT_TIMEOUT_S, type WorkflowKey } from "./workflows";
 
@@ -45,7 +45,15 @@ export interface Schedule {
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
-export function generateSchedule(seed: number, nonce: string): Schedule {
+/** Narrowing a seed's draws (`npm run sim -- --faults a,b --plain`); a replay must repeat them. */
+export interface ScheduleOptions {
+  /** Draw faults only of these kinds. */
+  faults?: readonly FaultKind[];
+  /** No events from another source on a waited asset, no same-millisecond events: only the faults can break a run. */
+  plain?: boolean;
+}
+
+export function generateSchedule(seed: number, nonce: string, options: ScheduleOptions = {}): Schedule {
   const r = rng(seed);
   const prefix = `sim${seed}x${nonce}-`;
   const sources = [...SOURCES].sort(() => r.next() - 0.5).slice(0, r.int(2, 3));
@@ -53,7 +61,7 @@ export function generateSchedule(seed: number, nonce: string): Schedule {
   const events: SimEvent[] = [];
   const deliveries: Delivery[] = [];
   // Faults are drawn first (from their own stream), so a fault that needs a shape of schedule gets it.
-  const faults = drawFaults(r.fork("faults"), 10 * MINUTE);
+  const faults = drawFaults(r.fork("faults"), 10 * MINUTE, options.faults);
   const needs = (kind: string) => faults.some((f) => f.kind === kind);
   const newEvent = (e: Omit<SimEvent, "uuid">) => {
     const event = { uuid: uuidFrom(r), ...e };
@@ -76,8 +84,8 @@ export function generateSchedule(seed: number, nonce: string): Schedule {
       result: r.chance(0.6) ? "SUCCESS" : "FAILURE",
       story,
     });
-    if (story === "wait") waitEvents(r, trigger, sources, newEvent);
-    if (story === "triple") tripleEvents(r, trigger, newEvent);
+    if (story === "wait") waitEvents(r, trigger, options.plain ? [] : sources, newEvent);
+    if (story === "triple") tripleEvents(r, trigger, newEvent, options.plain ?? false);
   }
   // A burst: one delivery starting several one-action runs at once (one consumer batch, six call slots).
   if (r.chance(0.35) || needs("terminate-queued")) {
@@ -143,7 +151,7 @@ function waitEvents(r: Rng, trigger: SimEvent, sources: readonly Source[], newEv
 }
 
 /** Events for three waits in a row, sometimes two in the same millisecond (Okta does this). */
-function tripleEvents(r: Rng, trigger: SimEvent, newEvent: NewEvent): void {
+function tripleEvents(r: Rng, trigger: SimEvent, newEvent: NewEvent, plain: boolean): void {
   const base = {
     source: trigger.source,
     assetId: trigger.assetId,
@@ -152,6 +160,6 @@ function tripleEvents(r: Rng, trigger: SimEvent, newEvent: NewEvent): void {
   };
   const at = trigger.published + r.int(5, 60) * SECOND;
   const count = r.int(1, 3);
-  const sameMs = r.chance(0.6);
-  for (let i = 0; i < count; i++) newEvent({ ...base, published: sameMs ? at : at + i * r.int(1, 20) * SECOND });
+  const sameMs = r.chance(0.6) && !plain;
+  for (let i = 0; i < count; i++) newEvent({ ...base, published: sameMs ? at : at + i * r.int(1, 20) * SECOND + i });
 }

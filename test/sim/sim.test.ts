@@ -5,18 +5,26 @@
  */
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FaultKind } from "./fault-plan";
 import { Outside } from "./outside";
 import { runSeed, type SeedResult } from "./runner";
+import type { ScheduleOptions } from "./schedule";
 
 /** Seeds CI runs: a spread of faults, quick on two cores. */
 const CI_SEEDS = [1, 2, 3, 4, 5, 6];
 
 const vars = env as unknown as Record<string, string | undefined>;
+const options: ScheduleOptions = {
+  faults: vars.SIM_FAULTS ? (vars.SIM_FAULTS.split(",") as FaultKind[]) : undefined,
+  plain: vars.SIM_PLAIN === "1",
+};
+/** The flags a replay of these seeds needs. */
+const flags = `${vars.SIM_FAULTS ? ` --faults ${vars.SIM_FAULTS}` : ""}${options.plain ? " --plain" : ""}`;
 function seeds(): number[] {
   const one = vars.SIM_SEED;
   if (one) return [Number(one)];
   const count = Number(vars.SIM_SEEDS ?? 0);
-  const first = Number(vars.SIM_FIRST ?? 1);
+  const first = Number(vars.SIM_FIRST || 1);
   return count > 0 ? Array.from({ length: count }, (_, i) => first + i) : CI_SEEDS;
 }
 
@@ -37,8 +45,8 @@ afterAll(() => {
 
 describe("seeded fault simulator", () => {
   for (const seed of seeds()) {
-    it(`seed ${seed} (replay: npm run sim -- --seed ${seed})`, async () => {
-      const result = await runSeed(seed, outside);
+    it(`seed ${seed} (replay: npm run sim -- --seed ${seed}${flags})`, async () => {
+      const result = await runSeed(seed, outside, options);
       results.push(result);
       const { violations, checks } = result.verdict;
       const faults = result.schedule.faults.map((f) => f.kind).join(",");
@@ -49,7 +57,7 @@ describe("seeded fault simulator", () => {
         `SIM SEED ${seed} ${violations.length === 0 ? "pass" : "FAIL"} faults=[${faults}] fired=[${fired}] checks=${checks} events=${result.schedule.events.length}`,
       );
       for (const v of violations) console.warn(`SIM VIOLATION seed=${seed} invariant=${v.invariant} ${v.message}`);
-      expect(violations, `replay: npm run sim -- --seed ${seed}`).toEqual([]);
+      expect(violations, `replay: npm run sim -- --seed ${seed}${flags}`).toEqual([]);
     }, 120_000);
   }
 });
