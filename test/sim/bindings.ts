@@ -9,6 +9,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { WaitRoom } from "../../src/durable/wait-room";
 import type { SimClock } from "./clock";
+import { eventsOfRoomCall } from "./engine-view";
 import { type FaultBook, InjectedFault } from "./fault-book";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -50,10 +51,20 @@ export function simD1(real: D1Database, book: FaultBook, clock: SimClock): D1Dat
 
 type Rooms = DurableObjectNamespace<WaitRoom>;
 
-/** The WaitRoom namespace as the engine sees it; `names` collects every room name it asked for. */
-export function simWaitRooms(real: Rooms, book: FaultBook, roomEnv: Env, names: Map<string, DurableObjectId>): Rooms {
+/** What the harness saw of the WaitRooms: every room name asked for, and when each event first reached a room. */
+export interface RoomLog {
+  names: Map<string, DurableObjectId>;
+  reached: Map<string, number>;
+  /** Each room's alarm as last read (absolute ms), so the runner fires it on time. */
+  alarms: Map<string, number | null>;
+}
+
+/** The WaitRoom namespace as the engine sees it. */
+export function simWaitRooms(real: Rooms, book: FaultBook, roomEnv: Env, log: RoomLog, clock: SimClock): Rooms {
+  const { names } = log;
   const stubOf = (id: DurableObjectId) => {
     const stub = real.get(id);
+    const name = [...names].find(([, known]) => known.equals(id))?.[0];
     return new Proxy(stub, {
       get(target, prop) {
         if (typeof prop !== "string" || prop === "then" || prop === "id" || prop === "name") {
@@ -67,6 +78,8 @@ export function simWaitRooms(real: Rooms, book: FaultBook, roomEnv: Env, names: 
           const method = Reflect.get(target, prop) as (...a: unknown[]) => Promise<unknown>;
           // Reflect.apply: an RPC stub treats `.apply` as a remote method name.
           const result = await Reflect.apply(method, target, args);
+          for (const uuid of eventsOfRoomCall(prop, args)) if (!log.reached.has(uuid)) log.reached.set(uuid, clock.now);
+          if (name !== undefined) log.alarms.set(name, await alarmOf(stub));
           if (fate === "after") throw new InjectedFault(`WaitRoom reset mid-call (injected): ${prop}`);
           return result;
         };
@@ -102,15 +115,30 @@ async function useSimEnv(stub: DurableObjectStub, roomEnv: Env): Promise<void> {
   });
 }
 
-/** Fires the alarm of each WaitRoom whose alarm is due by the simulated clock; returns how many fired. */
-export async function fireDueAlarms(real: Rooms, names: Map<string, DurableObjectId>, roomEnv: Env, now: number) {
+const alarmOf = (stub: DurableObjectStub) => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+
+/** The earliest alarm any room has set (absolute ms). */
+export function nextAlarm(log: RoomLog): number | undefined {
+  const times = [...log.alarms.values()].filter((t): t is number => t !== null);
+  return times.length === 0 ? undefined : Math.min(...times);
+}
+
+/**
+ * Fires the alarm of each WaitRoom whose alarm is due by the simulated clock (workerd
+ * would fire them by real time, which the sim does not follow); returns how many fired.
+ */
+export async function fireDueAlarms(real: Rooms, log: RoomLog, roomEnv: Env, now: number): Promise<number> {
   let fired = 0;
-  for (const id of names.values()) {
+  for (const [name, at] of log.alarms) {
+    if (at === null || at > now) continue;
+    const id = log.names.get(name);
+    if (!id) continue;
     const stub = real.get(id);
-    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
-    if (alarm === null || alarm > now) continue;
     await useSimEnv(stub, roomEnv);
     if (await runDurableObjectAlarm(stub)) fired += 1;
+    // An alarm that failed stays set: workerd retries it with backoff, so look again in a few seconds.
+    const again = await alarmOf(stub);
+    log.alarms.set(name, again !== null && again <= now ? now + 2_000 : again);
   }
   return fired;
 }

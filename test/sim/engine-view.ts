@@ -24,6 +24,18 @@ export function waitRoomName(_source: Source, assetId: string): string {
   return assetId;
 }
 
+/**
+ * The event uuids a WaitRoom RPC hands the room (`deliver(events)`): the moment an event
+ * reached its room is what decides which wait it may resume, so the harness records it.
+ */
+export function eventsOfRoomCall(method: string, args: readonly unknown[]): string[] {
+  const [events] = args;
+  if (method !== "deliver" || !Array.isArray(events)) return [];
+  return events.flatMap((e: unknown) =>
+    typeof e === "object" && e !== null && "uuid" in e && typeof e.uuid === "string" ? [e.uuid] : [],
+  );
+}
+
 export interface StepView {
   nodeId: string;
   kind: string;

@@ -56,9 +56,10 @@ export function drawFaults(r: Rng, end: number, only?: readonly FaultKind[]): Fa
   return Array.from({ length: count }, () => drawFault(r, r.pick(menu), end));
 }
 
+/** A window starting in the busy part of the schedule (deliveries end near `end`). */
 function window(r: Rng, end: number, maxMs: number): { from: number; to: number } {
-  const from = r.int(0, Math.max(0, end));
-  return { from, to: from + r.int(10_000, maxMs) };
+  const from = r.int(0, Math.max(0, Math.floor(end * 0.7)));
+  return { from, to: from + r.int(Math.min(60_000, maxMs), maxMs) };
 }
 
 export function drawFault(r: Rng, kind: FaultKind, end: number): Fault {
@@ -78,9 +79,9 @@ export function drawFault(r: Rng, kind: FaultKind, end: number): Fault {
     case "message-delay":
       return { kind, ...window(r, end, 5 * MINUTE), p: r.pick([0.3, 1]), maxMs: r.int(5, 180) * 1000 };
     case "waitroom":
-      return { kind, ...window(r, end, 4 * MINUTE), p: r.pick([0.3, 1]), when: r.pick(["before", "after"]) };
+      return { kind, ...window(r, end, 8 * MINUTE), p: r.pick([0.3, 1]), when: r.pick(["before", "after"]) };
     case "consumer-death":
-      return { kind, ...window(r, end, 5 * MINUTE), p: r.pick([0.2, 0.5]) };
+      return { kind, ...window(r, end, 10 * MINUTE), p: r.pick([0.3, 0.6]) };
     case "cron":
       return { kind, ...window(r, end, 10 * MINUTE), mode: r.pick(["early", "late", "missing"]) };
     case "clock-jump":

@@ -20,6 +20,8 @@ export interface Observed {
   /** Events some delivery of which Okta saw answered 200. */
   accepted: ReadonlySet<string>;
   fates: ReadonlyMap<string, EventFate>;
+  /** When each event first reached a WaitRoom (harness-observed). */
+  reached: ReadonlyMap<string, number>;
   runs: readonly RunView[];
   /** Sim workflow of each stored workflow id. */
   workflows: ReadonlyMap<string, SimWorkflow>;
@@ -73,7 +75,7 @@ export async function checkInvariants(o: Observed): Promise<Verdict> {
       check(runs.length === 1, 3, () => `${workflow.key} on ${trigger.uuid}: ${runs.length} runs, expected 1`);
       const run = runs[0];
       if (!run) continue;
-      const want = expectedPath(workflow, trigger, stored, (uuid) => o.fates.get(uuid)?.consumedAt ?? null, run);
+      const want = expectedPath(workflow, trigger, stored, (uuid) => o.reached.get(uuid) ?? null, run);
       expected.set(run, want);
       comparePath(run, want, workflow, (ok, message) => check(ok, 3, message));
     }

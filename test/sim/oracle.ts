@@ -3,8 +3,10 @@
  * take it with no fault at all. It encodes the intended rules (issue 15), not today's
  * code: a wait takes the earliest event on its own (source, asset) that the run has not
  * seen, published no earlier than the last one it saw and no later than its deadline;
- * otherwise it times out. The deadline is the pause time (the wait step's start in D1)
- * plus the node's timeout. Where the answer hangs on a race the rules leave open (an
+ * otherwise it times out. Which event wins among several depends on when each reached
+ * its WaitRoom (recorded by the harness): the earliest published of those already there
+ * when the run paused, else the first to arrive. The deadline is the pause time (the wait
+ * step's start in D1) plus the node's timeout. Where the answer hangs on a race the rules leave open (an
  * event published within a few seconds of the deadline, or one that only reached the
  * engine after the deadline had passed), the walk stops there and only the path before
  * it is checked.
@@ -30,6 +32,24 @@ export interface Expected {
 
 /** How close to a deadline an event must be for the order of the two to be a race. */
 const RACE_MS = 5_000;
+/** How close an event's arrival and a pause must be to race (the clock ticks 1 ms per D1 statement and call). */
+const ARRIVAL_RACE_MS = 1_000;
+
+/**
+ * Whether event `f` certainly resumes a wait paused at `pausedAt` before `e` could: among
+ * events already buffered when the wait registered, the earliest published wins; a buffered
+ * event beats one still to come; among later ones, the first to reach the room wins.
+ */
+function definitelyBefore(f: SimEvent, e: SimEvent, pausedAt: number, arrival: (e: SimEvent) => number): boolean {
+  const fa = arrival(f);
+  const ea = arrival(e);
+  const buffered = (at: number) => at < pausedAt - ARRIVAL_RACE_MS;
+  const later = (at: number) => at > pausedAt + ARRIVAL_RACE_MS;
+  if (buffered(fa) && buffered(ea)) return f.published < e.published;
+  if (buffered(fa) && later(ea)) return true;
+  if (later(fa) && later(ea)) return fa < ea - ARRIVAL_RACE_MS;
+  return false;
+}
 
 interface Node {
   kind: string;
@@ -44,7 +64,7 @@ interface Node {
 
 /**
  * `events`: the seed's events D1 stored, with their absolute `published`; `arrivedAt`:
- * when each reached the engine (consumed_at); `run`: the engine's run, for its pause times.
+ * when each first reached a WaitRoom; `run`: the engine's run, for its pause times.
  */
 export function expectedPath(
   workflow: SimWorkflow,
@@ -82,22 +102,28 @@ export function expectedPath(
           e.published >= last.published,
       );
       if (candidates.some((e) => Math.abs(e.published - deadline) < RACE_MS)) return { steps, status: null };
-      const inTime = candidates.filter((e) => e.published <= deadline).sort((a, b) => a.published - b.published);
-      const first = inTime[0];
-      if (!first) {
+      const arrival = (e: SimEvent) => arrivedAt(e.uuid) ?? Number.POSITIVE_INFINITY;
+      const inTime = candidates.filter((e) => e.published <= deadline);
+      // An event published in time that reached its WaitRoom only around or after the deadline races
+      // the timeout (and a wait the cron registers late may still take it).
+      const late = (e: SimEvent) => arrival(e) >= deadline - RACE_MS && arrival(e) !== Number.POSITIVE_INFINITY;
+      if (inTime.some(late)) return { steps, status: null };
+      const able = inTime.filter((e) => arrival(e) < deadline);
+      // No event published in time reached the room in time: the timeout wins, however late the
+      // wait was registered (a lost wait() put back by the cron after its deadline).
+      if (able.length === 0) {
         steps.push({ nodeId, outcome: "timeout" });
         if (!node.onTimeout) return { steps, status: "timed_out" };
         nodeId = node.onTimeout;
         continue;
       }
-      const tied = inTime.filter((e) => e.published === first.published);
-      // An event that reached the engine only after the deadline: whether it still wins is a race.
-      if (tied.some((e) => (arrivedAt(e.uuid) ?? Number.POSITIVE_INFINITY) > deadline - RACE_MS))
-        return { steps, status: null };
-      // Tied events are taken in an order the rules leave open: follow the engine's choice among them.
+      const acceptable = able.filter((e) => !able.some((f) => f !== e && definitelyBefore(f, e, pausedAt, arrival)));
+      // Several events the rules let win (a tie in the same millisecond, or arrivals racing the
+      // pause): follow the engine's choice among them.
       const taken = run?.steps.find((s) => s.nodeId === nodeId)?.eventUuid;
-      const chosen = tied.find((e) => e.uuid === taken) ?? first;
-      steps.push({ nodeId, outcome: "next", eventUuids: tied.map((e) => e.uuid) });
+      const chosen = acceptable.find((e) => e.uuid === taken) ?? acceptable[0];
+      if (!chosen) return { steps, status: null };
+      steps.push({ nodeId, outcome: "next", eventUuids: acceptable.map((e) => e.uuid) });
       seen.add(chosen.uuid);
       current = chosen;
       nodeId = node.next ?? null;

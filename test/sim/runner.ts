@@ -7,7 +7,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import worker from "../../src/index";
 import { oktaDelivery, oktaEvent, oktaHeaders } from "../../tools/local-okta/builders";
-import { fireDueAlarms, simD1, simWaitRooms } from "./bindings";
+import { fireDueAlarms, nextAlarm, type RoomLog, simD1, simWaitRooms } from "./bindings";
 import { SimClock } from "./clock";
 import { clearSeed, readEventFates, readRuns, waitRegistered, waitRoomName } from "./engine-view";
 import { FaultBook } from "./fault-book";
@@ -58,6 +58,7 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
   const book = new FaultBook(schedule.faults, clock, rng(schedule.seed).fork("fire"));
   const queues = new SimQueues(clock, book, rng(schedule.seed).fork("queues"));
   const rooms = new Map<string, DurableObjectId>();
+  const roomLog: RoomLog = { names: rooms, reached: new Map(), alarms: new Map() };
   const roomEnv: Env = {
     ...env,
     EVENTS: queues.producer(EVENTS_QUEUE, "waitroom"),
@@ -68,7 +69,7 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
     DB: simD1(env.DB, book, clock),
     EVENTS: queues.producer(EVENTS_QUEUE),
     DEAD_LETTERS: queues.producer(DLQ_QUEUE),
-    WAIT_ROOMS: simWaitRooms(env.WAIT_ROOMS, book, roomEnv, rooms),
+    WAIT_ROOMS: simWaitRooms(env.WAIT_ROOMS, book, roomEnv, roomLog, clock),
   };
   const abs = (t: number) => clock.base + t;
   const events: SimEvent[] = schedule.events.map((e) => ({ ...e, published: abs(e.published) }));
@@ -106,7 +107,9 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
     const controller = createScheduledController({ scheduledTime: clock.now + aheadMs, cron: "* * * * *" });
     await worker.scheduled(controller, simEnv, ctx).catch(() => undefined);
     await waitOnExecutionContext(ctx).catch(() => undefined);
-    await fireDueAlarms(env.WAIT_ROOMS, rooms, roomEnv, clock.now);
+  };
+  const alarms = async () => {
+    for (let i = 0; i < 5 && (await fireDueAlarms(env.WAIT_ROOMS, roomLog, roomEnv, clock.now)) > 0; i++) await drain();
   };
 
   // The outside world's answers, and the two faults that act from inside a call.
@@ -133,6 +136,7 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
           clock.set(clock.now + MINUTE);
           await cron();
           await drain();
+          await alarms();
         }
       } finally {
         book.resume(saved);
@@ -188,15 +192,14 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
   const horizon = schedule.end + HORIZON_MS;
   while (elapsed < horizon) {
     agenda.sort((a, b) => a.at - b.at);
-    const nextMessage = queues.nextVisible();
-    const next = Math.min(
-      agenda[0]?.at ?? Number.POSITIVE_INFINITY,
-      nextCron,
-      nextMessage === undefined ? Infinity : nextMessage - clock.base,
-    );
+    const due = [queues.nextVisible(), nextAlarm(roomLog)].flatMap((t) => (t === undefined ? [] : [t - clock.base]));
+    const next = Math.min(agenda[0]?.at ?? Number.POSITIVE_INFINITY, nextCron, ...due);
     const jump = book.clockJump(elapsed, next);
-    elapsed = Math.max(elapsed, next) + jump;
+    // The clock has ticked on past `elapsed` with every statement and call: never go back.
+    elapsed = Math.max(clock.elapsed, next) + jump;
     clock.set(abs(elapsed));
+    // Alarms first: a timeout due before a delivery fires before the delivery is handled.
+    await alarms();
     while (agenda[0] && agenda[0].at <= elapsed) {
       const d = agenda.shift();
       if (d) await deliver(d);
@@ -208,6 +211,7 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
         clock.set(abs(elapsed + Math.max(0, pass.offsetMs)));
         await cron(Math.max(0, -pass.offsetMs));
         await drain();
+        await alarms();
       }
       // After the schedule the cron's passes spread out: every minute for 40 min, then every 10, then hourly.
       const after = elapsed - schedule.end;
@@ -236,6 +240,7 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
   const verdict = await checkInvariants({
     events,
     accepted,
+    reached: roomLog.reached,
     fates,
     runs,
     workflows,

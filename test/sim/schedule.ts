@@ -74,7 +74,10 @@ export function generateSchedule(seed: number, nonce: string, options: ScheduleO
     const drawn = r.pick<WorkflowKey>(["one", "branch", "wait", "wait", "triple", "two"]);
     const story = i === 0 && needs("slow-action") ? "two" : drawn;
     const source = r.pick(sources);
-    const assetId = r.pick(assets);
+    // Shared asset ids across sources are real (rate-limit assets are URL patterns, the same in every org);
+    // a plain schedule keeps each source on its own assets.
+    const picked = r.pick(assets);
+    const assetId = options.plain ? `${picked}-${source ?? "default"}` : picked;
     const at = r.int(0, 8 * MINUTE);
     const trigger = newEvent({
       source,
