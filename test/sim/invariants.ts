@@ -77,7 +77,9 @@ export async function checkInvariants(o: Observed): Promise<Verdict> {
       if (!run) continue;
       const want = expectedPath(workflow, trigger, stored, (uuid) => o.reached.get(uuid) ?? null, run);
       expected.set(run, want);
-      comparePath(run, want, workflow, (ok, message) => check(ok, 3, message));
+      comparePath(run, want, workflow, (ok, message) =>
+        check(ok, 3, () => `${message()}${waitDetail(o, run, workflow)}`),
+      );
     }
   }
   for (const run of o.runs) check(expected.has(run), 3, () => `run ${run.id} (${label(o, run)}) has no oracle run`);
@@ -172,6 +174,23 @@ function comparePath(
     () =>
       `run ${run.id} (${workflow.key}): took ${path(got)} [${run.status}], oracle ${path(want.steps)} [${want.status ?? "open race"}]`,
   );
+}
+
+/** For a reader of a failure: when each wait paused, and when its resuming event was published and reached the room. */
+function waitDetail(o: Observed, run: RunView, workflow: SimWorkflow): string {
+  const byUuid = new Map(o.events.map((e) => [e.uuid, e]));
+  const parts = run.steps.flatMap((step) => {
+    const node = workflow.nodes[step.nodeId];
+    if (step.kind !== "event" || !node || typeof node.timeoutSeconds !== "number") return [];
+    const deadline = step.startedAt + node.timeoutSeconds * 1000;
+    const event = step.eventUuid ? byUuid.get(step.eventUuid) : undefined;
+    const reached = step.eventUuid ? o.reached.get(step.eventUuid) : undefined;
+    const rel = (t: number | undefined) => (t === undefined ? "never" : `${((t - deadline) / 1000).toFixed(1)}s`);
+    return [
+      `${step.nodeId}: ${event ? `event published ${rel(event.published)}, reached its room ${rel(reached)} from the deadline` : step.outcome}`,
+    ];
+  });
+  return parts.length > 0 ? ` {${parts.join("; ")}}` : "";
 }
 
 function label(o: Observed, run: RunView): string {

@@ -117,6 +117,7 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
   let hostileKey: string | null = null;
   let slowDone = false;
   let terminateDone = false;
+  const burstGate = gate();
   const responder: Responder = async (call, previous) => {
     if (hostile?.kind === "hostile-retry-after" && call.workflow === hostile.workflow && previous.length === 0) {
       hostileKey ??= call.key;
@@ -143,17 +144,23 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
         nested = false;
       }
     }
-    if (book.has("terminate-queued") && !terminateDone && call.workflow === "one" && call.assetId.includes("-b")) {
+    if (book.has("terminate-queued") && call.workflow === "one" && call.assetId.includes("-b")) {
+      // The burst's calls hold their slots until the terminate is done, so the last runs stay queued.
+      if (terminateDone) {
+        await burstGate.opened;
+        return null;
+      }
       terminateDone = true;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const runs = await readRuns(env.DB, [...workflows.keys()]);
       const called = new Set(outside.calls.map((c) => c.runId));
-      const victim = (await readRuns(env.DB, [...workflows.keys()])).find(
-        (r) => r.assetId?.includes("-b") && r.status === "running" && !called.has(r.id),
-      );
+      const victim = runs.findLast((r) => r.assetId?.includes("-b") && r.status === "running" && !called.has(r.id));
       if (victim) {
         book.record("terminate-queued");
         const saved = book.suspend();
         await api(simEnv, "POST", `/api/runs/${victim.id}/terminate`).finally(() => book.resume(saved));
       }
+      burstGate.open();
     }
     return null;
   };
@@ -267,6 +274,14 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
     messages: queues.stats.delivered,
     cronPasses,
   };
+}
+
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
 }
 
 function oktaEventOf(e: SimEvent): Record<string, unknown> {
