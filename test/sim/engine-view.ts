@@ -19,6 +19,13 @@ import type { Source } from "./schedule";
 
 export const ENDED = ["completed", "failed", "timed_out", "terminated"];
 
+/**
+ * A run's lease (src/engine/lease.ts, LEASE_MS): a second consumer may take a run over only
+ * after its holder has been silent this long, so two calls of one key at once are legitimate
+ * only when the earlier one has been in flight at least this long.
+ */
+export const LEASE_MS = 5 * 60_000;
+
 /** Old engine: one WaitRoom per asset id. New engine: JSON.stringify([source ?? null, assetId]). */
 export function waitRoomName(_source: Source, assetId: string): string {
   return assetId;

@@ -3,7 +3,7 @@
  * holds (through engine-view.ts), what the WaitRooms hold and the recorded outbound calls.
  * Each check counts once in `checks`; each failure names its invariant.
  */
-import { ENDED, type EventFate, type RunView } from "./engine-view";
+import { ENDED, type EventFate, LEASE_MS, type RunView } from "./engine-view";
 import { type Expected, expectedPath } from "./oracle";
 import type { OutboundCall } from "./outside";
 import type { SimEvent } from "./schedule";
@@ -97,6 +97,20 @@ export async function checkInvariants(o: Observed): Promise<Verdict> {
         keys.size <= 1 && !keys.has(null),
         4,
         () => `run ${run.id}: ${step.nodeId} called under keys ${[...keys].join(", ")}`,
+      );
+    }
+    // One consumer at a time: a key is called again while a call of it is in flight only if
+    // that call outlasted a lease (its consumer may have lost the run to another).
+    for (const call of mine) {
+      const overlapping = mine.find(
+        (c) =>
+          c !== call && c.node === call.node && c.at < call.at && (c.answeredAt === null || c.answeredAt > call.at),
+      );
+      check(
+        !overlapping || call.at - overlapping.at >= LEASE_MS,
+        4,
+        () =>
+          `run ${run.id} (${label(o, run)}): ${call.node} called while a call of the same key, started ${call.at - (overlapping?.at ?? 0)} ms before, was in flight (two consumers)`,
       );
     }
     for (const call of mine) {

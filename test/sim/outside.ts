@@ -15,6 +15,8 @@ export interface OutboundCall {
   key: string | null;
   /** Simulated time of the call (the clock ticks once per call, so calls are strictly ordered). */
   at: number;
+  /** When the answer went back; null while the call is in flight. */
+  answeredAt: number | null;
 }
 
 /** What the seed's stand-in does with one call before it answers (hostile answers, slow calls). */
@@ -39,10 +41,13 @@ export class Outside {
         assetId: url.searchParams.get("asset") ?? "",
         key: request.headers.get("idempotency-key"),
         at: this.clock.tick(),
+        answeredAt: null,
       };
       const previous = this.calls.filter((c) => c.runId === call.runId && c.node === call.node);
       this.calls.push(call);
-      return (await this.responder(call, previous)) ?? new Response("ok", { status: 200 });
+      const response = (await this.responder(call, previous)) ?? new Response("ok", { status: 200 });
+      call.answeredAt = this.clock.tick();
+      return response;
     });
   }
 

@@ -12,7 +12,7 @@ import { SimClock } from "./clock";
 import { clearSeed, readEventFates, readRuns, waitRegistered, waitRoomName } from "./engine-view";
 import { FaultBook } from "./fault-book";
 import { checkInvariants, type Verdict } from "./invariants";
-import type { Outside, Responder } from "./outside";
+import type { OutboundCall, Outside, Responder } from "./outside";
 import { rng } from "./prng";
 import { type Delivery, generateSchedule, type Schedule, type ScheduleOptions, type SimEvent } from "./schedule";
 import { DLQ_QUEUE, EVENTS_QUEUE, type Invoke, SimQueues } from "./transport";
@@ -85,9 +85,12 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
 
   let cronPasses = 0;
   let nested = false;
+  /** Work an invocation started beside itself (a second consumer during a slow call): it ends before the invocation does. */
+  const background: Promise<void>[] = [];
   const invoke: Invoke = async (batch) => {
     const ctx = createExecutionContext();
-    book.startInvocation();
+    const outer = !nested;
+    if (outer) book.startInvocation();
     let threw = false;
     try {
       await worker.queue(batch, simEnv, ctx);
@@ -95,7 +98,8 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
     } catch {
       threw = true;
     }
-    return { threw, died: book.endInvocation() };
+    if (outer) await Promise.all(background.splice(0));
+    return { threw, died: outer ? book.endInvocation() : false };
   };
   const drain = async () => {
     for (let i = 0; i < 200 && (await queues.deliverOne(invoke)); i++);
@@ -115,7 +119,50 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
   // The outside world's answers, and the two faults that act from inside a call.
   const hostile = schedule.faults.find((f) => f.kind === "hostile-retry-after");
   let hostileKey: string | null = null;
-  let slowDone = false;
+  /**
+   * Finding 8's interleaving, for real: the first call of a `two` run hangs past its lease
+   * while the cron hands the run to a second consumer; that consumer is held inside its
+   * `second` call while the first consumer gets its answer and carries on. A fenced engine
+   * stops the first consumer before it calls again; an unfenced one calls `second` beside
+   * the new holder (invariant 4: two calls of one key at once, within a lease).
+   */
+  let slow: { runId: string; inside: Gate; release: Gate; done: Promise<void> } | null = null;
+  const slowAction = async (call: OutboundCall): Promise<Response | null> => {
+    if (!slow && call.node === "first" && !nested) {
+      book.record("slow-action");
+      const inside = gate();
+      const release = gate();
+      const done = (async () => {
+        nested = true;
+        const saved = book.suspend();
+        try {
+          for (let i = 0; i < 20; i++) {
+            clock.set(clock.now + MINUTE);
+            await cron();
+            await drain();
+            await alarms();
+          }
+        } finally {
+          book.resume(saved);
+          nested = false;
+          inside.open();
+        }
+      })();
+      slow = { runId: call.runId, inside, release, done };
+      background.push(done);
+      await inside.opened;
+      return null;
+    }
+    if (!slow || call.runId !== slow.runId || call.node !== "second") return null;
+    if (nested) {
+      // The new holder, inside `second`: let the first consumer go on, and wait (bounded) for it.
+      slow.inside.open();
+      await Promise.race([slow.release.opened, new Promise((resolve) => setTimeout(resolve, 200))]);
+      return null;
+    }
+    slow.release.open();
+    return null;
+  };
   let terminateDone = false;
   const burstGate = gate();
   const responder: Responder = async (call, previous) => {
@@ -126,23 +173,9 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
         return new Response("slow down", { status: 429, headers: { "retry-after": hostile.value } });
       }
     }
-    if (book.has("slow-action") && !slowDone && !nested && call.workflow === "two" && call.node === "first") {
-      // The call hangs past the lease; meanwhile the cron and a second consumer go on.
-      slowDone = true;
-      book.record("slow-action");
-      nested = true;
-      const saved = book.suspend();
-      try {
-        for (let i = 0; i < 20; i++) {
-          clock.set(clock.now + MINUTE);
-          await cron();
-          await drain();
-          await alarms();
-        }
-      } finally {
-        book.resume(saved);
-        nested = false;
-      }
+    if (book.has("slow-action") && call.workflow === "two") {
+      const slow = await slowAction(call);
+      if (slow) return slow;
     }
     if (book.has("terminate-queued") && call.workflow === "one" && call.assetId.includes("-b")) {
       // The burst's calls hold their slots until the terminate is done, so the last runs stay queued.
@@ -276,7 +309,12 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
   };
 }
 
-function gate(): { opened: Promise<void>; open: () => void } {
+interface Gate {
+  opened: Promise<void>;
+  open: () => void;
+}
+
+function gate(): Gate {
   let open = () => {};
   const opened = new Promise<void>((resolve) => {
     open = resolve;
