@@ -29,6 +29,11 @@ export interface Observed {
   /** Whether the WaitRoom the run should wait in holds its wait. */
   registered: (run: RunView) => Promise<boolean>;
   now: number;
+  /**
+   * Whether the plan had a fault that may crash a consumer between a call and its record
+   * (a dying consumer, a D1 error, a lease lost mid-call): only then may an answered call repeat.
+   */
+  crashes: boolean;
 }
 
 export interface Verdict {
@@ -112,6 +117,18 @@ export async function checkInvariants(o: Observed): Promise<Verdict> {
         () =>
           `run ${run.id} (${label(o, run)}): ${call.node} called while a call of the same key, started ${call.at - (overlapping?.at ?? 0)} ms before, was in flight (two consumers)`,
       );
+    }
+    // Each action runs once: a call answered 2xx is repeated only after a crash.
+    if (!o.crashes) {
+      for (const call of mine) {
+        const answered = mine.find((c) => c.node === call.node && c.at < call.at && c.status >= 200 && c.status < 300);
+        check(
+          !answered,
+          4,
+          () =>
+            `run ${run.id} (${label(o, run)}): ${call.node} called again after a 2xx answer, with no crash in the plan`,
+        );
+      }
     }
     for (const call of mine) {
       const onPath = want.status === null || want.steps.some((s) => s.action && s.nodeId === call.node);

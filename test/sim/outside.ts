@@ -17,6 +17,8 @@ export interface OutboundCall {
   at: number;
   /** When the answer went back; null while the call is in flight. */
   answeredAt: number | null;
+  /** The HTTP status answered (0 while in flight). */
+  status: number;
 }
 
 /** What the seed's stand-in does with one call before it answers (hostile answers, slow calls). */
@@ -42,11 +44,13 @@ export class Outside {
         key: request.headers.get("idempotency-key"),
         at: this.clock.tick(),
         answeredAt: null,
+        status: 0,
       };
       const previous = this.calls.filter((c) => c.runId === call.runId && c.node === call.node);
       this.calls.push(call);
       const response = (await this.responder(call, previous)) ?? new Response("ok", { status: 200 });
       call.answeredAt = this.clock.tick();
+      call.status = response.status;
       return response;
     });
   }

@@ -290,6 +290,7 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
       return waitRegistered(env.WAIT_ROOMS, waitRoomName(trigger?.source ?? null, run.assetId ?? ""), run.id);
     },
     now: clock.now,
+    crashes: schedule.faults.some((f) => ["consumer-death", "d1-error", "slow-action"].includes(f.kind)),
   });
 
   for (const id of workflows.keys()) await api(env, "DELETE", `/api/workflows/${id}`);

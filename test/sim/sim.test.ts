@@ -56,6 +56,7 @@ describe("seeded fault simulator", () => {
       console.warn(
         `SIM SEED ${seed} ${violations.length === 0 ? "pass" : "FAIL"} faults=[${faults}] fired=[${fired}] checks=${checks} events=${result.schedule.events.length}`,
       );
+      if (violations.length > 0) console.warn(`SIM PLAN seed=${seed} ${JSON.stringify(result.schedule.faults)}`);
       for (const v of violations) console.warn(`SIM VIOLATION seed=${seed} invariant=${v.invariant} ${v.message}`);
       expect(violations, `replay: npm run sim -- --seed ${seed}${flags}`).toEqual([]);
     }, 120_000);

@@ -121,6 +121,7 @@ for (const line of lines) {
       console.log(`  replay: npm run sim -- --seed ${seed}${flags}`);
     }
   } else if (line.startsWith("SIM VIOLATION")) console.log(`  ${line.slice(14)}`);
+  else if (line.startsWith("SIM PLAN")) console.log(`  faults: ${line.slice(9)}`);
   else if (line.startsWith("SIM SUMMARY"))
     console.log(`${line.slice(4)} wall=${((Date.now() - started) / 1000).toFixed(1)}s`);
 }
