@@ -1,32 +1,57 @@
 /**
  * The seeded fault simulator (issue 15), in workerd: SIM_SEED=S runs one seed, SIM_SEEDS=N
- * runs seeds 1..N (SIM_FIRST moves the start), default the CI seeds below. Every seed is its
- * own test, named by its replay command. `npm run sim` wraps this file.
+ * runs seeds 1..N (SIM_FIRST moves the start; SIM_FAULTS and SIM_PLAIN narrow the draws),
+ * default the CI cases below. Every seed is its own test, named by its replay command.
+ * `npm run sim` wraps this file.
  */
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FaultKind } from "./fault-plan";
+import { FAULT_KINDS, type FaultKind } from "./fault-plan";
 import { Outside } from "./outside";
 import { runSeed, type SeedResult } from "./runner";
 import type { ScheduleOptions } from "./schedule";
 
-/** Seeds CI runs: a spread of faults, quick on two cores. */
-const CI_SEEDS = [1, 2, 3, 4, 5, 6];
+interface Case {
+  seed: number;
+  options: ScheduleOptions;
+}
+
+/**
+ * What CI runs (about 10 s): a spread of the full fault mix, and one seed aimed at each
+ * finding of issue 15 that the simulator catches. Each failed on the engine as of 5cec95e
+ * (see test/sim/README.md); each should pass once the engine is fenced.
+ */
+const CI_CASES: Case[] = [
+  ...[1, 2, 3, 4, 6, 8].map((seed) => ({ seed, options: {} })),
+  { seed: 4, options: { faults: ["send-fail"], plain: true } }, // finding 1
+  { seed: 32, options: { faults: ["hostile-retry-after"], plain: true } }, // finding 2
+  { seed: 6, options: { faults: ["hostile-retry-after"], plain: true } }, // finding 3
+  { seed: 21, options: { faults: ["waitroom"], plain: true } }, // finding 4
+  { seed: 1, options: { faults: ["terminate-queued"], plain: true } }, // finding 7
+  { seed: 1, options: { faults: ["slow-action"], plain: true } }, // finding 8
+];
 
 const vars = env as unknown as Record<string, string | undefined>;
-const options: ScheduleOptions = {
-  faults: vars.SIM_FAULTS ? (vars.SIM_FAULTS.split(",") as FaultKind[]) : undefined,
-  plain: vars.SIM_PLAIN === "1",
-};
-/** The flags a replay of these seeds needs. */
-const flags = `${vars.SIM_FAULTS ? ` --faults ${vars.SIM_FAULTS}` : ""}${options.plain ? " --plain" : ""}`;
-function seeds(): number[] {
-  const one = vars.SIM_SEED;
-  if (one) return [Number(one)];
-  const count = Number(vars.SIM_SEEDS ?? 0);
-  const first = Number(vars.SIM_FIRST || 1);
-  return count > 0 ? Array.from({ length: count }, (_, i) => first + i) : CI_SEEDS;
+function faultKinds(text: string | undefined): FaultKind[] | undefined {
+  if (!text) return undefined;
+  const kinds = text.split(",");
+  const unknown = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+  if (unknown.length > 0)
+    throw new Error(`unknown fault kinds ${unknown.join(", ")}; known: ${FAULT_KINDS.join(", ")}`);
+  return kinds as FaultKind[];
 }
+
+function cases(): Case[] {
+  const options: ScheduleOptions = { faults: faultKinds(vars.SIM_FAULTS), plain: vars.SIM_PLAIN === "1" };
+  if (vars.SIM_SEED) return [{ seed: Number(vars.SIM_SEED), options }];
+  const count = Number(vars.SIM_SEEDS || 0);
+  const first = Number(vars.SIM_FIRST || 1);
+  return count > 0 ? Array.from({ length: count }, (_, i) => ({ seed: first + i, options })) : CI_CASES;
+}
+
+/** The flags a replay of this case needs. */
+const flagsOf = (options: ScheduleOptions) =>
+  `${options.faults ? ` --faults ${options.faults.join(",")}` : ""}${options.plain ? " --plain" : ""}`;
 
 let outside: Outside;
 const results: SeedResult[] = [];
@@ -44,8 +69,9 @@ afterAll(() => {
 });
 
 describe("seeded fault simulator", () => {
-  for (const seed of seeds()) {
-    it(`seed ${seed} (replay: npm run sim -- --seed ${seed}${flags})`, async () => {
+  for (const { seed, options } of cases()) {
+    const flags = flagsOf(options);
+    it(`seed ${seed}${flags} (replay: npm run sim -- --seed ${seed}${flags})`, async () => {
       const result = await runSeed(seed, outside, options);
       results.push(result);
       const { violations, checks } = result.verdict;
@@ -54,7 +80,7 @@ describe("seeded fault simulator", () => {
         .map(([k, n]) => `${k}x${n}`)
         .join(",");
       console.warn(
-        `SIM SEED ${seed} ${violations.length === 0 ? "pass" : "FAIL"} faults=[${faults}] fired=[${fired}] checks=${checks} events=${result.schedule.events.length}`,
+        `SIM SEED ${seed} ${violations.length === 0 ? "pass" : "FAIL"} faults=[${faults}] fired=[${fired}] checks=${checks} events=${result.schedule.events.length} | replay: npm run sim -- --seed ${seed}${flags}`,
       );
       if (violations.length > 0) console.warn(`SIM PLAN seed=${seed} ${JSON.stringify(result.schedule.faults)}`);
       for (const v of violations) console.warn(`SIM VIOLATION seed=${seed} invariant=${v.invariant} ${v.message}`);

@@ -110,15 +110,14 @@ const lines = result.out
   .split("\n")
   .map((line) => line.replace(ansi, ""))
   .filter((line) => line.startsWith("SIM "));
-const flags = `${values.faults ? ` --faults ${values.faults}` : ""}${values.plain ? " --plain" : ""}${values.rev ? ` --rev ${values.rev}` : ""}`;
 let failed = 0;
 for (const line of lines) {
   if (line.startsWith("SIM SEED")) {
-    const [, , seed, verdict] = line.split(" ");
-    console.log(line.slice(4));
-    if (verdict === "FAIL") {
+    const [verdict, replay = ""] = line.slice(4).split(" | ");
+    console.log(verdict);
+    if (verdict?.split(" ")[2] === "FAIL") {
       failed += 1;
-      console.log(`  replay: npm run sim -- --seed ${seed}${flags}`);
+      console.log(`  ${replay}${values.rev ? ` --rev ${values.rev}` : ""}`);
     }
   } else if (line.startsWith("SIM VIOLATION")) console.log(`  ${line.slice(14)}`);
   else if (line.startsWith("SIM PLAN")) console.log(`  faults: ${line.slice(9)}`);
