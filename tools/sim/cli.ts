@@ -71,7 +71,10 @@ async function revWorktree(rev: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "sim-rev-"));
   const added = await run("git", ["worktree", "add", "--detach", dir, rev], repo, process.env, true);
   if (added.code !== 0) throw new Error(`git worktree add ${rev}: ${added.out}`);
+  // A revision that has its own engine-view.ts (the one file that knows the engine's storage) keeps it.
+  const ownView = await readFile(join(dir, "test/sim/engine-view.ts"), "utf8").catch(() => null);
   await cp(join(repo, "test/sim"), join(dir, "test/sim"), { recursive: true });
+  if (ownView !== null) await writeFile(join(dir, "test/sim/engine-view.ts"), ownView);
   await symlink(join(repo, "node_modules"), join(dir, "node_modules"));
   // An older vitest.config.ts does not pass the SIM_* variables into workerd: add them.
   const config = join(dir, "vitest.config.ts");
