@@ -6,8 +6,8 @@
  *
  * What the fenced engine (issue 15) changes here:
  * - WaitRooms are named by (source, asset): `waitRoomName(source, assetId)` in
- *   src/durable/wait-rooms.ts, i.e. JSON.stringify([source ?? null, assetId]). Switch
- *   `waitRoomName` below to it (or import it) once it lands.
+ *   src/durable/wait-rooms.ts, i.e. JSON.stringify([source ?? null, assetId]); `waitRoomName`
+ *   below already uses it when the module exports it.
  * - Events the cron gives up on get a dead_letters row (and events.abandoned_at); both
  *   are read as "dead-lettered with a record" below.
  * - The WaitRoom's `waits` table may gain columns (a seen-event set); `waitRegistered`
@@ -15,6 +15,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import type { WaitRoom } from "../../src/durable/wait-room";
+import * as rooms from "../../src/durable/wait-rooms";
 import type { Source } from "./schedule";
 
 export const ENDED = ["completed", "failed", "timed_out", "terminated"];
@@ -26,9 +27,14 @@ export const ENDED = ["completed", "failed", "timed_out", "terminated"];
  */
 export const LEASE_MS = 5 * 60_000;
 
-/** Old engine: one WaitRoom per asset id. New engine: JSON.stringify([source ?? null, assetId]). */
-export function waitRoomName(_source: Source, assetId: string): string {
-  return assetId;
+/**
+ * The WaitRoom a run of (source, asset) waits in. The fenced engine exports
+ * `waitRoomName(source, assetId)` (JSON.stringify([source ?? null, assetId])) and it is used
+ * when present; the engine as of 5cec95e names a room by the asset id alone.
+ */
+export function waitRoomName(source: Source, assetId: string): string {
+  const named = (rooms as unknown as Record<string, unknown>).waitRoomName;
+  return typeof named === "function" ? String(named(source, assetId)) : assetId;
 }
 
 /**

@@ -6,13 +6,14 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../../src/index";
-import { oktaDelivery, oktaEvent, oktaHeaders } from "../../tools/local-okta/builders";
 import { fireDueAlarms, nextAlarm, type RoomLog, simD1, simWaitRooms } from "./bindings";
+import { callFaults } from "./call-faults";
 import { SimClock } from "./clock";
 import { clearSeed, readEventFates, readRuns, waitRegistered, waitRoomName } from "./engine-view";
 import { FaultBook } from "./fault-book";
 import { checkInvariants, type Verdict } from "./invariants";
-import type { OutboundCall, Outside, Responder } from "./outside";
+import { api, deliveryRequest } from "./okta";
+import type { Outside } from "./outside";
 import { rng } from "./prng";
 import { type Delivery, generateSchedule, type Schedule, type ScheduleOptions, type SimEvent } from "./schedule";
 import { DLQ_QUEUE, EVENTS_QUEUE, type Invoke, SimQueues } from "./transport";
@@ -22,13 +23,6 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 /** How long after the last delivery the sim keeps running the cron: past any capped Retry-After we accept. */
 const HORIZON_MS = 3 * 24 * HOUR;
-const ADMIN = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
-const HOOKS: Record<string, { path: string; headers: Record<string, string> }> = {
-  default: { path: "/hooks/okta", headers: oktaHeaders("test-hook-secret") },
-  acme: { path: "/hooks/okta/acme", headers: oktaHeaders("acme-hook-secret") },
-  globex: { path: "/hooks/okta/globex", headers: oktaHeaders("globex-hook-secret", "X-Globex-Hook") },
-};
-
 export interface SeedResult {
   seed: number;
   schedule: Schedule;
@@ -116,108 +110,43 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
     for (let i = 0; i < 5 && (await fireDueAlarms(env.WAIT_ROOMS, roomLog, roomEnv, clock.now)) > 0; i++) await drain();
   };
 
-  // The outside world's answers, and the two faults that act from inside a call.
-  const hostile = schedule.faults.find((f) => f.kind === "hostile-retry-after");
-  let hostileKey: string | null = null;
-  /**
-   * Finding 8's interleaving, for real: the first call of a `two` run hangs past its lease
-   * while the cron hands the run to a second consumer; that consumer is held inside its
-   * `second` call while the first consumer gets its answer and carries on. A fenced engine
-   * stops the first consumer before it calls again; an unfenced one calls `second` beside
-   * the new holder (invariant 4: two calls of one key at once, within a lease).
-   */
-  let slow: { runId: string; inside: Gate; release: Gate; done: Promise<void> } | null = null;
-  const slowAction = async (call: OutboundCall): Promise<Response | null> => {
-    if (!slow && call.node === "first" && !nested) {
-      book.record("slow-action");
-      const inside = gate();
-      const release = gate();
-      const done = (async () => {
-        nested = true;
-        const saved = book.suspend();
-        try {
-          for (let i = 0; i < 20; i++) {
-            clock.set(clock.now + MINUTE);
-            await cron();
-            await drain();
-            await alarms();
-          }
-        } finally {
-          book.resume(saved);
-          nested = false;
-          inside.open();
-        }
-      })();
-      slow = { runId: call.runId, inside, release, done };
-      background.push(done);
-      await inside.opened;
-      return null;
+  /** The second consumer of finding 8: the cron and the queue for 20 simulated minutes, beside the first. */
+  const secondConsumer = async () => {
+    nested = true;
+    const saved = book.suspend();
+    try {
+      for (let i = 0; i < 20; i++) {
+        clock.set(clock.now + MINUTE);
+        await cron();
+        await drain();
+        await alarms();
+      }
+    } finally {
+      book.resume(saved);
+      nested = false;
     }
-    if (!slow || call.runId !== slow.runId || call.node !== "second") return null;
-    if (nested) {
-      // The new holder, inside `second`: let the first consumer go on, and wait (bounded) for it.
-      slow.inside.open();
-      await Promise.race([slow.release.opened, new Promise((resolve) => setTimeout(resolve, 200))]);
-      return null;
-    }
-    slow.release.open();
-    return null;
   };
-  let terminateDone = false;
-  const burstGate = gate();
-  const responder: Responder = async (call, previous) => {
-    if (hostile?.kind === "hostile-retry-after" && call.workflow === hostile.workflow && previous.length === 0) {
-      hostileKey ??= call.key;
-      if (hostileKey === call.key) {
-        book.record("hostile-retry-after");
-        return new Response("slow down", { status: 429, headers: { "retry-after": hostile.value } });
-      }
-    }
-    if (book.has("slow-action") && call.workflow === "two") {
-      const slow = await slowAction(call);
-      if (slow) return slow;
-    }
-    if (book.has("terminate-queued") && call.workflow === "one" && call.assetId.includes("-b")) {
-      // The burst's calls hold their slots until the terminate is done, so the last runs stay queued.
-      if (terminateDone) {
-        await burstGate.opened;
-        return null;
-      }
-      terminateDone = true;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      const runs = await readRuns(env.DB, [...workflows.keys()]);
-      const called = new Set(outside.calls.map((c) => c.runId));
-      const victim = runs.findLast((r) => r.assetId?.includes("-b") && r.status === "running" && !called.has(r.id));
-      if (victim) {
-        book.record("terminate-queued");
-        const saved = book.suspend();
-        await api(simEnv, "POST", `/api/runs/${victim.id}/terminate`).finally(() => book.resume(saved));
-      }
-      burstGate.open();
-    }
-    return null;
-  };
+  const responder = callFaults({
+    schedule,
+    book,
+    outside,
+    background,
+    secondConsumer,
+    inSecondConsumer: () => nested,
+    runs: () => readRuns(env.DB, [...workflows.keys()]),
+    terminate: async (runId) => {
+      const saved = book.suspend();
+      await api(simEnv, "POST", `/api/runs/${runId}/terminate`).finally(() => book.resume(saved));
+    },
+  });
   outside.reset(clock, responder);
 
   // Okta: each delivery, retried (same eventId) after a minute while it is not answered 200.
   const accepted = new Set<string>();
   const agenda: Array<Delivery & { tries: number }> = schedule.deliveries.map((d) => ({ ...d, tries: 0 }));
   const deliver = async (d: Delivery & { tries: number }) => {
-    const hook = HOOKS[d.source ?? "default"] ?? HOOKS.default;
-    if (!hook) return;
-    const body = oktaDelivery(
-      d.uuids.flatMap((uuid) => {
-        const e = byUuid.get(uuid);
-        return e ? [oktaEventOf(e)] : [];
-      }),
-      { eventId: d.deliveryId, eventTime: new Date(clock.now).toISOString() },
-    );
+    const request = deliveryRequest(d, byUuid, clock.now);
     const ctx = createExecutionContext();
-    const request = new Request(`http://worker.test${hook.path}`, {
-      method: "POST",
-      headers: hook.headers,
-      body: JSON.stringify(body),
-    });
     const res = await Promise.resolve(worker.fetch(request, simEnv, ctx)).catch(
       () => new Response("thrown", { status: 599 }),
     );
@@ -308,42 +237,4 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
     messages: queues.stats.delivered,
     cronPasses,
   };
-}
-
-interface Gate {
-  opened: Promise<void>;
-  open: () => void;
-}
-
-function gate(): Gate {
-  let open = () => {};
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { opened, open };
-}
-
-function oktaEventOf(e: SimEvent): Record<string, unknown> {
-  return oktaEvent({
-    eventType: e.eventType,
-    assetId: e.assetId,
-    uuid: e.uuid,
-    published: new Date(e.published),
-    result: e.result,
-  });
-}
-
-async function api(bindings: Env, method: string, path: string, body?: unknown): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(`http://worker.test${path}`, {
-      method,
-      headers: ADMIN,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-    bindings,
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return res;
 }

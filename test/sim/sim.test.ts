@@ -22,7 +22,7 @@ interface Case {
  * (see test/sim/README.md); each should pass once the engine is fenced.
  */
 const CI_CASES: Case[] = [
-  ...[1, 2, 3, 4, 6, 8].map((seed) => ({ seed, options: {} })),
+  ...[1, 3, 4, 5, 6, 8].map((seed) => ({ seed, options: {} })), // 1: finding 5; 5: finding 6
   { seed: 4, options: { faults: ["send-fail"], plain: true } }, // finding 1
   { seed: 32, options: { faults: ["hostile-retry-after"], plain: true } }, // finding 2
   { seed: 6, options: { faults: ["hostile-retry-after"], plain: true } }, // finding 3

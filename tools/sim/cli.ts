@@ -71,18 +71,18 @@ async function revWorktree(rev: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "sim-rev-"));
   const added = await run("git", ["worktree", "add", "--detach", dir, rev], repo, process.env, true);
   if (added.code !== 0) throw new Error(`git worktree add ${rev}: ${added.out}`);
-  // A revision that has its own engine-view.ts (the one file that knows the engine's storage) keeps it.
-  const ownView = await readFile(join(dir, "test/sim/engine-view.ts"), "utf8").catch(() => null);
+  // This checkout's simulator replaces whatever test/sim the revision has.
+  await rm(join(dir, "test/sim"), { recursive: true, force: true });
   await cp(join(repo, "test/sim"), join(dir, "test/sim"), { recursive: true });
-  if (ownView !== null) await writeFile(join(dir, "test/sim/engine-view.ts"), ownView);
   await symlink(join(repo, "node_modules"), join(dir, "node_modules"));
-  // An older vitest.config.ts does not pass the SIM_* variables into workerd: add them.
+  // Another revision's vitest.config.ts may not pass the SIM_* variables into workerd: add those missing.
   const config = join(dir, "vitest.config.ts");
   const text = await readFile(config, "utf8");
-  if (!text.includes("SIM_SEED")) {
-    const vars = ["SIM_SEED", "SIM_SEEDS", "SIM_FIRST", "SIM_FAULTS", "SIM_PLAIN"]
-      .map((name) => `${name}: process.env.${name} ?? "",`)
-      .join(" ");
+  const missing = ["SIM_SEED", "SIM_SEEDS", "SIM_FIRST", "SIM_FAULTS", "SIM_PLAIN"].filter(
+    (name) => !text.includes(name),
+  );
+  if (missing.length > 0) {
+    const vars = missing.map((name) => `${name}: process.env.${name} ?? "",`).join(" ");
     await writeFile(config, text.replace("bindings: {", `bindings: { ${vars}`));
   }
   return dir;
