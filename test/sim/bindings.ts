@@ -55,6 +55,8 @@ type Rooms = DurableObjectNamespace<WaitRoom>;
 export interface RoomLog {
   names: Map<string, DurableObjectId>;
   reached: Map<string, number>;
+  /** The rooms each event was handed to (to tell a wrong room from a late event). */
+  rooms: Map<string, Set<string>>;
   /** Each room's alarm as last read (absolute ms), so the runner fires it on time. */
   alarms: Map<string, number | null>;
 }
@@ -78,7 +80,10 @@ export function simWaitRooms(real: Rooms, book: FaultBook, roomEnv: Env, log: Ro
           const method = Reflect.get(target, prop) as (...a: unknown[]) => Promise<unknown>;
           // Reflect.apply: an RPC stub treats `.apply` as a remote method name.
           const result = await Reflect.apply(method, target, args);
-          for (const uuid of eventsOfRoomCall(prop, args)) if (!log.reached.has(uuid)) log.reached.set(uuid, clock.now);
+          for (const uuid of eventsOfRoomCall(prop, args)) {
+            if (!log.reached.has(uuid)) log.reached.set(uuid, clock.now);
+            log.rooms.set(uuid, (log.rooms.get(uuid) ?? new Set()).add(name ?? "?"));
+          }
           if (name !== undefined) log.alarms.set(name, await alarmOf(stub));
           if (fate === "after") throw new InjectedFault(`WaitRoom reset mid-call (injected): ${prop}`);
           return result;

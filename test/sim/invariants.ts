@@ -3,7 +3,7 @@
  * holds (through engine-view.ts), what the WaitRooms hold and the recorded outbound calls.
  * Each check counts once in `checks`; each failure names its invariant.
  */
-import { ENDED, type EventFate, LEASE_MS, type RunView } from "./engine-view";
+import { ENDED, type EventFate, LEASE_MS, type RunView, waitRoomName } from "./engine-view";
 import { type Expected, expectedPath } from "./oracle";
 import type { OutboundCall } from "./outside";
 import type { SimEvent } from "./schedule";
@@ -22,6 +22,8 @@ export interface Observed {
   fates: ReadonlyMap<string, EventFate>;
   /** When each event first reached a WaitRoom (harness-observed). */
   reached: ReadonlyMap<string, number>;
+  /** The WaitRooms each event was handed to. */
+  roomsOf: (uuid: string) => string[];
   runs: readonly RunView[];
   /** Sim workflow of each stored workflow id. */
   workflows: ReadonlyMap<string, SimWorkflow>;
@@ -217,18 +219,28 @@ function comparePath(
 /** For a reader of a failure: when each wait paused, and when its resuming event was published and reached the room. */
 function waitDetail(o: Observed, run: RunView, workflow: SimWorkflow): string {
   const byUuid = new Map(o.events.map((e) => [e.uuid, e]));
+  const trigger = byUuid.get(run.triggerUuid);
   const parts = run.steps.flatMap((step) => {
     const node = workflow.nodes[step.nodeId];
-    if (step.kind !== "event" || !node || typeof node.timeoutSeconds !== "number") return [];
+    if (step.kind !== "event" || !node || typeof node.timeoutSeconds !== "number" || !trigger) return [];
     const deadline = step.startedAt + node.timeoutSeconds * 1000;
-    const event = step.eventUuid ? byUuid.get(step.eventUuid) : undefined;
-    const reached = step.eventUuid ? o.reached.get(step.eventUuid) : undefined;
     const rel = (t: number | undefined) => (t === undefined ? "never" : `${((t - deadline) / 1000).toFixed(1)}s`);
+    // Every event the wait might have taken, with its times relative to the deadline.
+    const types = Array.isArray(node.eventTypes) ? (node.eventTypes as string[]) : [];
+    const candidates = o.events.filter(
+      (e) => e.source === trigger.source && e.assetId === trigger.assetId && types.includes(e.eventType),
+    );
+    const seen = candidates.map(
+      (e) =>
+        `${e.uuid.slice(0, 8)} published ${rel(e.published)}, reached a room ${rel(o.reached.get(e.uuid))} (${o.roomsOf(e.uuid).join(" ")})`,
+    );
+    const took = step.eventUuid ? `took ${step.eventUuid.slice(0, 8)}` : String(step.outcome);
+    const room = waitRoomName(trigger.source, trigger.assetId);
     return [
-      `${step.nodeId}: ${event ? `event published ${rel(event.published)}, reached its room ${rel(reached)} from the deadline` : step.outcome}`,
+      `${step.nodeId} paused ${rel(step.startedAt)} in ${room} and ${took}; ${seen.join(", ") || "no candidates"}`,
     ];
   });
-  return parts.length > 0 ? ` {${parts.join("; ")}}` : "";
+  return parts.length > 0 ? ` {times from the deadline: ${parts.join("; ")}}` : "";
 }
 
 function label(o: Observed, run: RunView): string {
