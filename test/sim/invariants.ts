@@ -240,7 +240,7 @@ function waitDetail(o: Observed, run: RunView, workflow: SimWorkflow): string {
       `${step.nodeId} paused ${rel(step.startedAt)} in ${room} and ${took}; ${seen.join(", ") || "no candidates"}`,
     ];
   });
-  return parts.length > 0 ? ` {times from the deadline: ${parts.join("; ")}}` : "";
+  return parts.length > 0 ? ` {times from pause + timeout: ${parts.join("; ")}}` : "";
 }
 
 function label(o: Observed, run: RunView): string {

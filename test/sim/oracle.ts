@@ -5,11 +5,12 @@
  * seen, published no earlier than the last one it saw and no later than its deadline;
  * otherwise it times out. Which event wins among several depends on when each reached
  * its WaitRoom (recorded by the harness): the earliest published of those already there
- * when the run paused, else the first to arrive. The deadline is the pause time (the wait
- * step's start in D1) plus the node's timeout. Where the answer hangs on a race the rules leave open (an
- * event published within a few seconds of the deadline, or one that only reached the
- * engine after the deadline had passed), the walk stops there and only the path before
- * it is checked.
+ * when the run paused, else the first to arrive. The deadline is the node's timeout after the
+ * pause (the wait step's start in D1; the engine as of 5cec95e) or after the event the run
+ * saw last (the fenced engine); where that choice, or a race the rules leave open (an event
+ * published within a few seconds of the deadline, or one published in time that reached the
+ * engine only near or after it), changes the answer, the walk stops there and only the path
+ * before it is checked.
  */
 import type { RunView } from "./engine-view";
 import type { SimEvent } from "./schedule";
@@ -63,6 +64,28 @@ interface Node {
 }
 
 /**
+ * The events that may end a wait with this deadline, or "race" where the rules leave it open:
+ * an event within a few seconds of the deadline, or one published in time that reached its
+ * WaitRoom only around or after it (a wait the cron registers late may still take it). None:
+ * the timeout wins, however late the wait was registered.
+ */
+function decide(
+  candidates: readonly SimEvent[],
+  deadline: number,
+  arrival: (e: SimEvent) => number,
+): SimEvent[] | "race" {
+  if (candidates.some((e) => Math.abs(e.published - deadline) < RACE_MS)) return "race";
+  const inTime = candidates.filter((e) => e.published <= deadline);
+  const late = (e: SimEvent) => arrival(e) >= deadline - RACE_MS && arrival(e) !== Number.POSITIVE_INFINITY;
+  if (inTime.some(late)) return "race";
+  return inTime.filter((e) => arrival(e) < deadline);
+}
+
+function sameDecision(a: readonly SimEvent[], b: readonly SimEvent[]): boolean {
+  return a.length === b.length && a.every((e) => b.includes(e));
+}
+
+/**
  * `events`: the seed's events D1 stored, with their absolute `published`; `arrivedAt`:
  * when each first reached a WaitRoom; `run`: the engine's run, for its pause times.
  */
@@ -91,7 +114,6 @@ export function expectedPath(
     } else {
       const pausedAt = run?.steps.find((s) => s.nodeId === nodeId)?.startedAt;
       if (pausedAt === undefined) return { steps, status: null };
-      const deadline = pausedAt + (node.timeoutSeconds ?? 0) * 1000;
       const last = current;
       const candidates = events.filter(
         (e) =>
@@ -101,16 +123,14 @@ export function expectedPath(
           (node.eventTypes ?? []).includes(e.eventType) &&
           e.published >= last.published,
       );
-      if (candidates.some((e) => Math.abs(e.published - deadline) < RACE_MS)) return { steps, status: null };
       const arrival = (e: SimEvent) => arrivedAt(e.uuid) ?? Number.POSITIVE_INFINITY;
-      const inTime = candidates.filter((e) => e.published <= deadline);
-      // An event published in time that reached its WaitRoom only around or after the deadline races
-      // the timeout (and a wait the cron registers late may still take it).
-      const late = (e: SimEvent) => arrival(e) >= deadline - RACE_MS && arrival(e) !== Number.POSITIVE_INFINITY;
-      if (inTime.some(late)) return { steps, status: null };
-      const able = inTime.filter((e) => arrival(e) < deadline);
-      // No event published in time reached the room in time: the timeout wins, however late the
-      // wait was registered (a lost wait() put back by the cron after its deadline).
+      // Where a timeout is measured from is the engine's choice: the pause (5cec95e) or the
+      // event the run saw last (the fenced engine). Only what both agree on is checked.
+      const timeout = (node.timeoutSeconds ?? 0) * 1000;
+      const early = decide(candidates, last.published + timeout, arrival);
+      const late = decide(candidates, pausedAt + timeout, arrival);
+      if (early === "race" || late === "race" || !sameDecision(early, late)) return { steps, status: null };
+      const able = late;
       if (able.length === 0) {
         steps.push({ nodeId, outcome: "timeout" });
         if (!node.onTimeout) return { steps, status: "timed_out" };
