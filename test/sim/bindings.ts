@@ -9,7 +9,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { WaitRoom } from "../../src/durable/wait-room";
 import type { SimClock } from "./clock";
-import { eventsOfRoomCall } from "./engine-view";
+import { eventsOfRoomCall, waitsOfRoomCall } from "./engine-view";
 import { type FaultBook, InjectedFault } from "./fault-book";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -55,6 +55,8 @@ type Rooms = DurableObjectNamespace<WaitRoom>;
 export interface RoomLog {
   names: Map<string, DurableObjectId>;
   reached: Map<string, number>;
+  /** When each wait (`runId:nodeId`) first reached its room. */
+  registered: Map<string, number>;
   /** The rooms each event was handed to (to tell a wrong room from a late event). */
   rooms: Map<string, Set<string>>;
   /** Each room's alarm as last read (absolute ms), so the runner fires it on time. */
@@ -80,6 +82,8 @@ export function simWaitRooms(real: Rooms, book: FaultBook, roomEnv: Env, log: Ro
           const method = Reflect.get(target, prop) as (...a: unknown[]) => Promise<unknown>;
           // Reflect.apply: an RPC stub treats `.apply` as a remote method name.
           const result = await Reflect.apply(method, target, args);
+          for (const key of waitsOfRoomCall(prop, args))
+            if (!log.registered.has(key)) log.registered.set(key, clock.now);
           for (const uuid of eventsOfRoomCall(prop, args)) {
             if (!log.reached.has(uuid)) log.reached.set(uuid, clock.now);
             log.rooms.set(uuid, (log.rooms.get(uuid) ?? new Set()).add(name ?? "?"));

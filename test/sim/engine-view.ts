@@ -49,6 +49,21 @@ export function eventsOfRoomCall(method: string, args: readonly unknown[]): stri
   );
 }
 
+/**
+ * The waits a WaitRoom RPC registers (`wait(request)`, or `reconcile(requests)` when the cron
+ * registers a lost wait again), as `runId:nodeId`: a buffered event is one that reached the
+ * room before its wait did, so the harness records when each wait first got there.
+ */
+export function waitsOfRoomCall(method: string, args: readonly unknown[]): string[] {
+  if (method !== "wait" && method !== "reconcile") return [];
+  const [input] = args;
+  return (Array.isArray(input) ? input : [input]).flatMap((w: unknown) =>
+    typeof w === "object" && w !== null && "runId" in w && "nodeId" in w
+      ? [`${String(w.runId)}:${String(w.nodeId)}`]
+      : [],
+  );
+}
+
 export interface StepView {
   nodeId: string;
   kind: string;

@@ -22,6 +22,8 @@ export interface Observed {
   fates: ReadonlyMap<string, EventFate>;
   /** When each event first reached a WaitRoom (harness-observed). */
   reached: ReadonlyMap<string, number>;
+  /** When the harness saw a wait first reach its room. */
+  registeredAt: (runId: string, nodeId: string) => number | null;
   /** The WaitRooms each event was handed to. */
   roomsOf: (uuid: string) => string[];
   runs: readonly RunView[];
@@ -89,7 +91,16 @@ export async function checkInvariants(o: Observed): Promise<Verdict> {
       );
       const run = runs[0];
       if (!run) continue;
-      const want = expectedPath(workflow, trigger, stored, (uuid) => o.reached.get(uuid) ?? null, run);
+      const want = expectedPath(
+        workflow,
+        trigger,
+        stored,
+        {
+          arrivedAt: (uuid) => o.reached.get(uuid) ?? null,
+          registeredAt: (nodeId) => o.registeredAt(run.id, nodeId),
+        },
+        run,
+      );
       expected.set(run, want);
       comparePath(run, want, workflow, (ok, message) =>
         check(ok, 3, () => `${message()}${waitDetail(o, run, workflow)}`),

@@ -37,15 +37,15 @@ const RACE_MS = 5_000;
 const ARRIVAL_RACE_MS = 1_000;
 
 /**
- * Whether event `f` certainly resumes a wait paused at `pausedAt` before `e` could: among
- * events already buffered when the wait registered, the earliest published wins; a buffered
+ * Whether event `f` certainly resumes a wait that reached its room at `registered` before
+ * `e` could: among events already buffered when the wait registered, the earliest published wins; a buffered
  * event beats one still to come; among later ones, the first to reach the room wins.
  */
-function definitelyBefore(f: SimEvent, e: SimEvent, pausedAt: number, arrival: (e: SimEvent) => number): boolean {
+function definitelyBefore(f: SimEvent, e: SimEvent, registered: number, arrival: (e: SimEvent) => number): boolean {
   const fa = arrival(f);
   const ea = arrival(e);
-  const buffered = (at: number) => at < pausedAt - ARRIVAL_RACE_MS;
-  const later = (at: number) => at > pausedAt + ARRIVAL_RACE_MS;
+  const buffered = (at: number) => at < registered - ARRIVAL_RACE_MS;
+  const later = (at: number) => at > registered + ARRIVAL_RACE_MS;
   if (buffered(fa) && buffered(ea)) return f.published < e.published;
   if (buffered(fa) && later(ea)) return true;
   if (later(fa) && later(ea)) return fa < ea - ARRIVAL_RACE_MS;
@@ -86,16 +86,22 @@ function sameDecision(a: readonly SimEvent[], b: readonly SimEvent[]): boolean {
 }
 
 /**
- * `events`: the seed's events D1 stored, with their absolute `published`; `arrivedAt`:
- * when each first reached a WaitRoom; `run`: the engine's run, for its pause times.
+ * `events`: the seed's events D1 stored, with their absolute `published`; `seenBy`:
+ * what the harness saw reach the WaitRooms and when; `run`: the engine's run, for its pause times.
  */
 export function expectedPath(
   workflow: SimWorkflow,
   trigger: SimEvent,
   events: readonly SimEvent[],
-  arrivedAt: (uuid: string) => number | null,
+  seenBy: {
+    /** When an event first reached a WaitRoom. */
+    arrivedAt: (uuid: string) => number | null;
+    /** When the run's wait at this node first reached its room (a failed wait() is registered later by the cron). */
+    registeredAt: (nodeId: string) => number | null;
+  },
   run: RunView | undefined,
 ): Expected {
+  const { arrivedAt } = seenBy;
   const steps: ExpectedStep[] = [];
   const seen = new Set([trigger.uuid]);
   let current = trigger;
@@ -137,7 +143,12 @@ export function expectedPath(
         nodeId = node.onTimeout;
         continue;
       }
-      const acceptable = able.filter((e) => !able.some((f) => f !== e && definitelyBefore(f, e, pausedAt, arrival)));
+      // Buffered or not is judged against when the wait reached its room; unseen, any may win.
+      const registered = seenBy.registeredAt(nodeId);
+      const acceptable =
+        registered === null
+          ? able
+          : able.filter((e) => !able.some((f) => f !== e && definitelyBefore(f, e, registered, arrival)));
       // Several events the rules let win (a tie in the same millisecond, or arrivals racing the
       // pause): follow the engine's choice among them.
       const taken = run?.steps.find((s) => s.nodeId === nodeId)?.eventUuid;

@@ -52,7 +52,13 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
   const book = new FaultBook(schedule.faults, clock, rng(schedule.seed).fork("fire"));
   const queues = new SimQueues(clock, book, rng(schedule.seed).fork("queues"));
   const rooms = new Map<string, DurableObjectId>();
-  const roomLog: RoomLog = { names: rooms, reached: new Map(), rooms: new Map(), alarms: new Map() };
+  const roomLog: RoomLog = {
+    names: rooms,
+    reached: new Map(),
+    registered: new Map(),
+    rooms: new Map(),
+    alarms: new Map(),
+  };
   const roomEnv: Env = {
     ...env,
     EVENTS: queues.producer(EVENTS_QUEUE, "waitroom"),
@@ -211,6 +217,7 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
     accepted,
     reached: roomLog.reached,
     roomsOf: (uuid) => [...(roomLog.rooms.get(uuid) ?? [])],
+    registeredAt: (runId, nodeId) => roomLog.registered.get(`${runId}:${nodeId}`) ?? null,
     fates,
     runs,
     workflows,
