@@ -17,8 +17,8 @@
  * baseline's messages/s (target >= 0.5), and the ratio 10,000 / 10.
  */
 import { randomUUID } from "node:crypto";
-import { parseArgs } from "node:util";
 import { SYSTEM_EVENT_TYPES } from "../src/okta/event-types";
+import { parseCli, printedHelp, runCli } from "../tools/cli/args";
 import { positiveInt } from "./lib/args";
 import {
   type Baseline,
@@ -132,22 +132,16 @@ interface Case {
   rounds: Round[];
 }
 
-async function main() {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: "boolean" },
-      events: { type: "string" },
-      repeats: { type: "string" },
-      workflows: { type: "string" },
-      profile: { type: "boolean" },
-      rev: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+async function main(argv: string[]) {
+  const { values } = parseCli(argv, {
+    quick: { type: "boolean" },
+    events: { type: "string" },
+    repeats: { type: "string" },
+    workflows: { type: "string" },
+    profile: { type: "boolean" },
+    rev: { type: "string" },
   });
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  if (printedHelp(values, HELP)) return 0;
   const quick = values.quick ?? false;
   const settings = {
     quick,
@@ -416,7 +410,4 @@ async function measureRound(
   };
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-});
+runCli(HELP, main);

@@ -12,7 +12,7 @@
  * its two runs the consumer finishes its backlog, and the backlog left by the 50-event
  * run is reported, not waited for. Settings: bench/lib/report.ts (BENCH_* variables).
  */
-import { parseArgs } from "node:util";
+import { parseCli, printedHelp, runCli } from "../tools/cli/args";
 import { oktaHeaders } from "../tools/local-okta/builders";
 import { deliveryBodies } from "./lib/deliveries";
 import { type LoadResult, measureLoad, median } from "./lib/load";
@@ -73,21 +73,16 @@ interface Run extends LoadResult {
   drainSeconds?: number;
 }
 
-async function main() {
-  const { values } = parseArgs({
-    options: { quick: { type: "boolean" }, diagnose: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-  });
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+async function main(argv: string[]) {
+  const { values } = parseCli(argv, { quick: { type: "boolean" }, diagnose: { type: "boolean" } });
+  if (printedHelp(values, HELP)) return 0;
   const settings = settingsFromEnv(values.quick ?? false);
   const cases = values.diagnose ? [...CASES, ...DIAGNOSTIC_CASES] : CASES;
   const host = machine();
   console.log(`Runtime: ${runtimeDescription()}.`);
   console.log(
     "  Why: wrangler dev adds its own Node process and a second workerd to every request (~6x slower for a\n" +
-      "  bare Worker, shared/TOOLCHAIN.md); Miniflare runs the same workerd with the same D1 and Queues\n" +
+      "  bare Worker, measured for bench/README.md); Miniflare runs the same workerd with the same D1 and Queues\n" +
       "  simulators and lets all three Workers be started identically.",
   );
   console.log(
@@ -338,7 +333,4 @@ async function drain(worker: RunningWorker, wait: boolean): Promise<{ backlog: n
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-});
+runCli(HELP, main);

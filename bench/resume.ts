@@ -20,7 +20,7 @@
  *     (bench/workers/queue-baseline.js: one D1 row and one fetch per message) with N
  *     messages; pauses/s and resumes/s on 1 asset are reported over it (target >= 0.5).
  */
-import { parseArgs } from "node:util";
+import { parseCli, printedHelp, runCli, UsageError } from "../tools/cli/args";
 import { positiveInt } from "./lib/args";
 import {
   type Baseline,
@@ -123,27 +123,21 @@ interface ThroughputRun {
   profile?: { setup: ProfileStats; resume: ProfileStats };
 }
 
-async function main() {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: "boolean" },
-      samples: { type: "string" },
-      runs: { type: "string" },
-      spread: { type: "string" },
-      repeats: { type: "string" },
-      only: { type: "string" },
-      profile: { type: "boolean" },
-      rev: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+async function main(argv: string[]) {
+  const { values } = parseCli(argv, {
+    quick: { type: "boolean" },
+    samples: { type: "string" },
+    runs: { type: "string" },
+    spread: { type: "string" },
+    repeats: { type: "string" },
+    only: { type: "string" },
+    profile: { type: "boolean" },
+    rev: { type: "string" },
   });
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  if (printedHelp(values, HELP)) return 0;
   const quick = values.quick ?? false;
   if (values.only !== undefined && values.only !== "latency" && values.only !== "throughput") {
-    throw new Error("--only must be latency or throughput");
+    throw new UsageError(`--only must be latency or throughput (got "${values.only}")`);
   }
   const settings = {
     quick,
@@ -573,7 +567,4 @@ async function measureThroughput(
   return result;
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-  process.exitCode = 1;
-});
+runCli(HELP, main);

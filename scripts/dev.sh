@@ -45,6 +45,7 @@ cat <<INFO
   Admin API:       http://127.0.0.1:$PORT/api  (Authorization: Bearer $admin)
   API reference:   http://127.0.0.1:$PORT/api/docs/
   Cron:            fired every minute, on the minute
+  Inspector:       wrangler's, on ${INSPECTOR_PORT:-9229 (or the next free port)}; INSPECTOR_PORT moves it
   Changed .dev.vars? Restart npm run dev.
 
   Try it:          ${tool}npm run okta -- send system.import.start

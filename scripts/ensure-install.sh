@@ -19,6 +19,7 @@ bad_engines=$(grep -c '^npm warn EBADENGINE *package:' "$log" || true)
 grep -v '^npm warn EBADENGINE' "$log" >&2 || true
 rm -f "$log"
 if [ "$bad_engines" -gt 0 ]; then
-  echo "note: npm itself runs on Node $(node --version); its $bad_engines EBADENGINE warnings are expected: the scripts run on Node $(npx --no-install node --version) from the node package."
+  # Under `npm run`, `node` on PATH is already the project's Node 22: ask the Node that runs npm.
+  echo "note: npm itself runs on Node $("${npm_node_execpath:-node}" --version); its $bad_engines EBADENGINE warnings are expected: the scripts run on Node $(npx --no-install node --version) from the node package."
 fi
 exit "$status"

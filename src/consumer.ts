@@ -9,9 +9,9 @@ import { createDb } from "./db/client";
 import { fieldsOf } from "./db/event-rows";
 import { getEvents } from "./db/events";
 import { getRuns } from "./db/runs";
-import { waitRoomFor } from "./durable/wait-rooms";
+import { waitRoomNamed } from "./durable/wait-rooms";
 import { executeRuns } from "./engine/executor";
-import { holdRuns } from "./engine/hold-runs";
+import { holdRuns, newLeaseOwner } from "./engine/hold-runs";
 import { leaseBusyDelaySeconds } from "./engine/lease";
 import { routeEvents } from "./engine/route-events";
 import type { EngineDeps } from "./engine/types";
@@ -54,12 +54,15 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, _ctx?:
 
 /**
  * Events are handled together; if that fails they are handled one by one, so that one
- * event that keeps failing cannot hold back the others in its batch.
+ * event that keeps failing cannot hold back the others in its batch. A run whose write
+ * failed retries only the message of the event that started it.
  */
 async function handleEvents(deps: EngineDeps, events: Parsed<EventMessage | EventRefMessage>[]): Promise<void> {
   if (events.length === 0) return;
+  let retryUuids: Set<string>;
   try {
-    await routeEvents(deps, await resolveRefs(deps, events));
+    const messageOf = new Map(events.map(({ message, body }) => [body.uuid, message.id]));
+    retryUuids = await routeEvents(deps, await resolveRefs(deps, events), messageOf);
   } catch (err) {
     if (events.length === 1 && events[0]) {
       retry(events[0].message, err);
@@ -75,7 +78,10 @@ async function handleEvents(deps: EngineDeps, events: Parsed<EventMessage | Even
     for (const event of events) await handleEvents(deps, [event]);
     return;
   }
-  for (const event of events) event.message.ack();
+  for (const { message, body } of events) {
+    if (retryUuids.has(body.uuid)) retry(message, "a run it started could not be written");
+    else message.ack();
+  }
 }
 
 /** Event references (events too large for a message) are read from D1; one gone from D1 has nothing to do. */
@@ -101,8 +107,10 @@ async function handleRuns(deps: EngineDeps, messages: Parsed<RunMessage | Resume
   if (messages.length === 0) return;
   try {
     const now = deps.now();
+    const owner = newLeaseOwner();
     const byRun = Map.groupBy(messages, (m) => m.body.runId);
-    const work = await holdRuns(deps, [...byRun.keys()], (run) =>
+    const messageOf = new Map([...byRun].map(([runId, list]) => [runId, list[0]?.message.id ?? runId]));
+    const work = await holdRuns(deps, { owner, messageOf }, (run) =>
       (byRun.get(run.id) ?? []).flatMap(({ body }) => {
         const assetId = body.kind === "resume" ? (body.assetId ?? run.waitRoom) : null;
         return body.kind === "resume" && assetId ? [{ assetId, nodeId: body.nodeId, resolution: body.resolution }] : [];
@@ -117,12 +125,13 @@ async function handleRuns(deps: EngineDeps, messages: Parsed<RunMessage | Resume
         )
       ).map((run) => [run.id, run]),
     );
-    await executeRuns(deps, work);
+    const { retry: failed } = await executeRuns(deps, owner, work);
     await forgetEndedWaits(deps, messages, held, others);
     for (const { message, body } of messages) {
       const other = others.get(body.runId);
       const busy = other && (other.status === "running" || other.status === "waiting");
-      if (busy) message.retry({ delaySeconds: leaseBusyDelaySeconds(other.leaseUntil, now) });
+      if (failed.has(body.runId)) retry(message, "its run's write failed");
+      else if (busy) message.retry({ delaySeconds: leaseBusyDelaySeconds(other.leaseUntil, now) });
       else message.ack();
     }
   } catch (err) {
@@ -146,7 +155,7 @@ async function forgetEndedWaits(
   });
   await Promise.all(
     [...Map.groupBy(ended, (wait) => wait.assetId)].map(([assetId, waits]) =>
-      waitRoomFor(deps.env, assetId).ack(waits),
+      waitRoomNamed(deps.env, assetId).ack(waits.map(({ runId, nodeId }) => ({ runId, nodeId }))),
     ),
   );
 }

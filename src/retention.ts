@@ -81,20 +81,44 @@ async function deleteEvents(db: Db, cutoff: string, limits: RetentionLimits): Pr
   });
 }
 
-/** Deliveries received before `cutoff` (a retry of one that old would no longer be recognised: Okta retries within hours). */
-async function deleteDeliveries(db: Db, cutoff: string, limits: RetentionLimits): Promise<number> {
+/**
+ * Rows of a table with no references into it, written before `cutoff` by `time`,
+ * deleted by `key` in chunks. The names are this file's constants, never input.
+ */
+async function deleteOlder(
+  db: Db,
+  table: { name: string; key: string; time: string },
+  cutoff: string,
+  limits: RetentionLimits,
+): Promise<number> {
+  const [name, key, time] = [sql.raw(table.name), sql.raw(table.key), sql.raw(table.time)];
   return inChunks(limits, async () => {
     const result = await db.run(sql`
-      delete from deliveries where event_id in (
-        select event_id from deliveries where received_at < ${cutoff} order by received_at limit ${limits.chunk})`);
+      delete from ${name} where ${key} in (
+        select ${key} from ${name} where ${time} < ${cutoff} order by ${time} limit ${limits.chunk})`);
     return result.meta.changes;
   });
 }
+
+/** Deliveries: a retry of one that old would no longer be recognised (Okta retries within hours). */
+const DELIVERIES = { name: "deliveries", key: "event_id", time: "received_at" };
+/**
+ * Dead letters. An abandoned event's own row stays (it is not consumed, so deleteEvents
+ * keeps it, marked `abandoned_at`); its letter goes with the rest.
+ */
+const DEAD_LETTERS = { name: "dead_letters", key: "id", time: "received_at" };
+/**
+ * Replay marks: they only stop one replay from starting the same (workflow, event) run
+ * twice, and that run is itself past retention by then.
+ */
+const REPLAY_MARKS = { name: "replayed_runs", key: "rowid", time: "requested_at" };
 
 export interface RetentionResult {
   runs: number;
   events: number;
   deliveries: number;
+  deadLetters: number;
+  replayMarks: number;
 }
 
 /**
@@ -112,8 +136,11 @@ export async function applyRetention(
   const cutoff = new Date(now.getTime() - days * DAY_MS).toISOString();
   const runs = await deleteRuns(db, cutoff, limits);
   const events = await deleteEvents(db, cutoff, limits);
-  const deliveries = await deleteDeliveries(db, cutoff, limits);
-  const result = { runs, events, deliveries };
-  if (runs + events + deliveries > 0) logInfo("retention: deleted", { ...result, retentionDays: days, cutoff });
+  const deliveries = await deleteOlder(db, DELIVERIES, cutoff, limits);
+  const deadLetters = await deleteOlder(db, DEAD_LETTERS, cutoff, limits);
+  const replayMarks = await deleteOlder(db, REPLAY_MARKS, cutoff, limits);
+  const result = { runs, events, deliveries, deadLetters, replayMarks };
+  if (runs + events + deliveries + deadLetters + replayMarks > 0)
+    logInfo("retention: deleted", { ...result, retentionDays: days, cutoff });
   return result;
 }

@@ -5,8 +5,10 @@
  */
 import { createDb } from "./db/client";
 import { fieldsOf } from "./db/event-rows";
-import { findStranded, markRequeued } from "./db/events";
+import { abandonEvents, findStranded, markRequeued } from "./db/events";
+import type { DeadLetterRow } from "./db/schema";
 import { repairRuns } from "./engine/repairs";
+import { logError } from "./log";
 import { enqueueEach, eventMessageBody } from "./queue/enqueue";
 import { applyRetention } from "./retention";
 
@@ -14,44 +16,69 @@ import { applyRetention } from "./retention";
 const UNSENT_GRACE_MS = 60_000;
 /** A sent event not handled after this long lost its message (the queue retried it into the dead-letter queue). */
 const LOST_AFTER_MS = 15 * 60_000;
-/** An event the consumer keeps failing on is re-sent this many times, then left for a human (it is logged). */
+/**
+ * An event the consumer never handles is re-sent this many times (sends that went
+ * through; failed sends do not count), then recorded as a dead letter for a human.
+ */
 export const MAX_REQUEUES = 5;
 const BATCH_LIMIT = 1000;
 
 /**
  * Re-sends events D1 holds that the consumer has not handled and should have by now.
  * Each event is sent on its own if its batch fails, so one that cannot be sent does
- * not hold back the others; every attempt counts towards its limit.
+ * not hold back the others. An event sent MAX_REQUEUES times and still not handled is
+ * given up on, never silently: it becomes a dead letter (with its message, to re-drive)
+ * and is no longer scanned.
  */
 export async function reenqueueStranded(env: Env, now: Date): Promise<number> {
   const db = createDb(env.DB);
   const rows = await findStranded(db, {
     unsentBefore: new Date(now.getTime() - UNSENT_GRACE_MS),
     sentBefore: new Date(now.getTime() - LOST_AFTER_MS),
-    maxRequeues: MAX_REQUEUES,
     limit: BATCH_LIMIT,
   });
+  const message = (row: (typeof rows)[number]) =>
+    eventMessageBody({ kind: "event", uuid: row.uuid, inCategory: row.inCategory, fields: fieldsOf(row) });
+  const spent = rows.filter((row) => row.requeueCount >= MAX_REQUEUES);
+  const resend = rows.filter((row) => row.requeueCount < MAX_REQUEUES);
+  if (spent.length > 0) {
+    await abandonEvents(
+      db,
+      spent.map((row) => ({ uuid: row.uuid, letter: abandonedLetter(row.uuid, message(row), row.requeueCount, now) })),
+      now,
+    );
+    logError("events given up on after their last re-send; recorded as dead letters", {
+      uuids: spent.map((row) => row.uuid),
+    });
+  }
   const failed = new Set(
     await enqueueEach(
       env.EVENTS,
-      rows.map((row) => ({
-        key: row.uuid,
-        body: eventMessageBody({ kind: "event", uuid: row.uuid, inCategory: row.inCategory, fields: fieldsOf(row) }),
-      })),
+      resend.map((row) => ({ key: row.uuid, body: message(row) })),
     ),
   );
   await markRequeued(
     db,
-    rows.map((row) => ({ uuid: row.uuid, sent: !failed.has(row.uuid) })),
+    resend.map((row) => ({ uuid: row.uuid, sent: !failed.has(row.uuid) })),
     now,
   );
-  const givingUp = rows.filter((row) => row.requeueCount + 1 >= MAX_REQUEUES).map((row) => row.uuid);
-  if (givingUp.length > 0) {
-    console.error(JSON.stringify({ msg: "events re-sent for the last time; check the dead-letter queue", givingUp }));
+  if (resend.length > 0) {
+    console.log(JSON.stringify({ msg: "re-enqueued stranded events", count: resend.length, failed: failed.size }));
   }
-  if (rows.length > 0)
-    console.log(JSON.stringify({ msg: "re-enqueued stranded events", count: rows.length, failed: failed.size }));
-  return rows.length - failed.size;
+  return resend.length - failed.size;
+}
+
+/** The dead letter of an event the cron gave up on: its message, to re-drive from the dashboard or API. */
+export function abandonedLetter(uuid: string, body: unknown, sends: number, now: Date): DeadLetterRow {
+  return {
+    id: `abandoned:${uuid}`,
+    reason: `the cron re-sent this event ${sends} times and the consumer never recorded it handled; re-drive it once the cause is fixed`,
+    body,
+    messageId: null,
+    attempts: sends,
+    receivedAt: now.toISOString(),
+    redrivenAt: null,
+  };
 }
 
 export async function handleScheduled(

@@ -64,13 +64,14 @@ it("re-enqueues more than one sendBatch call's worth (150 events)", async () => 
   expect(counts).toEqual({ stored: 150, enqueued: 150 });
 });
 
-it("keeps the events stranded while the queue is still down, counting the attempt, and enqueues them on a later run", async () => {
+it("keeps the events stranded while the queue is still down, without counting the failed send, and enqueues them on a later run", async () => {
   const uuids = await deliverWhileQueueIsDown(1);
   const stillDown = failingQueue();
   await runCron(Date.now() + 61_000, { EVENTS: stillDown.queue });
   expect(stillDown.attempts()).toBeGreaterThan(0);
   expect(await enqueuedAt(uuids)).toEqual([null]);
-  expect((await storedEvent(uuids[0] ?? ""))?.requeue_count).toBe(1);
+  // Only a send that went through uses up one of the event's re-sends.
+  expect((await storedEvent(uuids[0] ?? ""))?.requeue_count).toBe(0);
 
   await runCron(Date.now() + 122_000);
   expect((await enqueuedAt(uuids))[0]).not.toBeNull();
@@ -115,11 +116,15 @@ it("re-sends an event sent over 15 minutes ago that the consumer never handled",
   expect((await storedEvent(recent))?.requeue_count).toBe(0);
 });
 
-it("gives up on an event after 5 re-sends", async () => {
+it("gives up on an event after 5 re-sends by recording it as a dead letter, not by dropping it", async () => {
   const sentAt = new Date(Date.now() - 60 * 60_000);
   const exhausted = await lostEvent(sentAt, 5);
   await runCron(Date.now() + 2 * 60_000);
   const row = await storedEvent(exhausted);
   expect(row?.requeue_count).toBe(5);
   expect(row?.enqueued_at).toBe(sentAt.toISOString());
+  const letter = await env.DB.prepare("select reason from dead_letters where id = ?")
+    .bind(`abandoned:${exhausted}`)
+    .first<{ reason: string }>();
+  expect(letter?.reason).toMatch(/re-sent this event 5 times/);
 });

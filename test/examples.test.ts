@@ -6,6 +6,7 @@ import authenticatorChangeAlert from "../examples/workflows/authenticator-change
 import importWatchdog from "../examples/workflows/import-watchdog.json";
 import rateLimitEscalation from "../examples/workflows/rate-limit-escalation.json";
 import { envNames } from "../src/workflows/actions/spec";
+import { CATCHER_PLACEHOLDER, withCatcherUrl } from "../src/workflows/catcher-url";
 import { parseDefinition } from "../src/workflows/validate";
 
 const examples = [
@@ -42,7 +43,8 @@ const examples = [
 ];
 
 describe.each(examples)("examples/workflows/$file", ({ json, eventTypes, env }) => {
-  const result = parseDefinition(json);
+  // Loaded as the dashboard and workflows:load load it: the catcher placeholder filled in.
+  const result = parseDefinition(withCatcherUrl(json, undefined));
 
   it("is a valid workflow definition", () => {
     expect(result).toMatchObject({ ok: true });
@@ -59,5 +61,35 @@ describe.each(examples)("examples/workflows/$file", ({ json, eventTypes, env }) 
       Object.values(result.definition.nodes).flatMap((node) => (node.kind === "action" ? envNames(node.action) : [])),
     );
     expect([...needed].sort()).toEqual(env);
+  });
+});
+
+describe("the examples follow the configured catcher (npm run catcher)", () => {
+  const strings = (value: unknown): string[] =>
+    typeof value === "string"
+      ? [value]
+      : value && typeof value === "object"
+        ? Object.values(value).flatMap(strings)
+        : [];
+
+  it("name no literal catcher port: a URL to the local receiver starts with the placeholder", () => {
+    for (const { file, json } of examples) {
+      const urls = strings(json).filter((s) => s.includes("127.0.0.1") || s.includes("localhost"));
+      expect(urls, file).toEqual([]);
+    }
+    expect(strings(rateLimitEscalation)).toContain(`${CATCHER_PLACEHOLDER}/pager`);
+  });
+
+  it("a moved catcher moves the rate-limit example's pager URL, and it stays a valid definition", () => {
+    const moved = parseDefinition(withCatcherUrl(rateLimitEscalation, "http://127.0.0.1:9911/"));
+    if (!moved.ok) throw new Error(moved.error);
+    const page = moved.definition.nodes.page;
+    expect(page?.kind === "action" && page.action.type === "http" ? page.action.url : null).toBe(
+      "http://127.0.0.1:9911/pager",
+    );
+  });
+
+  it("without a configured catcher the default port 8788 is used", () => {
+    expect(strings(withCatcherUrl(rateLimitEscalation, undefined))).toContain("http://127.0.0.1:8788/pager");
   });
 });

@@ -68,14 +68,14 @@ export function downD1(): D1Database {
 
 /** Swaps bindings of the running WaitRoom of `assetId` (until it is evicted or swapped back). */
 export async function withWaitRoomBindings(assetId: string, overrides: Partial<Env>): Promise<void> {
-  await runInDurableObject(waitRoomFor(env, assetId), (instance) => {
+  await runInDurableObject(waitRoomFor(env, null, assetId), (instance) => {
     Reflect.set(instance, "env", { ...env, ...overrides });
   });
 }
 
 /** What the WaitRoom of `assetId` holds, straight from its SQLite storage. */
 export async function waitRoomRows(assetId: string) {
-  return runInDurableObject(waitRoomFor(env, assetId), (_instance, state) => {
+  return runInDurableObject(waitRoomFor(env, null, assetId), (_instance, state) => {
     const count = (table: string) =>
       state.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n;
     return {
@@ -92,7 +92,7 @@ export async function waitRoomRows(assetId: string) {
 
 /** Moves every resend the WaitRoom of `assetId` has scheduled into the past, as if its backoff had elapsed. */
 export async function elapseResendBackoff(assetId: string): Promise<void> {
-  await runInDurableObject(waitRoomFor(env, assetId), (_instance, state) => {
+  await runInDurableObject(waitRoomFor(env, null, assetId), (_instance, state) => {
     state.storage.sql.exec("UPDATE waits SET next_send_at = ? WHERE resolution IS NOT NULL", Date.now() - 1);
   });
 }

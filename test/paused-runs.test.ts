@@ -5,7 +5,7 @@
 import { evictDurableObject, listDurableObjectIds } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { waitRoomFor } from "../src/durable/wait-rooms";
+import { waitRoomFor, waitRoomName } from "../src/durable/wait-rooms";
 import { deliver, notify, recordNotifications, runsOf, runWithStatus, stepsOf, until } from "./paused-support";
 import { apiJson, createWorkflow } from "./workflow-support";
 
@@ -44,7 +44,9 @@ function watchdog(assetId: string, extra: { timeoutSeconds?: number; onTimeout?:
   };
 }
 
-const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 10, 0, seconds));
+// A minute ago: a wait's deadline counts from its event's published time, so the times must be recent.
+const BASE_MS = Date.now() - 60_000;
+const at = (seconds: number) => new Date(BASE_MS + seconds * 1000);
 
 describe("pause and resume", () => {
   it("pauses at the event node, shows what it waits for, and resumes on a matching event", async () => {
@@ -222,13 +224,16 @@ describe("which events reach WaitRooms", () => {
       "the event to be consumed",
     );
     const rooms = await listDurableObjectIds(env.WAIT_ROOMS);
-    expect(rooms.some((id) => id.equals(env.WAIT_ROOMS.idFromName(asset)))).toBe(false);
+    expect(rooms.some((id) => id.equals(env.WAIT_ROOMS.idFromName(waitRoomName(null, asset))))).toBe(false);
     // Import events are waited for by the watchdogs above, so they do reach their room.
     const app = `app-${crypto.randomUUID()}`;
     await workflow(watchdog(app));
     await deliver({ eventType: COMPLETE, assetId: app });
     await until(
-      async () => (await listDurableObjectIds(env.WAIT_ROOMS)).some((id) => id.equals(env.WAIT_ROOMS.idFromName(app))),
+      async () =>
+        (await listDurableObjectIds(env.WAIT_ROOMS)).some((id) =>
+          id.equals(env.WAIT_ROOMS.idFromName(waitRoomName(null, app))),
+        ),
       "the WaitRoom of the import's app",
     );
   });
@@ -240,7 +245,7 @@ describe("restarts", () => {
     const workflowId = await workflow(watchdog(asset, { timeoutSeconds: 3600 }));
     await deliver({ eventType: START, assetId: asset, published: at(0) });
     const run = await runWithStatus(workflowId, "waiting");
-    await evictDurableObject(waitRoomFor(env, asset));
+    await evictDurableObject(waitRoomFor(env, null, asset));
     await deliver({ eventType: COMPLETE, assetId: asset, published: at(7) });
     expect((await runWithStatus(workflowId, "completed")).id).toBe(run.id);
   });

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../src/db/client";
-import { waitRoomFor } from "../src/durable/wait-rooms";
+import { waitRoomFor, waitRoomName } from "../src/durable/wait-rooms";
 import { terminate } from "../src/engine/terminate";
 import { runCron, runRow } from "./fault-support";
 import { deliver, notify, runWithStatus } from "./paused-support";
@@ -158,7 +158,7 @@ describe("terminate racing a pause", () => {
 
   it("a wait registered after the terminate (in flight at the time) is refused by the WaitRoom", async () => {
     const { asset, runId } = await pausedRun();
-    const stub = waitRoomFor(env, asset);
+    const stub = waitRoomFor(env, null, asset);
     const [registered] = await stub.paused();
     await apiJson("POST", `/api/runs/${runId}/terminate`);
     expect(await stub.paused()).toEqual([]);
@@ -187,11 +187,11 @@ describe("terminate racing a pause", () => {
       }),
     } as unknown as Env["WAIT_ROOMS"];
     await terminate(createDb(env.DB), { ...env, WAIT_ROOMS: unreachable }, { runId }, new Date());
-    expect(await runRow(runId)).toMatchObject({ status: "terminated", wait_room: asset });
-    expect(await waitRoomFor(env, asset).paused()).toHaveLength(1);
+    expect(await runRow(runId)).toMatchObject({ status: "terminated", wait_room: waitRoomName(null, asset) });
+    expect(await waitRoomFor(env, null, asset).paused()).toHaveLength(1);
 
     await runCron(Date.now() + 2 * MINUTE);
-    expect(await waitRoomFor(env, asset).paused()).toEqual([]);
+    expect(await waitRoomFor(env, null, asset).paused()).toEqual([]);
     expect(await runRow(runId)).toMatchObject({ status: "terminated", wait_room: null, repair_after: null });
     // The event the run waited for now resumes nothing.
     await deliver({ eventType: REVOKE, assetId: asset });

@@ -80,7 +80,7 @@ describe("a resume that never reaches D1", () => {
     const lost = droppingQueue();
     await withWaitRoomBindings(asset, { EVENTS: lost.queue });
     await elapseResendBackoff(asset);
-    await runDurableObjectAlarm(waitRoomFor(env, asset));
+    await runDurableObjectAlarm(waitRoomFor(env, null, asset));
     expect(lost.dropped).toHaveLength(1);
     expect((await runRow(runId))?.status).toBe("waiting");
 
@@ -88,7 +88,7 @@ describe("a resume that never reaches D1", () => {
     await env.DB.prepare("update runs set lease_until = null where id = ?").bind(runId).run();
     await withWaitRoomBindings(asset, { EVENTS: env.EVENTS });
     await elapseResendBackoff(asset);
-    await runDurableObjectAlarm(waitRoomFor(env, asset));
+    await runDurableObjectAlarm(waitRoomFor(env, null, asset));
     const run = await ended(workflowId);
     expect(run.id).toBe(runId);
     expect(outbound.calls("revoked", asset)).toHaveLength(1);
@@ -103,7 +103,7 @@ describe("a resume that never reaches D1", () => {
     const lost = droppingQueue();
     await withWaitRoomBindings(asset, { EVENTS: lost.queue });
     // The event reaches the WaitRoom (as the consumer hands it over); its resume goes by message.
-    await waitRoomFor(env, asset).deliver([revokeOn(asset)]);
+    await waitRoomFor(env, null, asset).deliver([revokeOn(asset)]);
     const resume = lost.dropped[0] as ResumeMessage;
     expect(resume).toMatchObject({ kind: "resume", runId });
     // Every delivery of the resume meets D1 down and is retried, until the queue gives up on it.
@@ -126,7 +126,7 @@ describe("a resume that never reaches D1", () => {
     const { asset, workflowId, runId } = await pausedRun();
     const wire = hangingQueue();
     await withWaitRoomBindings(asset, { EVENTS: wire.queue });
-    const stub = waitRoomFor(env, asset);
+    const stub = waitRoomFor(env, null, asset);
     const delivering = stub.deliver([revokeOn(asset)]).catch((err: unknown) => err);
     await until(async () => wire.sending() > 0, "the resume to be on the wire");
     // Resolution and alarm are stored before the send: whatever becomes of this instance, the alarm re-sends.
@@ -148,7 +148,7 @@ describe("a resume that never reaches D1", () => {
 describe("a wait its WaitRoom no longer holds", () => {
   it("wiped from the WaitRoom (a reset object): the cron registers it again from D1 and an event resumes it", async () => {
     const { asset, workflowId, runId } = await pausedRun();
-    await runInDurableObject(waitRoomFor(env, asset), (_instance, state) => {
+    await runInDurableObject(waitRoomFor(env, null, asset), (_instance, state) => {
       state.storage.sql.exec("DELETE FROM waits");
       state.storage.sql.exec("DELETE FROM wait_types");
     });
@@ -160,7 +160,7 @@ describe("a wait its WaitRoom no longer holds", () => {
 
   it("never registered (the consumer died after writing the pause): registered by the cron, with its original deadline", async () => {
     const { asset, workflowId, runId } = await pausedRun();
-    await runInDurableObject(waitRoomFor(env, asset), (_instance, state) => {
+    await runInDurableObject(waitRoomFor(env, null, asset), (_instance, state) => {
       state.storage.sql.exec("DELETE FROM waits");
       state.storage.sql.exec("DELETE FROM wait_types");
     });
@@ -170,7 +170,7 @@ describe("a wait its WaitRoom no longer holds", () => {
       .bind(until_, runId)
       .run();
     await runCron(Date.now() + 16 * MINUTE);
-    await runDurableObjectAlarm(waitRoomFor(env, asset));
+    await runDurableObjectAlarm(waitRoomFor(env, null, asset));
     const run = await runWithStatus(workflowId, "completed");
     expect(run.id).toBe(runId);
     expect(outbound.calls("page", asset)).toHaveLength(1);
@@ -189,7 +189,7 @@ describe("WaitRoom storage is bounded by live work and a fixed window", () => {
 
   it("drops buffered events after the buffer window and tombstones after a day, on its own alarm", async () => {
     const { asset, runId } = await pausedRun();
-    const stub = waitRoomFor(env, asset);
+    const stub = waitRoomFor(env, null, asset);
     await stub.deliver([{ uuid: crypto.randomUUID(), fields: eventFields({ id: asset, eventType: CREATE }) }]);
     await stub.cancel([runId]);
     expect(await waitRoomRows(asset)).toMatchObject({ waits: 0, waitTypes: 0, buffered: 1, tombstones: 1 });

@@ -46,7 +46,7 @@ describe("GET /api/runs", () => {
 
   beforeAll(async () => {
     const failBase = `https://${crypto.randomUUID()}.example.test`;
-    outbound.on(failBase, () => new Response("no", { status: 422 }));
+    outbound.on(failBase, () => new Response("injected refusal", { status: 422 }));
     ok = await createWorkflow({
       name: "runs api ok",
       trigger: { eventTypes: [], filter: { field: "id", op: "in", values: [assetId, otherAsset] } },

@@ -13,7 +13,7 @@ import { waitRoomFor } from "../src/durable/wait-rooms";
 const COMPLETE = "system.import.complete";
 
 function room(assetId = `app-${crypto.randomUUID()}`) {
-  return { assetId, stub: waitRoomFor(env, assetId) };
+  return { assetId, stub: waitRoomFor(env, null, assetId) };
 }
 
 function waitRequest(assetId: string, overrides: Partial<WaitRequest> = {}): WaitRequest {

@@ -75,13 +75,13 @@ it("a consumer that crashed after the first step: the redelivered run message do
   expect(seconds).toHaveLength(2);
   expect(seconds.map((call) => call.headers["idempotency-key"])).toEqual([`${runId}:second`, `${runId}:second`]);
 
-  // The first consumer finally returns: it records its own end of the step, and changes and calls nothing else.
+  // The first consumer finally returns: its lease was taken, so it writes nothing (fencing)
+  // and calls nothing else. Give it a second to try.
   const secondEnded = run.steps[1]?.endedAt ?? "";
   release();
-  await until(
-    async () => ((await getRun(runId)).steps[1]?.endedAt ?? "") > secondEnded,
-    "the first consumer to finish its step",
-  );
+  await expect(
+    until(async () => ((await getRun(runId)).steps[1]?.endedAt ?? "") !== secondEnded, "a stale write", 1500),
+  ).rejects.toThrow("timed out");
   expect((await getRun(runId)).status).toBe("completed");
   expect(outbound.to(`${base}/first`)).toHaveLength(1);
   expect(outbound.to(`${base}/second`)).toHaveLength(2);

@@ -6,6 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
+import { expectLogged } from "./expected-logs";
 import {
   api,
   consume,
@@ -201,6 +202,8 @@ describe("failures", () => {
   });
 
   it("a 503 that outlasts the action's own retries is retried by the queue, then fails the run", async () => {
+    // The run fails on purpose; its "run failed" warning is expected.
+    expectLogged("warn", "run failed");
     const base = newEndpoint();
     outbound.on(base, () => new Response("still busy", { status: 503 }));
     const { workflow, trigger } = await tokenWorkflow("call", {
@@ -241,6 +244,8 @@ describe("failures", () => {
   });
 
   it("a 400 fails the run at once with the reason, and the next node never runs", async () => {
+    // The run fails on purpose; its "run failed" warning is expected.
+    expectLogged("warn", "run failed");
     const base = newEndpoint();
     outbound.on(`${base}/first`, () => new Response("field 'name' is required", { status: 400 }));
     const { workflow, trigger } = await tokenWorkflow("first", {
@@ -260,6 +265,8 @@ describe("failures", () => {
   });
 
   it("a missing secret fails the run naming the secret", async () => {
+    // The run fails on purpose; its "run failed" warning is expected.
+    expectLogged("warn", "run failed");
     // UNSET_TOKEN is declared for this origin (vitest.config.ts) but has no value.
     const base = `https://receiver.example.test/${crypto.randomUUID()}`;
     const { workflow, trigger } = await tokenWorkflow("call", {
@@ -326,6 +333,8 @@ describe("secrets", () => {
   }
 
   it("never reach D1 or the runs API, even when an endpoint echoes them back", async () => {
+    // The run fails on purpose; its "run failed" warning is expected.
+    expectLogged("warn", "run failed");
     // An origin PARTNER_TOKEN is declared for (vitest.config.ts).
     const base = `https://receiver.example.test/${crypto.randomUUID()}`;
     // Endpoints that echo what they received, as a misbehaving receiver or an error page might.

@@ -199,9 +199,12 @@ describe("delete", () => {
     expect((await api("DELETE", `/api/workflows/${workflow.id}?force=true`)).status).toBe(204);
     expect((await getRun(runId)).status).toBe("terminated");
 
-    // The action in flight ends; the run does not go on to the next node.
+    // The action in flight ends; its step stays as the terminate left it, and the run
+    // does not go on to the next node. Give the consumer a second and a half to try.
     slow.open();
-    await until(async () => (await getRun(runId)).steps[0]?.status === "succeeded", "the first step to finish");
+    await expect(
+      until(async () => (await getRun(runId)).steps[0]?.status !== "terminated", "a write after terminate", 1500),
+    ).rejects.toThrow("timed out");
     const run = await getRun(runId);
     expect(run).toMatchObject({ status: "terminated", error: expect.any(String) });
     expect(run.steps.map((s) => s.nodeId)).toEqual(["first"]);

@@ -6,16 +6,20 @@
  * Listens on 127.0.0.1 only.
  */
 import { createServer, type IncomingMessage } from "node:http";
-import { parseArgs } from "node:util";
+import { parseCli, portOption, printedHelp, runCli } from "./cli/args";
 
 const DEFAULT_PORT = 8788;
 const HELP = `Local receiver for Slack and http actions: prints each request, answers 200 "ok" as Slack does.
 
 Usage: npm run catcher -- [--port <n>]
 
-  --port <n>   port on 127.0.0.1 (default ${DEFAULT_PORT}; .dev.vars.example points
-               SLACK_WEBHOOK_URL at http://127.0.0.1:${DEFAULT_PORT}/slack)
-  -h, --help   this text`;
+  --port <n>   port on 127.0.0.1 (default $CATCHER_PORT, else ${DEFAULT_PORT})
+  -h, --help   this text
+
+Moving it: CATCHER_PORT=8798 npm run catcher, and in .dev.vars set
+CATCHER_URL="http://127.0.0.1:8798" (the examples' pager URL follows it) and
+SLACK_WEBHOOK_URL="http://127.0.0.1:8798/slack"; restart npm run dev, then
+CATCHER_PORT=8798 npm run workflows:load.`;
 
 /** Headers that tell a reader something; the rest (host, content-length, …) is noise here. */
 const SHOWN_HEADERS = ["content-type", "authorization", "idempotency-key", "user-agent"];
@@ -36,18 +40,10 @@ function pretty(body: string): string {
   }
 }
 
-function main(): void {
-  const { values } = parseArgs({
-    options: { port: { type: "string" }, help: { type: "boolean", short: "h" } },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
-  const port = Number(values.port ?? DEFAULT_PORT);
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new Error(`--port must be a port number (got ${values.port})`);
+function main(argv: string[]): number | undefined {
+  const { values } = parseCli(argv, { port: { type: "string" } });
+  if (printedHelp(values, HELP)) return 0;
+  const port = portOption(values.port, "port", process.env.CATCHER_PORT, DEFAULT_PORT);
 
   let count = 0;
   const server = createServer((req, res) => {
@@ -68,7 +64,7 @@ function main(): void {
     );
   });
   server.on("error", (err) => {
-    console.error(`error: ${err.message}`);
+    console.error(`error: cannot listen on 127.0.0.1:${port}: ${err.message}`);
     process.exitCode = 1;
   });
   server.listen(port, "127.0.0.1", () => {
@@ -76,11 +72,7 @@ function main(): void {
       `Catching requests on http://127.0.0.1:${port}/ (answers 200 "ok", like a Slack incoming webhook). Ctrl-C stops.`,
     );
   });
+  return undefined;
 }
 
-try {
-  main();
-} catch (err) {
-  console.error(`error: ${err instanceof Error ? err.message : String(err)}\n(npm run catcher -- --help for usage)`);
-  process.exitCode = 2;
-}
+runCli(HELP, main);

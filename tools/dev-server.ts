@@ -10,14 +10,31 @@ import { createInterface } from "node:readline";
 import { CRON_PATH, DevOutputFilter } from "./dev-output";
 import { localBaseUrl } from "./local-url";
 
+function portNumber(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    console.error(`error: INSPECTOR_PORT must be a port number from 1 to 65535 (got "${value}")`);
+    process.exit(2);
+  }
+  return port;
+}
+
 const base = localBaseUrl(process.env.PORT);
 const cronUrl = `${base}${CRON_PATH}?cron=${encodeURIComponent("* * * * *")}`;
 
-const wrangler = spawn("wrangler", ["dev", "--local", "--ip", "127.0.0.1", "--port", new URL(base).port], {
-  stdio: ["inherit", "pipe", "pipe"],
-  // Output goes through a pipe: keep wrangler's colours when this terminal has them.
-  env: process.stdout.isTTY ? { ...process.env, FORCE_COLOR: "1" } : process.env,
-});
+// INSPECTOR_PORT moves wrangler's Node inspector (default 9229, or the next free port).
+const inspector = process.env.INSPECTOR_PORT
+  ? ["--inspector-port", String(portNumber(process.env.INSPECTOR_PORT))]
+  : [];
+const wrangler = spawn(
+  "wrangler",
+  ["dev", "--local", "--ip", "127.0.0.1", "--port", new URL(base).port, ...inspector],
+  {
+    stdio: ["inherit", "pipe", "pipe"],
+    // Output goes through a pipe: keep wrangler's colours when this terminal has them.
+    env: process.stdout.isTTY ? { ...process.env, FORCE_COLOR: "1" } : process.env,
+  },
+);
 
 let ready = false;
 let cronFired = false;

@@ -8,11 +8,12 @@
 import { readdir, readFile } from "node:fs/promises";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { z } from "zod";
+import { withCatcherUrl } from "../src/workflows/catcher-url";
 import { parseDefinition } from "../src/workflows/validate";
+import { fetchOrExplain, parseCli, printedHelp, runCli, UsageError } from "./cli/args";
 import { readDevVars } from "./dev-vars";
-import { localBaseUrl } from "./local-url";
+import { catcherUrl, localBaseUrl } from "./local-url";
 
 const ROOT = new URL("../", import.meta.url);
 const EXAMPLES = new URL("examples/workflows/", ROOT);
@@ -25,9 +26,11 @@ Usage: npm run workflows:load -- [options] [files...]
   --url <url>       service base URL (default http://127.0.0.1:$PORT; PORT as for npm run dev, else 8787)
   --token <token>   admin token (default ADMIN_TOKEN from .dev.vars, else local-admin-token)
   --disabled        create new workflows disabled (existing ones keep their state)
-  -h, --help        this text`;
+  -h, --help        this text
 
-class UsageError extends Error {}
+A URL starting with \${CATCHER_URL} (the examples' pager) is pointed at the local receiver:
+http://127.0.0.1:$CATCHER_PORT when set, else CATCHER_URL (environment, then .dev.vars),
+else http://127.0.0.1:8788.`;
 
 // What this tool reads from the API's answers (the service validates what it is sent).
 const Workflow = z.object({ id: z.string(), name: z.string(), enabled: z.boolean(), currentVersion: z.number() });
@@ -66,14 +69,13 @@ class Api {
     const url = new URL(`/api${path}`, this.base);
     let res: Response;
     try {
-      res = await fetch(url, {
+      res = await fetchOrExplain(url, {
         method,
         headers: { authorization: `Bearer ${this.token}`, "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
-      const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
-      throw new Error(`cannot reach ${url.origin}${cause} (is the service running? npm run dev)`);
+      throw new Error(`${err instanceof Error ? err.message : String(err)} (is the service running? npm run dev)`);
     }
     const text = await res.text();
     let json: unknown = null;
@@ -96,10 +98,16 @@ class Api {
 }
 
 /** Saves one file; returns the line to print. Throws with a message naming the problem. */
-async function load(api: Api, file: string, byName: Map<string, Workflow[]>, createEnabled: boolean): Promise<string> {
+async function load(
+  api: Api,
+  file: string,
+  byName: Map<string, Workflow[]>,
+  createEnabled: boolean,
+  catcher: string | undefined,
+): Promise<string> {
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(file, "utf8"));
+    json = withCatcherUrl(JSON.parse(await readFile(file, "utf8")), catcher);
   } catch (err) {
     if (!(err instanceof SyntaxError)) throw err;
     throw new Error(`not JSON: ${err.message}`);
@@ -129,20 +137,17 @@ async function load(api: Api, file: string, byName: Map<string, Workflow[]>, cre
 }
 
 async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const { values, positionals } = parseCli(
+    argv,
+    { url: { type: "string" }, token: { type: "string" }, disabled: { type: "boolean" } },
+    { positionals: true },
+  );
+  if (printedHelp(values, HELP)) return 0;
   const base = values.url ?? localBaseUrl(process.env.PORT);
   if (!URL.canParse(base)) throw new UsageError(`--url is not a URL: ${base}`);
-  const token = values.token ?? ((await readDevVars()).ADMIN_TOKEN || undefined) ?? "local-admin-token";
+  const devVars = await readDevVars();
+  const token = values.token ?? (devVars.ADMIN_TOKEN || undefined) ?? "local-admin-token";
+  const catcher = catcherUrl(process.env, devVars);
   const files = positionals.length > 0 ? positionals : await defaultFiles();
   if (files.length === 0) throw new UsageError("no files to load");
 
@@ -155,7 +160,7 @@ async function main(argv: string[]): Promise<number> {
   let failed = 0;
   for (const file of files) {
     try {
-      console.log(`${file.padEnd(width)}  ${await load(api, file, byName, !values.disabled)}`);
+      console.log(`${file.padEnd(width)}  ${await load(api, file, byName, !values.disabled, catcher)}`);
     } catch (err) {
       failed += 1;
       console.log(`${file.padEnd(width)}  REJECTED   ${err instanceof Error ? err.message : String(err)}`);
@@ -165,31 +170,4 @@ async function main(argv: string[]): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      url: { type: "string" },
-      token: { type: "string" },
-      disabled: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof UsageError) {
-      console.error(`error: ${err.message}\n(npm run workflows:load -- --help for usage)`);
-      process.exitCode = 2;
-    } else {
-      console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = 1;
-    }
-  },
-);
+runCli(HELP, main);

@@ -13,3 +13,20 @@ export function localBaseUrl(port: string | undefined): string {
   }
   return `http://127.0.0.1:${number}`;
 }
+
+/**
+ * Where `npm run catcher` listens, for filling the examples' `${CATCHER_URL}`:
+ * CATCHER_PORT (the variable the catcher itself reads), else CATCHER_URL (environment,
+ * then .dev.vars, which the Worker reads too), else undefined (the default, 8788).
+ */
+export function catcherUrl(env: Record<string, string | undefined>, devVars: Record<string, string | undefined>) {
+  const port = env.CATCHER_PORT?.trim();
+  if (port) {
+    const number = Number(port);
+    if (!Number.isInteger(number) || number < 1 || number > 65535) {
+      throw new Error(`CATCHER_PORT must be a port number from 1 to 65535 (got "${port}")`);
+    }
+    return `http://127.0.0.1:${number}`;
+  }
+  return env.CATCHER_URL || devVars.CATCHER_URL || undefined;
+}

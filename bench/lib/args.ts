@@ -1,9 +1,7 @@
-/** Command-line numbers for the benchmarks. */
+/** Command-line numbers for the benchmarks: the tools' one helper (tools/cli/args.ts), under the name the benchmarks use. */
+import { intOption } from "../../tools/cli/args";
 
-/** `raw` as a positive integer, `fallback` when absent; a clear error naming the option otherwise. */
+/** `raw` as a positive integer, `fallback` when absent; a usage error naming the option otherwise. */
 export function positiveInt(raw: string | undefined, fallback: number, name: string): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer`);
-  return n;
+  return intOption(raw, name.replace(/^--/, ""), fallback, { min: 1 });
 }

@@ -6,7 +6,7 @@
  *
  * Why not `wrangler dev`: it puts wrangler's Node process and a second workerd on the
  * request path and runs ~6x slower than Miniflare for a bare Worker (see
- * shared/TOOLCHAIN.md), so it would measure wrangler, not the Worker.
+ * measured on this kind of machine, see bench/README.md), so it would measure wrangler, not the Worker.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";

@@ -5,7 +5,7 @@ import type { Db } from "./client";
 import { toEventRow } from "./event-rows";
 import { inJson } from "./in-json";
 import { olderThan } from "./keyset";
-import { deliveries, events } from "./schema";
+import { type DeadLetterRow, deadLetters, deliveries, events } from "./schema";
 
 /** D1 allows at most 100 bound parameters per statement; an event row binds one per column. */
 const EVENT_ROWS_PER_INSERT = Math.floor(100 / Object.keys(getTableColumns(events)).length);
@@ -53,19 +53,47 @@ export async function clearEnqueued(db: Db, uuids: readonly string[]): Promise<v
 }
 
 /**
- * Records the cron's attempt to re-send these events: each counts towards the limit.
- * A sent one is looked at again after the lost-message delay, one whose send failed
+ * Records the cron's attempt to re-send these events. Only a send that went through
+ * counts towards the limit (a Queues outage must not use up an event's re-sends): a
+ * sent one is looked at again after the lost-message delay, one whose send failed
  * after the short unsent grace.
  */
 export async function markRequeued(db: Db, attempts: ReadonlyArray<{ uuid: string; sent: boolean }>, at: Date) {
-  const update = (uuids: string[], enqueuedAt: string | null) =>
-    db
-      .update(events)
-      .set({ enqueuedAt, requeueCount: sql`${events.requeueCount} + 1` })
-      .where(inJson(events.uuid, uuids));
   const sent = attempts.filter((a) => a.sent).map((a) => a.uuid);
   const unsent = attempts.filter((a) => !a.sent).map((a) => a.uuid);
-  if (attempts.length > 0) await db.batch([update(sent, at.toISOString()), update(unsent, null)]);
+  if (attempts.length === 0) return;
+  await db.batch([
+    db
+      .update(events)
+      .set({ enqueuedAt: at.toISOString(), requeueCount: sql`${events.requeueCount} + 1` })
+      .where(inJson(events.uuid, sent)),
+    db.update(events).set({ enqueuedAt: null }).where(inJson(events.uuid, unsent)),
+  ]);
+}
+
+/**
+ * The cron gives up on these events (re-sent the most times, never handled): each is
+ * recorded as a dead letter (listed, re-drivable and counted by /api/status) and
+ * marked abandoned, in one transaction, so an event is never dropped unrecorded.
+ */
+export async function abandonEvents(
+  db: Db,
+  letters: ReadonlyArray<{ uuid: string; letter: DeadLetterRow }>,
+  at: Date,
+): Promise<void> {
+  const [first, ...rest] = letters.flatMap(({ uuid, letter }) => [
+    db.insert(deadLetters).values(letter).onConflictDoNothing(),
+    db
+      .update(events)
+      .set({ abandonedAt: at.toISOString() })
+      .where(and(eq(events.uuid, uuid), isNull(events.consumedAt))),
+  ]);
+  if (first) await db.batch([first, ...rest]);
+}
+
+/** A re-driven event is the cron's to watch again, with its re-sends counted afresh. */
+export async function unabandonEvent(db: Db, uuid: string): Promise<void> {
+  await db.update(events).set({ abandonedAt: null, requeueCount: 0 }).where(eq(events.uuid, uuid));
 }
 
 /** Records that the consumer has handled these events (a statement for a batch). Idempotent: the first time wins. */
@@ -84,11 +112,10 @@ export interface StrandedQuery {
   unsentBefore: Date;
   /** Sent before this, yet still not handled by the consumer: the message was lost. */
   sentBefore: Date;
-  maxRequeues: number;
   limit: number;
 }
 
-/** Events the consumer has not handled and should have by now, oldest first. */
+/** Events the consumer has not handled and should have by now, oldest first; abandoned ones are not looked at again. */
 export async function findStranded(db: Db, query: StrandedQuery) {
   return db
     .select()
@@ -96,8 +123,8 @@ export async function findStranded(db: Db, query: StrandedQuery) {
     .where(
       and(
         isNull(events.consumedAt),
+        isNull(events.abandonedAt),
         lt(events.eventTimestamp, query.unsentBefore.toISOString()),
-        lt(events.requeueCount, query.maxRequeues),
         or(isNull(events.enqueuedAt), lt(events.enqueuedAt, query.sentBefore.toISOString())),
       ),
     )

@@ -5,18 +5,48 @@ import type { Db } from "./client";
 import { markConsumed } from "./events";
 import { inJson } from "./in-json";
 import { olderThan } from "./keyset";
-import { ACTIVE_STATUSES, cleanupAfter, STALLED_AFTER_MS } from "./run-writes";
+import { ACTIVE_STATUSES, cleanupAfter, STALLED_AFTER_MS, unheld } from "./run-writes";
 import { type RunRow, type RunStatus, runSteps, runs } from "./schema";
 
 export { ACTIVE_STATUSES } from "./run-writes";
 
 export interface NewRun {
   id: string;
+  /** The queue message (its trigger's) the new run is leased for: a retry of it takes the lease back. */
+  leaseMessage: string;
   workflowId: string;
   workflowVersion: number;
   triggerEventUuid: string;
   trigger: EventFields;
   assetId: string | null;
+}
+
+/** Who takes leases: the owner token of this attempt, and the message each run is taken for. */
+export interface LeaseTaker {
+  owner: string;
+  /** Run id -> the id of the queue message this attempt handles the run for. */
+  messageOf: ReadonlyMap<string, string>;
+}
+
+/**
+ * The message a run is taken for, looked up in a JSON object by the run's `column`
+ * ("runs"."…" qualified: json_each has an `id` column of its own).
+ */
+function messageFor(messages: string, column: "id" | "trigger_event_uuid") {
+  return sql`(SELECT value FROM json_each(${messages}) WHERE key = ${sql.raw(`"runs"."${column}"`)})`;
+}
+
+/**
+ * A lease this taker may take: nobody holds it (never leased, released, expired), or
+ * it was taken for the very message this taker handles again (an earlier attempt of it
+ * failed or died): a retry need not wait out its own lease.
+ */
+function takeable(owner: string, messages: string, column: "id" | "trigger_event_uuid", at: string) {
+  return or(
+    isNull(runs.leaseUntil),
+    lt(runs.leaseUntil, at),
+    sql`(${runs.leaseOwner} IS NOT ${owner} AND ${runs.leaseMessage} = ${messageFor(messages, column)})`,
+  );
 }
 
 /**
@@ -32,6 +62,7 @@ export async function startRuns(
   consumed: readonly string[],
   now: Date,
   leaseUntil: Date,
+  taker: { owner: string; messageOfTrigger: ReadonlyMap<string, string> },
 ): Promise<{ fresh: RunRow[]; resumed: RunRow[] }> {
   const at = now.toISOString();
   const values = newRuns.map((run) => ({
@@ -40,18 +71,25 @@ export async function startRuns(
     startedAt: at,
     updatedAt: at,
     leaseUntil: leaseUntil.toISOString(),
+    leaseOwner: taker.owner,
     repairAfter: new Date(now.getTime() + STALLED_AFTER_MS).toISOString(),
   }));
   const triggers = [...new Set(newRuns.map((run) => run.triggerEventUuid))];
-  // Before the inserts, so it finds only runs an earlier delivery started.
+  // Before the inserts, so it finds only runs an earlier delivery started. A run an
+  // earlier attempt of the same event message left leased is taken back at once.
+  const triggerMessages = JSON.stringify(Object.fromEntries(taker.messageOfTrigger));
   const leftBehind = db
     .update(runs)
-    .set({ leaseUntil: leaseUntil.toISOString() })
+    .set({
+      leaseUntil: leaseUntil.toISOString(),
+      leaseOwner: taker.owner,
+      leaseMessage: messageFor(triggerMessages, "trigger_event_uuid"),
+    })
     .where(
       and(
         inJson(runs.triggerEventUuid, triggers),
         eq(runs.status, "running"),
-        or(isNull(runs.leaseUntil), lt(runs.leaseUntil, at)),
+        takeable(taker.owner, triggerMessages, "trigger_event_uuid", at),
       ),
     )
     .returning();
@@ -77,20 +115,26 @@ export async function getRun(db: Db, id: string) {
 }
 
 /**
- * Takes these runs for this consumer until `until`, so that two deliveries of the same
- * message never execute a run at once, and returns them as they stand. Runs leased by
- * another consumer, or ended, are not returned.
+ * Takes these runs for `taker` until `until`, so that two deliveries never execute a
+ * run at once, and returns them as they stand. Runs another attempt holds, or ended,
+ * are not returned.
  */
-export async function leaseRuns(db: Db, ids: readonly string[], now: Date, until: Date): Promise<RunRow[]> {
+export async function leaseRuns(db: Db, taker: LeaseTaker, now: Date, until: Date): Promise<RunRow[]> {
+  const ids = [...taker.messageOf.keys()];
   if (ids.length === 0) return [];
+  const messages = JSON.stringify(Object.fromEntries(taker.messageOf));
   return db
     .update(runs)
-    .set({ leaseUntil: until.toISOString() })
+    .set({
+      leaseUntil: until.toISOString(),
+      leaseOwner: taker.owner,
+      leaseMessage: messageFor(messages, "id"),
+    })
     .where(
       and(
         inJson(runs.id, ids),
         inArray(runs.status, ACTIVE_STATUSES),
-        or(isNull(runs.leaseUntil), lt(runs.leaseUntil, now.toISOString())),
+        takeable(taker.owner, messages, "id", now.toISOString()),
       ),
     )
     .returning();
@@ -128,6 +172,10 @@ export async function terminateRuns(db: Db, where: { runId?: string; workflowId?
         notBefore: null,
         error: "terminated by an admin",
         repairAfter: cleanupAfter(now),
+        // The holder's next write names a status the run no longer has, and stops it.
+        leaseUntil: null,
+        leaseOwner: null,
+        leaseMessage: null,
       })
       .where(scope)
       .returning({ id: runs.id, waitRoom: runs.waitRoom }),
@@ -203,7 +251,7 @@ export async function findRunsToRepair(db: Db, now: Date, limit: number) {
   return db
     .select()
     .from(runs)
-    .where(and(lt(runs.repairAfter, at), or(isNull(runs.leaseUntil), lt(runs.leaseUntil, at))))
+    .where(and(lt(runs.repairAfter, at), unheld(now)))
     .orderBy(runs.repairAfter)
     .limit(limit);
 }

@@ -65,9 +65,7 @@ export const events = sqliteTable(
     index("events_by_type_date").on(t.eventType, t.eventDate, t.uuid),
     index("events_by_asset_date").on(t.assetId, t.eventDate, t.uuid),
     index("events_by_source_date").on(t.source, t.eventDate, t.uuid),
-    index("events_not_consumed")
-      .on(t.eventTimestamp)
-      .where(sql`${t.consumedAt} is null and ${t.abandonedAt} is null`),
+    index("events_not_consumed").on(t.eventTimestamp).where(sql`${t.consumedAt} is null and ${t.abandonedAt} is null`),
   ],
 );
 

@@ -16,5 +16,9 @@ export const WaitingFor = z.object({
   until: z.string().nullable(),
   /** Only events published after this one count: the event the run saw last. Absent in rows of older deploys. */
   after: z.object({ uuid: z.string(), eventDate: z.string() }).optional(),
+  /** The named Okta org whose events may resume the run (null: the single-org hook). Absent in rows of older deploys. */
+  source: z.string().nullable().optional(),
+  /** Events the run has already taken; none resumes it again. Absent in rows of older deploys. */
+  seen: z.array(z.string()).optional(),
 });
 export type WaitingFor = z.infer<typeof WaitingFor>;

@@ -1,5 +1,5 @@
 /** Queries on workflows, their versions and the trigger index. Every verb takes `db` first. */
-import { and, asc, desc, eq, inArray, is, isNull, SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, is, isNull, SQL, sql } from "drizzle-orm";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { SYSTEM_EVENT_TYPES } from "../okta/event-types";
 import { type WorkflowDefinition, waitedEventTypes } from "../workflows/definition";
@@ -265,17 +265,20 @@ export async function findTriggeredAndWaited(db: Db, eventTypes: readonly string
 /** Several stored definitions in one query. */
 export async function getVersions(db: Db, keys: ReadonlyArray<{ workflowId: string; version: number }>) {
   if (keys.length === 0) return [];
-  const ids = [...new Set(keys.map((k) => k.workflowId))];
+  const unique = [...new Map(keys.map((k) => [`${k.workflowId}@${k.version}`, k])).values()];
   const rows = [];
-  // Stay under D1's 100 bound parameters per statement.
-  for (let i = 0; i < ids.length; i += 90) {
+  // Exactly the (workflow, version) pairs asked for, never a workflow's whole history
+  // (up to 256 KiB a version); one bound JSON parameter per chunk.
+  for (let i = 0; i < unique.length; i += 500) {
+    const pairs = JSON.stringify(unique.slice(i, i + 500).map((k) => [k.workflowId, k.version]));
     rows.push(
       ...(await db
         .select()
         .from(workflowVersions)
-        .where(inArray(workflowVersions.workflowId, ids.slice(i, i + 90)))),
+        .where(
+          sql`(${workflowVersions.workflowId}, ${workflowVersions.version}) IN (SELECT value ->> 0, value ->> 1 FROM json_each(${pairs}))`,
+        )),
     );
   }
-  const wanted = new Set(keys.map((k) => `${k.workflowId}@${k.version}`));
-  return rows.filter((row) => wanted.has(`${row.workflowId}@${row.version}`));
+  return rows;
 }

@@ -19,6 +19,15 @@ export const WaitRequest = z.object({
   after: z.object({ uuid: z.string(), eventDate: z.string() }),
   /** Epoch milliseconds, or null to wait without a timeout. */
   deadline: z.number().int().nullable(),
+  /** The WaitRoom's name (durable/wait-rooms.ts), carried back on resume messages. Absent from older callers. */
+  room: z.string().min(1).optional(),
+  /**
+   * The named Okta org whose events may resume the run (null: the single-org hook).
+   * Absent from older callers, whose waits match any source of their room.
+   */
+  source: z.string().nullable().optional(),
+  /** Events the run has already taken (its trigger, each resumption): none resumes it again. */
+  seen: z.array(z.string()).max(1000).optional(),
 });
 export type WaitRequest = z.infer<typeof WaitRequest>;
 

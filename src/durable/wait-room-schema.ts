@@ -42,4 +42,10 @@ export const WAIT_ROOM_ADDED_COLUMNS: ReadonlyArray<[table: string, column: stri
   ["waits", "asset_id", "TEXT"],
   ["waits", "send_count", "INTEGER NOT NULL DEFAULT 0"],
   ["waits", "next_send_at", "INTEGER"],
+  // The room's own name (source and asset), which resume messages carry back to be acknowledged here.
+  ["waits", "room", "TEXT"],
+  // The named Okta org the run belongs to: only its events may resume it. NULL in rows of older deploys.
+  ["waits", "source", "TEXT"],
+  // JSON array of the event uuids the run has already taken (its trigger, each resumption).
+  ["waits", "seen", "TEXT"],
 ];

@@ -1,5 +1,5 @@
 /**
- * WaitRoom: one Durable Object per asset ID. It holds the runs paused on that asset,
+ * WaitRoom: one Durable Object per (source, asset) (wait-rooms.ts). It holds the runs paused on that asset,
  * a short buffer of the asset's recent events, and one alarm at the earliest
  * deadline. SQLite storage is the only state; nothing is mirrored in memory.
  *
@@ -53,7 +53,14 @@ type WaitRow = {
   deadline: number | null;
   created_at: number;
   resolution: string | null;
+  room: string | null;
+  source: string | null;
+  seen: string | null;
 };
+
+/** A stored `source` column: NULL in rows of older deploys (match any), or the JSON of the source (null included). */
+const StoredSource = z.string().nullable();
+const StoredSeen = z.array(z.string());
 
 const StoredTypes = z.array(z.string());
 const AssetEvents = z.array(AssetEvent).min(1).max(1000);
@@ -80,7 +87,26 @@ function criteriaOf(row: WaitRow) {
     eventTypes: StoredTypes.parse(JSON.parse(row.event_types)),
     filter: row.filter === null ? null : Predicate.parse(JSON.parse(row.filter)),
     after: { uuid: row.after_uuid, eventDate: row.after_date },
+    source: row.source === null ? undefined : StoredSource.parse(JSON.parse(row.source)),
+    seen: row.seen === null ? [] : StoredSeen.parse(JSON.parse(row.seen)),
+    deadline: row.deadline,
   };
+}
+
+/** A stored row's criteria, or null (logged) for a row a later schema cannot read. */
+function readableCriteria(row: WaitRow) {
+  try {
+    return criteriaOf(row);
+  } catch (err) {
+    console.error(
+      JSON.stringify({
+        msg: "unreadable wait dropped; the cron registers it again from D1",
+        runId: row.run_id,
+        error: String(err),
+      }),
+    );
+    return null;
+  }
 }
 
 export class WaitRoom extends DurableObject<Env> {
@@ -102,10 +128,14 @@ export class WaitRoom extends DurableObject<Env> {
    * Pauses a run here until a matching later event or its deadline. Idempotent per
    * (run, node): a repeated call returns the existing wait, or how it was resolved,
    * so a caller that crashed after an earlier call can carry on. A buffered event
-   * that already matches resolves the wait at once; a run cancelled here is refused.
+   * that already matches resolves the wait at once; a run cancelled here is refused. A
+   * wait registered after its deadline (the call was late, or the trigger was) times
+   * out at once unless an event it accepts, published before the deadline, is buffered.
    */
   async wait(input: unknown): Promise<WaitState> {
-    const state = this.register(parseInput(WaitRequest, input, "wait"));
+    // Resolved from the buffer, the caller applies the resolution at once and acks it:
+    // the resume message is only the fallback, as for deliver()'s hand-off.
+    const state = this.register(parseInput(WaitRequest, input, "wait"), Date.now() + HANDOFF_MS);
     await this.sendDue();
     return state;
   }
@@ -150,7 +180,12 @@ export class WaitRoom extends DurableObject<Env> {
         )
         .toArray();
       for (const row of open) {
-        if (!waitAccepts(criteriaOf(row), event)) continue;
+        const criteria = readableCriteria(row);
+        if (!criteria) {
+          this.forgetWait(row.run_id, row.node_id);
+          continue;
+        }
+        if (!waitAccepts(criteria, event)) continue;
         const resolution: Resolution = { kind: "event", event };
         const handOff = handedOff.length < handoff;
         if (this.resolve(row.run_id, row.node_id, resolution, handOff ? now + HANDOFF_MS : now)) {
@@ -170,12 +205,7 @@ export class WaitRoom extends DurableObject<Env> {
    */
   async ack(input: unknown): Promise<number> {
     let removed = 0;
-    for (const { runId, nodeId } of parseInput(WaitKeys, input, "ack")) {
-      removed += this.sql
-        .exec("DELETE FROM waits WHERE run_id = ? AND node_id = ? RETURNING run_id", runId, nodeId)
-        .toArray().length;
-      this.sql.exec("DELETE FROM wait_types WHERE run_id = ? AND node_id = ?", runId, nodeId);
-    }
+    for (const { runId, nodeId } of parseInput(WaitKeys, input, "ack")) removed += this.forgetWait(runId, nodeId);
     await this.scheduleAlarm();
     return removed;
   }
@@ -229,8 +259,9 @@ export class WaitRoom extends DurableObject<Env> {
     return this.sql
       .exec<WaitRow>("SELECT * FROM waits WHERE resolution IS NULL ORDER BY deadline IS NULL, deadline, created_at")
       .toArray()
-      .map((row) => {
-        const criteria = criteriaOf(row);
+      .flatMap((row) => {
+        const criteria = readableCriteria(row);
+        if (!criteria) return [];
         return {
           runId: row.run_id,
           nodeId: row.node_id,
@@ -258,23 +289,34 @@ export class WaitRoom extends DurableObject<Env> {
     await this.sendDue();
   }
 
+  /** Removes a wait and its type index; returns 1 if there was one. */
+  private forgetWait(runId: string, nodeId: string): number {
+    const removed = this.sql
+      .exec("DELETE FROM waits WHERE run_id = ? AND node_id = ? RETURNING run_id", runId, nodeId)
+      .toArray().length;
+    this.sql.exec("DELETE FROM wait_types WHERE run_id = ? AND node_id = ?", runId, nodeId);
+    return removed;
+  }
+
   private findWait(runId: string, nodeId: string): WaitRow | undefined {
     return this.sql.exec<WaitRow>("SELECT * FROM waits WHERE run_id = ? AND node_id = ?", runId, nodeId).toArray()[0];
   }
 
-  /** wait() without the sending: the wait as it stands, registered if new. */
-  private register(request: WaitRequest): WaitState {
+  /** wait() without the sending: the wait as it stands, registered if new. A resolution is due to send at `sendAt`. */
+  private register(request: WaitRequest, sendAt = Date.now()): WaitState {
     const cancelled = this.sql.exec("SELECT 1 FROM cancelled_runs WHERE run_id = ?", request.runId).toArray();
     if (cancelled.length > 0) return { state: "resolved", resolution: { kind: "cancelled" } };
     const existing = this.findWait(request.runId, request.nodeId);
     if (existing) {
-      return existing.resolution === null
-        ? { state: "waiting", deadline: existing.deadline }
-        : { state: "resolved", resolution: Resolution.parse(JSON.parse(existing.resolution)) };
+      const stored = existing.resolution === null ? null : Resolution.safeParse(JSON.parse(existing.resolution));
+      if (stored === null) return { state: "waiting", deadline: existing.deadline };
+      if (stored.success) return { state: "resolved", resolution: stored.data };
+      // A resolution a later schema cannot read: drop it and decide again from D1's copy.
+      this.forgetWait(request.runId, request.nodeId);
     }
     this.sql.exec(
-      `INSERT INTO waits (run_id, node_id, workflow_id, asset_id, event_types, filter, after_uuid, after_date, deadline, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO waits (run_id, node_id, workflow_id, asset_id, event_types, filter, after_uuid, after_date, deadline, created_at, room, source, seen)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       request.runId,
       request.nodeId,
       request.workflowId,
@@ -285,6 +327,9 @@ export class WaitRoom extends DurableObject<Env> {
       request.after.eventDate,
       request.deadline,
       Date.now(),
+      request.room ?? request.assetId,
+      request.source === undefined ? null : JSON.stringify(request.source),
+      JSON.stringify(request.seen ?? []),
     );
     for (const eventType of request.eventTypes.length > 0 ? request.eventTypes : ["*"]) {
       this.sql.exec(
@@ -295,13 +340,28 @@ export class WaitRoom extends DurableObject<Env> {
       );
     }
     const buffered = this.sql
-      .exec<{ event: string }>("SELECT event FROM recent_events WHERE event_date >= ?", request.after.eventDate)
+      .exec<{ uuid: string; event: string }>(
+        "SELECT uuid, event FROM recent_events WHERE event_date >= ?",
+        request.after.eventDate,
+      )
       .toArray()
-      .map((row) => AssetEvent.parse(JSON.parse(row.event)));
+      .flatMap((row) => {
+        const parsed = AssetEvent.safeParse(JSON.parse(row.event));
+        // A buffered event a later schema rejects is dropped, not allowed to fail every wait here.
+        if (!parsed.success) this.sql.exec("DELETE FROM recent_events WHERE uuid = ?", row.uuid);
+        return parsed.success ? [parsed.data] : [];
+      });
     const match = firstAccepted(request, buffered);
-    if (!match) return { state: "waiting", deadline: request.deadline };
-    this.resolve(request.runId, request.nodeId, { kind: "event", event: match });
-    return { state: "resolved", resolution: { kind: "event", event: match } };
+    if (match) {
+      this.resolve(request.runId, request.nodeId, { kind: "event", event: match }, sendAt);
+      return { state: "resolved", resolution: { kind: "event", event: match } };
+    }
+    // Registered after its deadline: the time has decided (no buffered event came before it).
+    if (request.deadline !== null && request.deadline <= Date.now()) {
+      this.resolve(request.runId, request.nodeId, { kind: "timeout" }, sendAt);
+      return { state: "resolved", resolution: { kind: "timeout" } };
+    }
+    return { state: "waiting", deadline: request.deadline };
   }
 
   /** First resolution wins: an event and a timeout for the same wait cannot both take it. Due to send at once. */
@@ -328,7 +388,7 @@ export class WaitRoom extends DurableObject<Env> {
     const now = Date.now();
     const due = this.sql
       .exec<{ run_id: string; node_id: string; asset_id: string | null; resolution: string; send_count: number }>(
-        "SELECT run_id, node_id, asset_id, resolution, send_count FROM waits WHERE resolution IS NOT NULL AND next_send_at <= ?",
+        "SELECT run_id, node_id, coalesce(room, asset_id) AS asset_id, resolution, send_count FROM waits WHERE resolution IS NOT NULL AND next_send_at <= ?",
         now,
       )
       .toArray();

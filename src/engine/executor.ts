@@ -1,20 +1,29 @@
 /**
- * Executes many held runs together, in rounds. In each round every run walks (pure)
- * to its next stop, the round's writes go to D1 in one batch, and then the round's
- * actions are called and its waits registered, concurrently. A one-action run thus
- * costs its share of a few D1 round trips per queue batch, not several of its own.
+ * Executes held runs, each in its own pipeline: a run walks (pure) to its next stop,
+ * writes what it did, calls its action or registers its wait, and goes on, without
+ * waiting for any other run. The writes of all pipelines share D1 round trips through
+ * a group commit (group-commit.ts), so a one-action run still costs its share of a few
+ * round trips per queue batch.
  *
- * Order of effects, which the repairs in docs/architecture.md rely on:
- * - an action's start is written (counting the attempt) before it is called, and
- *   its outcome after; a crash in between repeats the call with the same
- *   Idempotency-Key;
- * - a pause is written to D1 before the WaitRoom is called;
- * - a resume is written to D1 before the WaitRoom is told to forget the wait (ack).
+ * What every run gets, whatever the others do (docs/architecture.md):
+ * - fencing: every write names the lease owner (db/run-writes.ts); a run whose lease
+ *   another consumer took, or that was terminated, writes nothing more and stops;
+ * - a claim right before each call: the action's start is written (counting the
+ *   attempt, guarded by status, owner and `not_before`) when its turn for one of the
+ *   six connections comes, not earlier; nothing is called after a terminate or an end;
+ * - each outcome committed as it returns (with the next stop's writes when that stop
+ *   is an end or a pause); a crash before the commit repeats only that call, under the
+ *   same Idempotency-Key;
+ * - isolation: a run whose write fails is retried through its own message, and a run
+ *   that throws fails with the error; neither delays, repeats or fails another;
+ * - a budget: no claim is made after EXECUTION_BUDGET_MS; the rest are let go and
+ *   handed back by message, so no invocation outlasts its leases.
+ * A pause is written to D1 before the WaitRoom is called, and a resume is written to D1
+ * before the WaitRoom is told to forget the wait (ack).
  */
 
 import type { BatchItem } from "drizzle-orm/batch";
 import pLimit from "p-limit";
-import type { Db } from "../db/client";
 import { fieldsOf } from "../db/event-rows";
 import { getEvent } from "../db/events";
 import {
@@ -22,23 +31,26 @@ import {
   deferRun,
   finishRun,
   finishStep,
+  type Holder,
   pauseRun,
   recordCondition,
   recordFailedStep,
   releaseRuns,
   resumeRun,
   startAction,
-  touchRuns,
+  touchRun,
 } from "../db/run-writes";
 import type { RunRow } from "../db/schema";
 import type { WaitingFor } from "../db/wait-state";
-import type { Resolution, WaitState } from "../durable/wait-messages";
-import { waitRoomFor } from "../durable/wait-rooms";
+import type { Resolution } from "../durable/wait-messages";
+import { waitRoomName, waitRoomNamed } from "../durable/wait-rooms";
 import { enqueueLater } from "../queue/enqueue";
 import { type ActionOutcome, executeAction } from "../workflows/actions/execute";
 import type { WorkflowDefinition } from "../workflows/definition";
 import type { TemplateScope } from "../workflows/template";
+import { deferSeconds } from "./defer";
 import { InvalidStoredDefinition, loadDefinition } from "./definitions";
+import { GroupCommit, StoreError } from "./group-commit";
 import { LEASE_MS } from "./lease";
 import { logRunFailed, logRunsExecuted } from "./log";
 import type { EngineDeps } from "./types";
@@ -46,13 +58,18 @@ import { type EventStepOutput, type RecordedStep, type Stop, waitAssetId, walk }
 
 /** Deliveries of a run that may retry the same failing action before the run fails. */
 export const MAX_ACTION_ATTEMPTS = 5;
-/** Cloudflare Queues delay a message by at most 12 hours; a longer deferral is re-delayed on arrival. */
-const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
 /** Six matches the Workers limit on simultaneous open connections per invocation. */
 const ACTIONS_IN_PARALLEL = 6;
+/**
+ * No claim is made after this much of an invocation: well inside the lease (5 min), so
+ * a run's lease never runs out while its holder may still call, and inside a queue
+ * consumer's wall-clock limit. Runs not claimed by then are handed back by message.
+ */
+export const EXECUTION_BUDGET_MS = 3 * 60_000;
 
 /** What a WaitRoom decided for a run's wait (a resume message), to apply and then acknowledge. */
 export interface WaitDecision {
+  /** The WaitRoom's name (wait-rooms.ts), to acknowledge to. */
   assetId: string;
   nodeId: string;
   resolution: Resolution;
@@ -66,64 +83,87 @@ export interface HeldRun {
   decisions?: WaitDecision[];
 }
 
+/** What executeRuns leaves to its caller: the runs whose messages must be retried (a D1 or queue failure). */
+export interface Executed {
+  retry: Set<string>;
+}
+
 interface Live {
   run: RunRow;
+  holder: Holder;
   definition: WorkflowDefinition;
   steps: RecordedStep[];
   initialScope: TemplateScope;
 }
 
-/** What is left to do after the D1 writes: tell WaitRooms to forget resolved waits, and re-send deferred runs. */
-class Effects {
-  readonly acks = new Map<string, Array<{ runId: string; nodeId: string }>>();
+type Ack = { room: string; runId: string; nodeId: string };
+
+/** One invocation's shared state: the writer, the call limiter, and what is left to do after the pipelines. */
+class Execution {
+  readonly writer: GroupCommit;
+  readonly limit = pLimit(ACTIONS_IN_PARALLEL);
+  readonly acks: Ack[] = [];
   readonly later: Array<{ runId: string; delaySeconds: number }> = [];
-  /** What the batch did, for its one log line. */
+  /** Runs stopped without a write that lets them go. */
+  readonly unreleased = new Set<string>();
+  readonly retry = new Set<string>();
   readonly counts: Record<string, number> = {};
+  readonly deadline: number;
+
+  constructor(
+    readonly deps: EngineDeps,
+    readonly owner: string,
+  ) {
+    this.writer = new GroupCommit(deps.db);
+    this.deadline = deps.now().getTime() + EXECUTION_BUDGET_MS;
+  }
+
   tally(what: string): void {
     this.counts[what] = (this.counts[what] ?? 0) + 1;
   }
-  ack(assetId: string, runId: string, nodeId: string): void {
-    const list = this.acks.get(assetId) ?? [];
-    list.push({ runId, nodeId });
-    this.acks.set(assetId, list);
-  }
 }
 
-async function commit(db: Db, items: BatchItem<"sqlite">[]): Promise<unknown[]> {
-  const [first, ...rest] = items;
-  return first ? db.batch([first, ...rest]) : [];
+/**
+ * Executes the held runs as far as they go now. Each run's fate is its own: the
+ * returned `retry` names runs whose writes failed (their messages should be retried);
+ * the others are done with for now (ended, paused, deferred, or handed back).
+ */
+export async function executeRuns(deps: EngineDeps, owner: string, held: readonly HeldRun[]): Promise<Executed> {
+  if (held.length === 0) return { retry: new Set() };
+  const x = new Execution(deps, owner);
+  await Promise.all(held.map((item) => drive(x, item)));
+  await settle(x);
+  logRunsExecuted(held.length, { ...x.counts, d1Batches: x.writer.batches });
+  return { retry: x.retry };
 }
 
-/** Executes the held runs as far as they go now, then releases them. Throws only when D1 or the queue fails. */
-export async function executeRuns(deps: EngineDeps, held: readonly HeldRun[]): Promise<void> {
-  if (held.length === 0) return;
-  const { db } = deps;
-  const effects = new Effects();
-  const pending: BatchItem<"sqlite">[] = [];
-  let active: Live[] = [];
-  for (const item of held) {
-    const live = await prepare(deps, item, pending);
-    if (live && applyDecisions(deps, live, item.decisions ?? [], pending, effects)) active.push(live);
-  }
-  while (active.length > 0) active = await round(deps, active, pending, effects);
-  pending.push(
-    releaseRuns(
-      db,
-      held.map((item) => item.run.id),
-    ),
-  );
-  await commit(db, pending.splice(0));
-  logRunsExecuted(held.length, effects.counts);
-  await settleAcks(deps, effects);
+/** One run's pipeline, isolated: what it throws is its own. */
+async function drive(x: Execution, item: HeldRun): Promise<void> {
+  const holder = { runId: item.run.id, owner: x.owner };
   try {
-    await enqueueLater(deps.env.EVENTS, effects.later);
+    const live = await prepare(x, item, holder);
+    if (live) await advance(x, live, item.decisions ?? []);
   } catch (err) {
-    // The deferral is in D1 (notBefore, repairAfter): the cron hands the run back when it is due.
-    console.error(JSON.stringify({ msg: "deferred run send failed; the cron repairs it", error: String(err) }));
+    if (err instanceof StoreError) {
+      x.retry.add(holder.runId);
+      x.unreleased.add(holder.runId);
+      return;
+    }
+    // A bug, or data no check foresaw: this run fails with the reason; no other run is touched.
+    const reason = `the engine could not execute the run: ${String(err)}`;
+    logRunFailed(item.run, null, reason);
+    try {
+      await x.writer.commit([finishRun(x.deps.db, holder, "failed", x.deps.now(), reason)]);
+      x.tally("failed");
+    } catch {
+      x.retry.add(holder.runId);
+      x.unreleased.add(holder.runId);
+    }
   }
 }
 
-async function prepare(deps: EngineDeps, item: HeldRun, pending: BatchItem<"sqlite">[]): Promise<Live | null> {
+async function prepare(x: Execution, item: HeldRun, holder: Holder): Promise<Live | null> {
+  const { deps } = x;
   const { run } = item;
   if (run.status !== "running" && run.status !== "waiting") return null;
   try {
@@ -138,84 +178,54 @@ async function prepare(deps: EngineDeps, item: HeldRun, pending: BatchItem<"sqli
       nodes: {},
       run: { id: run.id, workflowId: run.workflowId },
     };
-    return { run, definition, steps: [...item.steps], initialScope };
+    return { run, holder, definition, steps: [...item.steps], initialScope };
   } catch (err) {
     if (!(err instanceof InvalidStoredDefinition)) throw err;
-    pending.push(finishRun(deps.db, run.id, "failed", deps.now(), err.message));
+    await x.writer.commit([finishRun(deps.db, holder, "failed", deps.now(), err.message)]);
     logRunFailed(run, null, err.message);
+    x.tally("failed");
     return null;
   }
 }
 
-/**
- * Applies what WaitRooms decided. A decision for the event node the run waits at
- * resumes it; any other (already applied, or the run moved on) is only acknowledged.
- * Returns whether the run can execute now (a run still waiting cannot).
- */
-function applyDecisions(
-  deps: EngineDeps,
-  live: Live,
-  decisions: readonly WaitDecision[],
-  pending: BatchItem<"sqlite">[],
-  effects: Effects,
-): boolean {
+/** Walks the run from stop to stop until it ends, pauses, defers, or is stopped. */
+async function advance(x: Execution, live: Live, decisions: readonly WaitDecision[]): Promise<void> {
+  const { db, now } = x.deps;
+  // Writes not yet committed, and the acks that may follow only once they are.
+  let pending: BatchItem<"sqlite">[] = [];
+  const acks: Ack[] = [];
+  const commit = async (items: BatchItem<"sqlite">[] = []) => {
+    const all = [...pending, ...items];
+    pending = [];
+    const results = await x.writer.commit(all);
+    x.acks.push(...acks.splice(0));
+    return results.slice(all.length - items.length);
+  };
+
   for (const decision of decisions) {
     const { stop } = walk(live.definition, live.steps, live.initialScope, live.run.triggerEventUuid);
     if (stop.kind === "event" && stop.nodeId === decision.nodeId && decision.resolution.kind !== "cancelled") {
-      recordResume(deps, live, stop, decision.resolution, pending);
+      pending.push(...resumeWrites(x, live, stop, decision.resolution));
     }
-    effects.ack(decision.assetId, live.run.id, decision.nodeId);
+    acks.push({ room: decision.assetId, runId: live.run.id, nodeId: decision.nodeId });
   }
-  return live.run.status === "running";
-}
+  if (live.run.status !== "running") {
+    // Still waiting (the decisions were repeats): nothing to execute; the lease goes.
+    await commit();
+    x.unreleased.add(live.run.id);
+    return;
+  }
 
-function recordResume(
-  deps: EngineDeps,
-  live: Live,
-  stop: Extract<Stop, { kind: "event" }>,
-  resolution: Exclude<Resolution, { kind: "cancelled" }>,
-  pending: BatchItem<"sqlite">[],
-): void {
-  const output: EventStepOutput =
-    resolution.kind === "event"
-      ? { event: resolution.event.fields, eventUuid: resolution.event.uuid, timedOut: false }
-      : { event: null, eventUuid: null, timedOut: true };
-  const outcome = resolution.kind === "event" ? "next" : "timeout";
-  pending.push(
-    ...resumeRun(deps.db, { runId: live.run.id, nodeId: stop.nodeId, seq: stop.seq }, { outcome, output }, deps.now()),
-  );
-  live.steps = [
-    ...live.steps.filter((s) => s.nodeId !== stop.nodeId),
-    { nodeId: stop.nodeId, status: "succeeded", outcome, output },
-  ];
-  live.run = { ...live.run, status: "running" };
-}
-
-type ActionJob = { live: Live; stop: Extract<Stop, { kind: "action" }>; scope: TemplateScope; at: number };
-type NewWait = WaitingFor & { after: NonNullable<WaitingFor["after"]> };
-type WaitJob = { live: Live; stop: Extract<Stop, { kind: "event" }>; waitingFor: NewWait; at: number };
-
-/** One round: walk every run to its stop, write, then call out. Returns the runs that can go further. */
-async function round(
-  deps: EngineDeps,
-  active: Live[],
-  pending: BatchItem<"sqlite">[],
-  effects: Effects,
-): Promise<Live[]> {
-  const { db, now } = deps;
-  const actions: ActionJob[] = [];
-  const waits: WaitJob[] = [];
-  for (const live of active) {
-    const { run } = live;
-    const { conditions, stop, scope, lastEvent } = walk(
+  for (;;) {
+    const { conditions, stop, scope, lastEvent, seen, since } = walk(
       live.definition,
       live.steps,
       live.initialScope,
-      run.triggerEventUuid,
+      live.run.triggerEventUuid,
     );
     for (const condition of conditions) {
       pending.push(
-        recordCondition(db, { runId: run.id, nodeId: condition.nodeId, seq: condition.seq }, condition.result, now()),
+        recordCondition(db, live.holder, { nodeId: condition.nodeId, seq: condition.seq }, condition.result, now()),
       );
       live.steps.push({
         nodeId: condition.nodeId,
@@ -224,106 +234,125 @@ async function round(
         output: { result: condition.result },
       });
     }
+
     if (stop.kind === "end") {
-      pending.push(finishRun(db, run.id, stop.status, now()));
-      effects.tally(stop.status);
-    } else if (stop.kind === "action") {
-      const notBefore = run.notBefore ? Date.parse(run.notBefore) : 0;
-      if (notBefore > now().getTime()) {
-        effects.later.push({ runId: run.id, delaySeconds: Math.ceil((notBefore - now().getTime()) / 1000) });
-        continue;
-      }
-      actions.push({ live, stop, scope, at: pending.length });
-      pending.push(startAction(db, { runId: run.id, nodeId: stop.nodeId, seq: stop.seq }, now()));
-    } else {
-      const assetId = waitAssetId(stop.node.asset, scope);
-      if (!assetId) {
-        const error = `no asset ID to wait on (asset: ${stop.node.asset})`;
-        pending.push(
-          recordFailedStep(db, { runId: run.id, nodeId: stop.nodeId, seq: stop.seq, kind: "event" }, error, now()),
-        );
-        pending.push(finishRun(db, run.id, "failed", now(), `node ${stop.nodeId}: ${error}`));
-        logRunFailed(run, stop.nodeId, error);
-        continue;
-      }
-      const timeout = stop.node.timeoutSeconds;
-      const waitingFor: NewWait = {
-        nodeId: stop.nodeId,
-        assetId,
-        eventTypes: stop.node.eventTypes,
-        filter: stop.node.filter ?? null,
-        until: timeout ? new Date(now().getTime() + timeout * 1000).toISOString() : null,
-        after: lastEvent,
-      };
-      waits.push({ live, stop, waitingFor, at: pending.length });
-      pending.push(...pauseRun(db, { runId: run.id, nodeId: stop.nodeId, seq: stop.seq }, waitingFor, now()));
-      effects.tally("paused");
+      await commit([finishRun(db, live.holder, stop.status, now())]);
+      x.tally(stop.status);
+      return;
     }
+
+    if (stop.kind === "event") {
+      const resumed = await pause(x, live, stop, scope, { lastEvent, seen, since }, commit);
+      if (!resumed) return;
+      pending.push(...resumeWrites(x, live, stop, resumed.resolution));
+      acks.push(resumed.ack);
+      continue;
+    }
+
+    // An action. Its outcome, if not yet committed, goes now: the next claim may wait for a slot.
+    if (pending.length > 0) await commit();
+    const notBefore = live.run.notBefore ? Date.parse(live.run.notBefore) : 0;
+    if (notBefore > now().getTime() || now().getTime() >= x.deadline) {
+      // Not due yet, or this invocation's budget is spent: let go and come back by message.
+      const delaySeconds = Math.max(0, Math.ceil((notBefore - now().getTime()) / 1000));
+      x.later.push({ runId: live.run.id, delaySeconds });
+      x.unreleased.add(live.run.id);
+      x.tally(delaySeconds > 0 ? "notDue" : "handedBack");
+      return;
+    }
+    const called = await x.limit(() => callOnce(x, live, stop, scope));
+    if (called.kind === "stopped") return;
+    if (called.kind === "succeeded") {
+      // Committed with the next stop's writes: at once if that is an end or a pause.
+      pending.push(...called.writes);
+      continue;
+    }
+    await commit(called.writes);
+    return;
   }
-  if (actions.length > 0) {
-    pending.push(
-      touchRuns(
-        db,
-        actions.map((job) => job.live.run.id),
-        new Date(now().getTime() + LEASE_MS),
-        now(),
-      ),
-    );
+}
+
+type Called =
+  | { kind: "stopped" }
+  | { kind: "succeeded"; writes: BatchItem<"sqlite">[] }
+  | { kind: "ended"; writes: BatchItem<"sqlite">[] };
+
+/**
+ * Claims the action, calls it, and returns what comes next: stopped (the claim was
+ * refused: terminated, taken, or deferred), succeeded (its outcome's writes, to commit
+ * with the next stop's), or ended here (the writes of a deferral or a failure).
+ */
+async function callOnce(
+  x: Execution,
+  live: Live,
+  stop: Extract<Stop, { kind: "action" }>,
+  scope: TemplateScope,
+): Promise<Called> {
+  const { db, now } = x.deps;
+  if (now().getTime() >= x.deadline) {
+    x.later.push({ runId: live.run.id, delaySeconds: 0 });
+    x.unreleased.add(live.run.id);
+    x.tally("handedBack");
+    return { kind: "stopped" };
   }
-  const results = await commit(db, pending.splice(0));
-  const limit = pLimit(ACTIONS_IN_PARALLEL);
-  const next: Live[] = [];
-  await Promise.all([
-    ...actions.map((job) => {
-      const started = (results[job.at] as Array<{ attempts: number }> | undefined)?.[0];
-      // No row: the run was terminated before this round's writes.
-      return started ? limit(() => runAction(deps, job, started.attempts, pending, effects, next)) : undefined;
-    }),
-    ...waits.map((job) => {
-      const paused = (results[job.at] as unknown[] | undefined)?.length ?? 0;
-      return paused > 0 ? registerWait(deps, job, pending, effects, next) : undefined;
-    }),
+  const [claimed] = await x.writer.commit([
+    startAction(db, live.holder, { nodeId: stop.nodeId, seq: stop.seq }, now()),
+    touchRun(db, live.holder, new Date(now().getTime() + LEASE_MS), now()),
   ]);
-  return next;
-}
-
-async function runAction(
-  deps: EngineDeps,
-  job: ActionJob,
-  attempts: number,
-  pending: BatchItem<"sqlite">[],
-  effects: Effects,
-  next: Live[],
-): Promise<void> {
-  const { db, now } = deps;
-  const { live, stop } = job;
-  const key = { runId: live.run.id, nodeId: stop.nodeId };
-  const outcome = await callAction(deps, job);
-  if (outcome.status === "succeeded") {
-    pending.push(finishStep(db, key, { status: "succeeded", outcome: "next", output: outcome.output }, now()));
-    live.steps.push({ nodeId: stop.nodeId, status: "succeeded", outcome: "next", output: outcome.output });
-    live.run = { ...live.run, notBefore: null };
-    next.push(live);
-    effects.tally("actions");
-  } else if (outcome.retryable && attempts < MAX_ACTION_ATTEMPTS) {
-    const delaySeconds = Math.max(1, Math.ceil(outcome.retryAfterSeconds ?? 30 * attempts));
-    pending.push(...deferRun(db, key, outcome.error, new Date(now().getTime() + delaySeconds * 1000), now()));
-    effects.later.push({ runId: live.run.id, delaySeconds: Math.min(MAX_QUEUE_DELAY_SECONDS, delaySeconds) });
-    effects.tally("deferred");
-  } else {
-    pending.push(finishStep(db, key, { status: "failed", outcome: null, error: outcome.error }, now()));
-    pending.push(finishRun(db, live.run.id, "failed", now(), `node ${stop.nodeId}: ${outcome.error}`));
-    logRunFailed(live.run, stop.nodeId, outcome.error);
-    effects.tally("failed");
+  const attempts = (claimed as Array<{ attempts: number }> | undefined)?.[0]?.attempts;
+  if (attempts === undefined) {
+    // Terminated, ended, taken by another consumer, or deferred by one: not ours to call.
+    x.unreleased.add(live.run.id);
+    x.tally("stopped");
+    return { kind: "stopped" };
   }
+  live.run = { ...live.run, notBefore: null };
+  const outcome = await callAction(x, live, stop, scope, attempts);
+  if (outcome.status === "succeeded") {
+    const writes = [
+      finishStep(db, live.holder, stop.nodeId, { status: "succeeded", outcome: "next", output: outcome.output }, now()),
+    ];
+    live.steps.push({
+      nodeId: stop.nodeId,
+      status: "succeeded",
+      outcome: "next",
+      output: outcome.output,
+      endedAt: now().toISOString(),
+    });
+    x.tally("actions");
+    return { kind: "succeeded", writes };
+  }
+  if (outcome.retryable && attempts < MAX_ACTION_ATTEMPTS) {
+    const delaySeconds = deferSeconds(outcome.retryAfterSeconds, attempts);
+    x.later.push({ runId: live.run.id, delaySeconds });
+    x.tally("deferred");
+    const until = new Date(now().getTime() + delaySeconds * 1000);
+    return { kind: "ended", writes: [...deferRun(db, live.holder, stop.nodeId, outcome.error, until, now())] };
+  }
+  logRunFailed(live.run, stop.nodeId, outcome.error);
+  x.tally("failed");
+  return {
+    kind: "ended",
+    writes: [
+      finishStep(db, live.holder, stop.nodeId, { status: "failed", outcome: null, error: outcome.error }, now()),
+      finishRun(db, live.holder, "failed", now(), `node ${stop.nodeId}: ${outcome.error}`),
+    ],
+  };
 }
 
-async function callAction(deps: EngineDeps, job: ActionJob): Promise<ActionOutcome> {
+async function callAction(
+  x: Execution,
+  live: Live,
+  stop: Extract<Stop, { kind: "action" }>,
+  scope: TemplateScope,
+  attempt: number,
+): Promise<ActionOutcome> {
   try {
-    return await executeAction(job.stop.node.action, {
-      scope: job.scope,
-      env: deps.env,
-      idempotencyKey: `${job.live.run.id}:${job.stop.nodeId}`,
+    return await executeAction(stop.node.action, {
+      scope,
+      env: x.deps.env,
+      idempotencyKey: `${live.run.id}:${stop.nodeId}`,
+      attempt,
     });
   } catch (err) {
     // executeAction reports failed calls as outcomes; a throw is a bug, retried like a network error.
@@ -331,32 +360,71 @@ async function callAction(deps: EngineDeps, job: ActionJob): Promise<ActionOutco
   }
 }
 
+type NewWait = WaitingFor & { after: NonNullable<WaitingFor["after"]> };
+
 /**
- * Registers the pause (already written to D1) in the asset's WaitRoom. A wait the
- * WaitRoom resolves at once (a buffered event) carries on in the next round. If the
- * call fails, the run stays `waiting` and the cron registers it again.
+ * Pauses the run at an event node (D1 first), then registers the wait in its
+ * WaitRoom. Returns the resolution when the WaitRoom decided at once (a buffered
+ * event, or a deadline already past), null when the run now waits or was stopped.
  */
-async function registerWait(
-  deps: EngineDeps,
-  job: WaitJob,
-  pending: BatchItem<"sqlite">[],
-  effects: Effects,
-  next: Live[],
-): Promise<void> {
-  const { live, stop, waitingFor } = job;
-  let state: WaitState;
+async function pause(
+  x: Execution,
+  live: Live,
+  stop: Extract<Stop, { kind: "event" }>,
+  scope: TemplateScope,
+  seenSoFar: { lastEvent: { uuid: string; eventDate: string }; seen: string[]; since: string },
+  commit: (items: BatchItem<"sqlite">[]) => Promise<unknown[]>,
+): Promise<{ resolution: Exclude<Resolution, { kind: "cancelled" }>; ack: Ack } | null> {
+  const { db, now } = x.deps;
+  const assetId = waitAssetId(stop.node.asset, scope);
+  if (!assetId) {
+    const error = `no asset ID to wait on (asset: ${stop.node.asset})`;
+    await commit([
+      recordFailedStep(db, live.holder, { nodeId: stop.nodeId, seq: stop.seq, kind: "event" }, error, now()),
+      finishRun(db, live.holder, "failed", now(), `node ${stop.nodeId}: ${error}`),
+    ]);
+    logRunFailed(live.run, stop.nodeId, error);
+    x.tally("failed");
+    return null;
+  }
+  const timeout = stop.node.timeoutSeconds;
+  const source = live.initialScope.trigger.source ?? null;
+  const waitingFor: NewWait = {
+    nodeId: stop.nodeId,
+    assetId,
+    source,
+    eventTypes: stop.node.eventTypes,
+    filter: stop.node.filter ?? null,
+    until: timeout ? new Date(Date.parse(seenSoFar.since) + timeout * 1000).toISOString() : null,
+    after: seenSoFar.lastEvent,
+    seen: seenSoFar.seen,
+  };
+  const room = waitRoomName(source, assetId);
+  const results = await commit([
+    ...pauseRun(db, live.holder, { nodeId: stop.nodeId, seq: stop.seq }, waitingFor, room, now()),
+  ]);
+  if (((results[1] as unknown[] | undefined)?.length ?? 0) === 0) {
+    x.tally("stopped");
+    return null;
+  }
+  x.tally("paused");
+  let state: Awaited<ReturnType<ReturnType<typeof waitRoomNamed>["wait"]>>;
   try {
-    state = await waitRoomFor(deps.env, waitingFor.assetId).wait({
+    state = await waitRoomNamed(x.deps.env, room).wait({
       runId: live.run.id,
       nodeId: stop.nodeId,
       workflowId: live.run.workflowId,
-      assetId: waitingFor.assetId,
+      assetId,
+      room,
+      source,
+      seen: waitingFor.seen,
       eventTypes: waitingFor.eventTypes,
       filter: waitingFor.filter,
       after: waitingFor.after,
       deadline: waitingFor.until === null ? null : Date.parse(waitingFor.until),
     });
   } catch (err) {
+    // The run is waiting in D1; the cron registers the wait again from D1's copy.
     console.error(
       JSON.stringify({
         msg: "WaitRoom wait failed; the cron registers it again",
@@ -364,28 +432,89 @@ async function registerWait(
         error: String(err),
       }),
     );
-    return;
+    return null;
   }
-  if (state.state === "waiting") return;
-  effects.ack(waitingFor.assetId, live.run.id, stop.nodeId);
-  if (state.resolution.kind === "cancelled") return;
-  recordResume(deps, live, stop, state.resolution, pending);
-  next.push(live);
+  if (state.state === "waiting") return null;
+  const ack = { room, runId: live.run.id, nodeId: stop.nodeId };
+  if (state.resolution.kind === "cancelled") {
+    x.acks.push(ack);
+    return null;
+  }
+  return { resolution: state.resolution, ack };
+}
+
+/** The writes that apply a wait's resolution, and the run as it stands after them. */
+function resumeWrites(
+  x: Execution,
+  live: Live,
+  stop: Extract<Stop, { kind: "event" }>,
+  resolution: Exclude<Resolution, { kind: "cancelled" }>,
+): BatchItem<"sqlite">[] {
+  const output: EventStepOutput =
+    resolution.kind === "event"
+      ? { event: resolution.event.fields, eventUuid: resolution.event.uuid, timedOut: false }
+      : { event: null, eventUuid: null, timedOut: true };
+  const outcome = resolution.kind === "event" ? "next" : "timeout";
+  const at = x.deps.now();
+  live.steps = [
+    ...live.steps.filter((s) => s.nodeId !== stop.nodeId),
+    { nodeId: stop.nodeId, status: "succeeded", outcome, output, endedAt: at.toISOString() },
+  ];
+  live.run = { ...live.run, status: "running" };
+  x.tally(outcome === "next" ? "resumed" : "timedOut");
+  return [
+    ...resumeRun(
+      x.deps.db,
+      live.holder,
+      { nodeId: stop.nodeId, seq: stop.seq },
+      { outcome, output },
+      at,
+      new Date(at.getTime() + LEASE_MS),
+    ),
+  ];
+}
+
+/** After every pipeline: let go of runs still held, tell WaitRooms what D1 now holds, and send hand-backs. */
+async function settle(x: Execution): Promise<void> {
+  const { db, env } = x.deps;
+  const unreleased = [...x.unreleased];
+  if (unreleased.length > 0) {
+    try {
+      await x.writer.commit([releaseRuns(db, x.owner, unreleased)]);
+    } catch (err) {
+      // Their leases run out on their own; a retried message takes its own lease back at once.
+      console.error(JSON.stringify({ msg: "lease release failed", count: unreleased.length, error: String(err) }));
+    }
+  }
+  await settleAcks(x);
+  try {
+    await enqueueLater(env.EVENTS, x.later);
+  } catch (err) {
+    // D1 holds each of these (notBefore, repairAfter): the cron hands the run back when it is due.
+    console.error(JSON.stringify({ msg: "deferred run send failed; the cron repairs it", error: String(err) }));
+  }
 }
 
 /** Tells WaitRooms to forget waits whose resume D1 now holds; then D1 forgets which WaitRoom held them. */
-async function settleAcks(deps: EngineDeps, effects: Effects): Promise<void> {
+async function settleAcks(x: Execution): Promise<void> {
   const acked: string[] = [];
   await Promise.all(
-    [...effects.acks].map(async ([assetId, waits]) => {
+    [...Map.groupBy(x.acks, (ack) => ack.room)].map(async ([room, waits]) => {
       try {
-        await waitRoomFor(deps.env, assetId).ack(waits);
+        await waitRoomNamed(x.deps.env, room).ack(waits.map(({ runId, nodeId }) => ({ runId, nodeId })));
         acked.push(...waits.map((wait) => wait.runId));
       } catch (err) {
         // The WaitRoom re-sends the resume; its next delivery acknowledges it again.
-        console.error(JSON.stringify({ msg: "WaitRoom ack failed; it will re-send", assetId, error: String(err) }));
+        console.error(JSON.stringify({ msg: "WaitRoom ack failed; it will re-send", room, error: String(err) }));
       }
     }),
   );
-  if (acked.length > 0) await deps.db.batch([clearWaitRooms(deps.db, acked)]);
+  if (acked.length > 0) {
+    try {
+      await x.writer.commit([clearWaitRooms(x.deps.db, acked)]);
+    } catch (err) {
+      // The cron cancels waits of ended runs that still name a WaitRoom: harmless, only later.
+      console.error(JSON.stringify({ msg: "wait room marker not cleared", error: String(err) }));
+    }
+  }
 }

@@ -3,15 +3,19 @@
  * is checked here without that message (see docs/architecture.md).
  * - running, not leased, idle past `repairAfter`: its message was lost; hand it back.
  * - waiting past `repairAfter`: ask its WaitRoom; a wait it lost is registered again
- *   from D1's copy, a resolved one is re-sent.
+ *   from D1's copy, a resolved one is re-sent. A wait in a room named by its asset
+ *   alone (before rooms were per (source, asset)) is moved: cancelled there and
+ *   registered in its scoped room.
  * - ended but still naming a WaitRoom: cancel the wait there.
  */
+
+import { eq } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { finishRun, STALLED_AFTER_MS } from "../db/run-writes";
+import { failUnheldRun, STALLED_AFTER_MS } from "../db/run-writes";
 import { findRunsToRepair, scheduleRepairs } from "../db/runs";
-import type { RunRow } from "../db/schema";
+import { type RunRow, runs as runsTable } from "../db/schema";
 import { WaitingFor } from "../db/wait-state";
-import { waitRoomFor } from "../durable/wait-rooms";
+import { isScopedRoomName, waitRoomName, waitRoomNamed } from "../durable/wait-rooms";
 import { enqueueEach } from "../queue/enqueue";
 import { logRunFailed } from "./log";
 import { cancelWaits } from "./terminate";
@@ -72,20 +76,29 @@ async function checkWaits(db: Db, env: Env, runs: readonly RunRow[], now: Date):
   });
   const unreadable = runs.filter((run) => !readable.some((r) => r.run.id === run.id));
   const [first, ...rest] = unreadable.map((run) =>
-    finishRun(db, run.id, "failed", now, "its wait could not be read back to repair it"),
+    failUnheldRun(db, run.id, now, "its wait could not be read back to repair it"),
   );
   if (first) await db.batch([first, ...rest]);
   for (const run of unreadable) logRunFailed(run, null, "stored wait unreadable");
+  const unmoved = await moveLegacyWaits(db, env, readable);
   let checked = 0;
   await Promise.all(
-    [...Map.groupBy(readable, (r) => r.waitingFor.assetId)].map(async ([assetId, waits]) => {
+    [
+      ...Map.groupBy(
+        readable.filter(({ run }) => !unmoved.has(run.id)),
+        (r) => roomOf(r.run, r.waitingFor),
+      ),
+    ].map(async ([room, waits]) => {
       try {
-        const results = await waitRoomFor(env, assetId).reconcile(
+        const results = await waitRoomNamed(env, room).reconcile(
           waits.map(({ run, waitingFor }) => ({
             runId: run.id,
             nodeId: waitingFor.nodeId,
             workflowId: run.workflowId,
-            assetId,
+            assetId: waitingFor.assetId,
+            room,
+            source: sourceOf(run, waitingFor),
+            seen: waitingFor.seen ?? [run.triggerEventUuid],
             eventTypes: waitingFor.eventTypes,
             filter: waitingFor.filter,
             // Rows of older deploys: the trigger is the event the run saw last, which is right for a first wait.
@@ -103,11 +116,53 @@ async function checkWaits(db: Db, env: Env, runs: readonly RunRow[], now: Date):
           waits.map(({ run, waitingFor }) => ({ id: run.id, at: nextWaitCheck(states.get(run.id), waitingFor, now) })),
         );
       } catch (err) {
-        console.error(
-          JSON.stringify({ msg: "WaitRoom reconcile failed; the cron retries", assetId, error: String(err) }),
-        );
+        console.error(JSON.stringify({ msg: "WaitRoom reconcile failed; the cron retries", room, error: String(err) }));
       }
     }),
   );
   return checked;
+}
+
+/** The run's source: as its wait recorded it, or (rows of older deploys) its trigger's. */
+function sourceOf(run: RunRow, waitingFor: WaitingFor): string | null {
+  return waitingFor.source !== undefined ? waitingFor.source : (run.trigger?.source ?? null);
+}
+
+/** The scoped room a wait belongs in. */
+function roomOf(run: RunRow, waitingFor: WaitingFor): string {
+  return waitRoomName(sourceOf(run, waitingFor), waitingFor.assetId);
+}
+
+/**
+ * Waits registered before rooms were scoped sit in a room named by the asset alone:
+ * cancel them there (its tombstone keeps a late wait() out) and point D1 at the scoped
+ * room, where reconcile registers them again from D1's copy. A failure leaves the old
+ * name in D1, and the next pass tries again; returns the runs not moved, which are
+ * not registered anywhere else meanwhile.
+ */
+async function moveLegacyWaits(
+  db: Db,
+  env: Env,
+  waits: ReadonlyArray<{ run: RunRow; waitingFor: WaitingFor }>,
+): Promise<Set<string>> {
+  const unmoved = new Set<string>();
+  const legacy = waits.filter(({ run }) => run.waitRoom !== null && !isScopedRoomName(run.waitRoom));
+  await Promise.all(
+    [...Map.groupBy(legacy, ({ run }) => run.waitRoom ?? "")].map(async ([oldRoom, moving]) => {
+      try {
+        await waitRoomNamed(env, oldRoom).cancel(moving.map(({ run }) => run.id));
+        const [first, ...rest] = moving.map(({ run, waitingFor }) =>
+          db
+            .update(runsTable)
+            .set({ waitRoom: roomOf(run, waitingFor) })
+            .where(eq(runsTable.id, run.id)),
+        );
+        if (first) await db.batch([first, ...rest]);
+      } catch (err) {
+        for (const { run } of moving) unmoved.add(run.id);
+        console.error(JSON.stringify({ msg: "legacy wait not moved; the cron retries", oldRoom, error: String(err) }));
+      }
+    }),
+  );
+  return unmoved;
 }

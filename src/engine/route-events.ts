@@ -10,24 +10,35 @@
 import type { Db } from "../db/client";
 import { listStepsOf, type NewRun, startRuns } from "../db/runs";
 import { findTriggeredAndWaited } from "../db/workflows";
-import { waitRoomFor } from "../durable/wait-rooms";
+import { waitRoomName, waitRoomNamed } from "../durable/wait-rooms";
 import type { EventMessage } from "../queue/messages";
 import { matchesTrigger } from "../workflows/trigger";
 import { loadDefinitions } from "./definitions";
 import { executeRuns, type WaitDecision } from "./executor";
-import { holdRuns } from "./hold-runs";
+import { holdRuns, newLeaseOwner } from "./hold-runs";
 import { LEASE_MS } from "./lease";
 import type { EngineDeps } from "./types";
 
-export async function routeEvents(deps: EngineDeps, events: readonly EventMessage[]): Promise<void> {
+/**
+ * Routes a batch of events. `messageOf` maps each event uuid to the queue message that
+ * carried it: runs are leased for that message, so its retry takes them back at once.
+ * Returns the uuids of events whose messages must be retried: a run they started
+ * could not be written (its D1 write failed); every other run's fate is its own.
+ */
+export async function routeEvents(
+  deps: EngineDeps,
+  events: readonly EventMessage[],
+  messageOf: ReadonlyMap<string, string>,
+): Promise<Set<string>> {
   const { db, env } = deps;
+  const owner = newLeaseOwner();
   const inCategory = events.filter((event) => event.inCategory);
   const { triggered, waited } = await findTriggeredAndWaited(db, [
     ...new Set(inCategory.map((event) => event.fields.eventType)),
   ]);
   // Before the events are recorded consumed: a crash here redelivers them to the WaitRooms.
   const decided = await deliverToWaitRooms(env, inCategory, waited);
-  const newRuns = await runsToStart(db, inCategory, triggered);
+  const newRuns = await runsToStart(db, inCategory, triggered, messageOf);
   const now = deps.now();
   const leaseUntil = new Date(now.getTime() + LEASE_MS);
   const { fresh, resumed } = await startRuns(
@@ -36,6 +47,7 @@ export async function routeEvents(deps: EngineDeps, events: readonly EventMessag
     events.map((event) => event.uuid),
     now,
     leaseUntil,
+    { owner, messageOfTrigger: messageOf },
   );
   const leftBehind = Map.groupBy(
     await listStepsOf(
@@ -45,18 +57,23 @@ export async function routeEvents(deps: EngineDeps, events: readonly EventMessag
     (step) => step.runId,
   );
   // The waits these events decided are applied here, without the queue hop of a resume
-  // message. A run another consumer holds is left to the WaitRoom's own resume message.
+  // message. A run another consumer holds is left to the WaitRoom's own resume message,
+  // as is one whose write fails here (the WaitRoom re-sends what is not acknowledged).
   const decisions = Map.groupBy(decided, (d) => d.runId);
   const waking = await holdRuns(
     deps,
-    decided.map((d) => d.runId),
+    {
+      owner,
+      messageOf: new Map(decided.map((d) => [d.runId, messageOf.get(d.eventUuid) ?? d.eventUuid])),
+    },
     (run) => decisions.get(run.id) ?? [],
   );
-  await executeRuns(deps, [
+  const started = [
     ...fresh.map((run) => ({ run, steps: [] })),
     ...resumed.map((run) => ({ run, steps: leftBehind.get(run.id) ?? [] })),
-    ...waking,
-  ]);
+  ];
+  const { retry } = await executeRuns(deps, owner, [...started, ...waking]);
+  return new Set(started.filter(({ run }) => retry.has(run.id)).map(({ run }) => run.triggerEventUuid));
 }
 
 /** The runs these events start: enabled workflows whose trigger lists the type and whose filter matches. */
@@ -64,6 +81,7 @@ async function runsToStart(
   db: Db,
   events: readonly EventMessage[],
   triggered: Awaited<ReturnType<typeof findTriggeredAndWaited>>["triggered"],
+  messageOf: ReadonlyMap<string, string>,
 ): Promise<NewRun[]> {
   const candidates = await loadDefinitions(db, triggered);
   const byType = Map.groupBy(candidates, (candidate) => candidate.eventType);
@@ -72,6 +90,7 @@ async function runsToStart(
       .filter((candidate) => matchesTrigger(candidate.definition.trigger, event.fields))
       .map((candidate) => ({
         id: crypto.randomUUID(),
+        leaseMessage: messageOf.get(event.uuid) ?? event.uuid,
         workflowId: candidate.workflowId,
         workflowVersion: candidate.version,
         triggerEventUuid: event.uuid,
@@ -86,22 +105,27 @@ const HANDOFF_PER_ASSET = 100;
 
 /**
  * Only events of a type some workflow waits for are worth a WaitRoom call (and its
- * storage). Returns the waits the WaitRooms decided and handed back to apply now.
+ * storage). Each goes to the room of its (source, asset): asset IDs are unique only
+ * within one Okta org. Returns the waits the WaitRooms decided and handed back to apply now.
  */
 async function deliverToWaitRooms(
   env: Env,
   events: readonly EventMessage[],
   waited: Set<string>,
-): Promise<Array<WaitDecision & { runId: string }>> {
+): Promise<Array<WaitDecision & { runId: string; eventUuid: string }>> {
   const wanted = events.filter((event) => event.fields.id && (waited.has("*") || waited.has(event.fields.eventType)));
-  const byAsset = Map.groupBy(wanted, (event) => event.fields.id ?? "");
+  const byRoom = Map.groupBy(wanted, (event) => waitRoomName(event.fields.source, event.fields.id ?? ""));
   const handed = await Promise.all(
-    [...byAsset].map(async ([assetId, assetEvents]) => {
-      const { handedOff } = await waitRoomFor(env, assetId).deliver(
-        assetEvents.map((event) => ({ uuid: event.uuid, fields: event.fields })),
+    [...byRoom].map(async ([room, roomEvents]) => {
+      const { handedOff } = await waitRoomNamed(env, room).deliver(
+        roomEvents.map((event) => ({ uuid: event.uuid, fields: event.fields })),
         HANDOFF_PER_ASSET,
       );
-      return handedOff.map((decided) => ({ ...decided, assetId }));
+      return handedOff.map((decided) => ({
+        ...decided,
+        assetId: room,
+        eventUuid: decided.resolution.kind === "event" ? decided.resolution.event.uuid : "",
+      }));
     }),
   );
   return handed.flat();

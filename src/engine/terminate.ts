@@ -7,7 +7,7 @@
 import type { Db } from "../db/client";
 import { clearWaitRooms } from "../db/run-writes";
 import { terminateRuns } from "../db/runs";
-import { waitRoomFor } from "../durable/wait-rooms";
+import { waitRoomNamed } from "../durable/wait-rooms";
 
 /** Returns the ids of the runs that were active and are now terminated. */
 export async function terminate(
@@ -27,19 +27,19 @@ export async function cancelWaits(
   env: Env,
   ended: ReadonlyArray<{ id: string; waitRoom: string | null }>,
 ): Promise<number> {
-  const byAsset = Map.groupBy(
+  const byRoom = Map.groupBy(
     ended.filter((run) => run.waitRoom),
     (run) => run.waitRoom ?? "",
   );
   const cancelled: string[] = [];
   await Promise.all(
-    [...byAsset].map(async ([assetId, runs]) => {
+    [...byRoom].map(async ([room, runs]) => {
       const ids = runs.map((run) => run.id);
       try {
-        await waitRoomFor(env, assetId).cancel(ids);
+        await waitRoomNamed(env, room).cancel(ids);
         cancelled.push(...ids);
       } catch (err) {
-        console.error(JSON.stringify({ msg: "WaitRoom cancel failed; the cron retries", assetId, error: String(err) }));
+        console.error(JSON.stringify({ msg: "WaitRoom cancel failed; the cron retries", room, error: String(err) }));
       }
     }),
   );

@@ -13,6 +13,8 @@ export interface RecordedStep {
   status: string;
   outcome: string | null;
   output: unknown;
+  /** When the step ended (ISO 8601): a wait after an action counts its timeout from here. */
+  endedAt?: string | null;
 }
 
 export interface Position {
@@ -23,6 +25,14 @@ export interface Position {
   scope: TemplateScope;
   /** The last event the run saw (its trigger, or the event that resumed its latest wait). */
   lastEvent: { uuid: string; eventDate: string };
+  /** Every event the run has taken: its trigger and each that resumed it. None may resume it again. */
+  seen: string[];
+  /**
+   * What a wait's timeout counts from: the `published` time of the event that led the
+   * run here (the trigger, or the event that resumed it), or the end of an action after
+   * it. Not the time a consumer got to it: a late event must not push a deadline out.
+   */
+  since: string;
   /** The branch the last replayed step took ("timeout" makes an end `timed_out`). */
   lastOutcome: string | null;
 }
@@ -60,17 +70,28 @@ export function replay(
   const byNode = new Map(steps.map((step) => [step.nodeId, step]));
   const scope: TemplateScope = { ...initialScope, nodes: { ...initialScope.nodes } };
   let lastEvent = { uuid: triggerUuid, eventDate: initialScope.trigger.eventDate };
+  const seen = [triggerUuid];
+  let since = initialScope.trigger.eventDate;
   let nodeId = definition.start ?? null;
   let seq = 1;
   let lastOutcome: string | null = null;
   for (;;) {
     const node = nodeId ? definition.nodes[nodeId] : undefined;
     const step = nodeId ? byNode.get(nodeId) : undefined;
-    if (!nodeId || !node || step?.status !== "succeeded") return { nodeId, seq, scope, lastEvent, lastOutcome };
+    if (!nodeId || !node || step?.status !== "succeeded") {
+      return { nodeId, seq, scope, lastEvent, seen, since, lastOutcome };
+    }
     scope.nodes[nodeId] = { output: step.output };
     if (node.kind === "event" && isEventStepOutput(step.output) && step.output.event && step.output.eventUuid) {
       scope.event = step.output.event;
       lastEvent = { uuid: step.output.eventUuid, eventDate: step.output.event.eventDate };
+      seen.push(step.output.eventUuid);
+      since = step.output.event.eventDate;
+    } else if (node.kind === "event" && node.timeoutSeconds) {
+      // A timeout: the next wait counts from this one's deadline, not from when it was noticed.
+      since = new Date(Date.parse(since) + node.timeoutSeconds * 1000).toISOString();
+    } else if (node.kind === "action" && step.endedAt) {
+      since = step.endedAt;
     }
     lastOutcome = step.outcome;
     nodeId = nextNodeId(node, step.outcome);
@@ -90,6 +111,8 @@ export interface Walk {
   stop: Stop;
   scope: TemplateScope;
   lastEvent: { uuid: string; eventDate: string };
+  seen: string[];
+  since: string;
 }
 
 /**
@@ -104,21 +127,21 @@ export function walk(
   triggerUuid: string,
 ): Walk {
   const position = replay(definition, steps, initialScope, triggerUuid);
-  const { scope, lastEvent } = position;
+  const { scope, lastEvent, seen, since } = position;
   const conditions: Walk["conditions"] = [];
   let { nodeId, seq, lastOutcome } = position;
+  const at = { scope, lastEvent, seen, since };
   for (;;) {
     const node = nodeId ? definition.nodes[nodeId] : undefined;
     if (!nodeId || !node) {
       return {
         conditions,
-        scope,
-        lastEvent,
+        ...at,
         stop: { kind: "end", status: lastOutcome === "timeout" ? "timed_out" : "completed" },
       };
     }
-    if (node.kind === "action") return { conditions, scope, lastEvent, stop: { kind: "action", nodeId, seq, node } };
-    if (node.kind === "event") return { conditions, scope, lastEvent, stop: { kind: "event", nodeId, seq, node } };
+    if (node.kind === "action") return { conditions, ...at, stop: { kind: "action", nodeId, seq, node } };
+    if (node.kind === "event") return { conditions, ...at, stop: { kind: "event", nodeId, seq, node } };
     const result = evaluate(node.when, scope.event);
     conditions.push({ nodeId, seq, result });
     scope.nodes[nodeId] = { output: { result } };

@@ -6,6 +6,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createDb } from "../db/client";
 import { discardDeadLetter, getDeadLetter, listDeadLetters, markRedriven } from "../db/dead-letters";
+import { unabandonEvent } from "../db/events";
 import type { DeadLetterRow } from "../db/schema";
 import { AppError } from "../errors";
 import { logInfo } from "../log";
@@ -116,6 +117,8 @@ export async function redrive(env: Env, id: string, now: Date): Promise<DeadLett
     );
   }
   await env.EVENTS.send(parsed.data, { contentType: "json" });
+  // An event the cron gave up on is watched again: if this message is lost too, the cron re-sends it.
+  if (parsed.data.kind === "event" || parsed.data.kind === "event-ref") await unabandonEvent(db, parsed.data.uuid);
   await markRedriven(db, id, now);
   logInfo("dead letter re-driven", { letterId: id, kind: parsed.data.kind });
   return { ...letter, redrivenAt: now.toISOString() };

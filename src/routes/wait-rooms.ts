@@ -1,4 +1,7 @@
-/** `/api/wait-rooms/{assetId}`: ask an asset's WaitRoom which runs are paused on it. */
+/**
+ * `/api/wait-rooms/{assetId}?source=`: ask an asset's WaitRoom which runs are paused
+ * on it. Rooms are per (source, asset): asset IDs are unique only within one Okta org.
+ */
 import { createRoute, z } from "@hono/zod-openapi";
 import { waitRoomFor } from "../durable/wait-rooms";
 import { bearerSecurity, createApiApp, errorResponses } from "./openapi-common";
@@ -20,11 +23,24 @@ const route = createRoute({
   path: "/wait-rooms/{assetId}",
   summary: "The runs paused on an asset, soonest deadline first",
   security: bearerSecurity,
-  request: { params: z.object({ assetId: z.string().min(1) }) },
+  request: {
+    params: z.object({ assetId: z.string().min(1) }),
+    query: z
+      .object({
+        source: z.string().min(1).optional().openapi({
+          description: "The named Okta org (OKTA_SOURCES) the asset belongs to; omitted: the single-org /hooks/okta",
+        }),
+      })
+      .strict(),
+  },
   responses: {
     200: {
       description: "The paused runs",
-      content: { "application/json": { schema: z.object({ assetId: z.string(), runs: z.array(PausedRun) }) } },
+      content: {
+        "application/json": {
+          schema: z.object({ assetId: z.string(), source: z.string().nullable(), runs: z.array(PausedRun) }),
+        },
+      },
     },
     ...errorResponses,
   },
@@ -32,6 +48,7 @@ const route = createRoute({
 
 export const waitRoomsApi = createApiApp().openapi(route, async (c) => {
   const { assetId } = c.req.valid("param");
-  const runs = await waitRoomFor(c.env, assetId).paused();
-  return c.json({ assetId, runs }, 200);
+  const source = c.req.valid("query").source ?? null;
+  const runs = await waitRoomFor(c.env, source, assetId).paused();
+  return c.json({ assetId, source, runs }, 200);
 });

@@ -31,7 +31,7 @@ const CI_CASES: Case[] = [
   { seed: 1, options: { faults: ["slow-action"], plain: true } }, // finding 8
 ];
 
-const vars = env as unknown as Record<string, string | undefined>;
+const vars = env;
 function faultKinds(text: string | undefined): FaultKind[] | undefined {
   if (!text) return undefined;
   const kinds = text.split(",");

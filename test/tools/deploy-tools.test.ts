@@ -172,7 +172,10 @@ describe("npm run setup:cloudflare", () => {
     const { code, err } = p.run("setup", { FAKE_WRANGLER_LOGGED_OUT: "1" });
     expect(code).toBe(1);
     expect(err).toContain("setup:cloudflare stopped");
-    expect(err).toContain("CLOUDFLARE_API_TOKEN");
+    // wrangler's own reason, whole, though more lines follow it; then what to do next.
+    expect(err).toContain("it's necessary to set a CLOUDFLARE_API_TOKEN environment variable");
+    expect(err).toContain("Next step: log in to Cloudflare");
+    expect(err).toContain("npx wrangler login");
     expect(p.toml()).toBe(readFileSync(join(ROOT, "wrangler.toml"), "utf8"));
   });
 });

@@ -59,9 +59,22 @@ function table(rows) {
 }
 
 if (process.env.FAKE_WRANGLER_LOGGED_OUT === "1") {
-  fail(
-    "In a non-interactive environment, it's necessary to set a CLOUDFLARE_API_TOKEN environment variable for wrangler to work. Please go to https://developers.cloudflare.com/fundamentals/api/get-started/create-token/ for instructions on how to create an api token, and assign its value to CLOUDFLARE_API_TOKEN.",
+  // The reason comes first and wrangler's closing lines after it: a tool that shows only
+  // the last lines loses the one that says what to do.
+  process.stderr.write(
+    [
+      "",
+      "✘ [ERROR] In a non-interactive environment, it's necessary to set a CLOUDFLARE_API_TOKEN environment variable for wrangler to work. Please go to https://developers.cloudflare.com/fundamentals/api/get-started/create-token/ for instructions on how to create an api token, and assign its value to CLOUDFLARE_API_TOKEN.",
+      "",
+      "",
+      "If you think this is a bug then please create an issue at https://github.com/cloudflare/workers-sdk/issues/new/choose",
+      "? Would you like to report this error to Cloudflare? Wrangler's output and the error details will be shared with the Wrangler team to help us diagnose and fix the issue.",
+      "🤖 Using fallback value in non-interactive context: no",
+      '🪵  Logs were written to "~/.config/.wrangler/logs/wrangler-2026-12-03_23-55-00_123.log"',
+      "",
+    ].join("\n"),
   );
+  process.exit(1);
 }
 
 const [command, sub, name] = args;

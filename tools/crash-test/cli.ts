@@ -8,6 +8,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runCli } from "../cli/args";
 import { AdminApi } from "./admin-api";
 import { driveCron } from "./cron";
 import { send, sendAll } from "./okta-sender";
@@ -194,16 +195,11 @@ async function main(opts: Options): Promise<boolean> {
   }
 }
 
-const opts = options();
-if (opts.help) {
-  console.log(HELP);
-} else {
-  main(opts)
-    .then((passed) => {
-      process.exitCode = passed ? 0 : 1;
-    })
-    .catch((err: unknown) => {
-      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-      process.exitCode = 2;
-    });
-}
+runCli(HELP, async (argv) => {
+  const opts = options(argv);
+  if (opts.help) {
+    console.log(HELP);
+    return 0;
+  }
+  return (await main(opts)) ? 0 : 1;
+});

@@ -1,5 +1,5 @@
 /** `npm run crash-test` options: the scenario's size, when to kill, how to move the cron. */
-import { parseArgs } from "node:util";
+import { parseCli, UsageError } from "../cli/args";
 
 export const HELP = `Usage: npm run crash-test [-- options]
 
@@ -17,33 +17,31 @@ export const HELP = `Usage: npm run crash-test [-- options]
                         the 5-minute real-time lease of the engine before issue 7)
   --strict-repeats      fail (not warn) when an action is repeated under its own Idempotency-Key
   --port P              wrangler dev's port (default 8794; the receiver uses P+1, the inspector P+2)
-  --keep                keep the temporary state folder and logs (kept anyway on FAIL)`;
+  --keep                keep the temporary state folder and logs (kept anyway on FAIL)
+  -h, --help            this text`;
 
 /** Parsed options, with defaults; throws naming a bad option. */
-export function options() {
-  const { values } = parseArgs({
-    options: {
-      runs: { type: "string" },
-      timeouts: { type: "string" },
-      "timeout-seconds": { type: "string" },
-      "kill-after": { type: "string" },
-      "kill-resumed": { type: "string" },
-      concurrency: { type: "string" },
-      "step-minutes": { type: "string" },
-      "horizon-minutes": { type: "string" },
-      "step-wait": { type: "string" },
-      deadline: { type: "string" },
-      "strict-repeats": { type: "boolean" },
-      port: { type: "string" },
-      keep: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
+export function options(argv: string[] = process.argv.slice(2)) {
+  const { values } = parseCli(argv, {
+    runs: { type: "string" },
+    timeouts: { type: "string" },
+    "timeout-seconds": { type: "string" },
+    "kill-after": { type: "string" },
+    "kill-resumed": { type: "string" },
+    concurrency: { type: "string" },
+    "step-minutes": { type: "string" },
+    "horizon-minutes": { type: "string" },
+    "step-wait": { type: "string" },
+    deadline: { type: "string" },
+    "strict-repeats": { type: "boolean" },
+    port: { type: "string" },
+    keep: { type: "boolean" },
   });
   const num = (name: keyof typeof values, fallback: number, min = 1) => {
     const raw = values[name];
     if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}`);
+    const n = typeof raw === "string" && /^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+    if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number >= ${min} (got "${raw}")`);
     return n;
   };
   const runs = num("runs", 200);

@@ -6,8 +6,16 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseCli, printedHelp, UsageError } from "../cli/args";
 import { PLACEHOLDER_DATABASE_ID, readProjectConfig } from "./config";
-import { wranglerOk } from "./wrangler";
+import { LOGIN_HINT, WranglerError, wranglerOk } from "./wrangler";
+
+const HELP = `Deploys the Worker: applies the D1 migrations --remote, runs wrangler deploy, prints the hook URL.
+
+Usage: npm run deploy [-- --help]
+
+Run npm run setup:cloudflare first (it creates the database and sets the secrets).
+  -h, --help   this text`;
 
 /** The URLs `wrangler deploy` reported in its output file ("targets" of the "deploy" entry). */
 function deployedUrls(ndjson: string): string[] {
@@ -68,7 +76,20 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(`\ndeploy stopped: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+function parseOrExit(): boolean {
+  try {
+    return printedHelp(parseCli(process.argv.slice(2), {}).values, HELP);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`error: ${err.message}\n\n${HELP}`);
+    process.exit(2);
+  }
+}
+
+if (!parseOrExit()) {
+  main().catch((err: unknown) => {
+    console.error(`\ndeploy stopped: ${err instanceof Error ? err.message : String(err)}`);
+    if (err instanceof WranglerError && err.needsLogin) console.error(`\n${LOGIN_HINT}`);
+    process.exit(1);
+  });
+}

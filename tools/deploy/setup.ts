@@ -8,9 +8,20 @@
  * nothing that is already right.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { parseCli, printedHelp, UsageError } from "../cli/args";
 import { readProjectConfig, secretNames, withDatabaseId } from "./config";
 import { askSecret, generateSecret, interactive } from "./prompt";
-import { WranglerError, wrangler, wranglerOk } from "./wrangler";
+import { LOGIN_HINT, WranglerError, wrangler, wranglerOk } from "./wrangler";
+
+const HELP = `Makes the Cloudflare account ready for npm run deploy; safe to run again.
+
+Usage: npm run setup:cloudflare [-- --help]
+
+Creates what is missing (the D1 database of wrangler.toml, its queues), writes the
+database ID into wrangler.toml, sets the secrets (from environment variables of the same
+name, else asked on a terminal, else generated), and lists what it changed.
+Needs a Cloudflare login: npx wrangler login, or CLOUDFLARE_API_TOKEN.
+  -h, --help   this text`;
 
 const CONFIG_PATH = "wrangler.toml";
 const changes: string[] = [];
@@ -140,9 +151,22 @@ async function main(): Promise<void> {
   console.log("\nNext: npm run deploy");
 }
 
-main().catch((err: unknown) => {
-  console.error(`\nsetup:cloudflare stopped: ${err instanceof Error ? err.message : String(err)}`);
-  if (changes.length > 0) console.error(`Already changed:\n${changes.map((c) => `  - ${c}`).join("\n")}`);
-  console.error("Fix the cause and run it again; it picks up where it stopped.");
-  process.exit(1);
-});
+function parseOrExit(): boolean {
+  try {
+    return printedHelp(parseCli(process.argv.slice(2), {}).values, HELP);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`error: ${err.message}\n\n${HELP}`);
+    process.exit(2);
+  }
+}
+
+if (!parseOrExit()) {
+  main().catch((err: unknown) => {
+    console.error(`\nsetup:cloudflare stopped: ${err instanceof Error ? err.message : String(err)}`);
+    if (changes.length > 0) console.error(`Already changed:\n${changes.map((c) => `  - ${c}`).join("\n")}`);
+    if (err instanceof WranglerError && err.needsLogin) console.error(`\n${LOGIN_HINT}`);
+    else console.error("Fix the cause and run it again; it picks up where it stopped.");
+    process.exit(1);
+  });
+}

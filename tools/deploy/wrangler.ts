@@ -52,7 +52,40 @@ export class WranglerError extends Error {
     readonly args: string[],
     readonly result: WranglerResult,
   ) {
-    const said = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-6).join("\n");
-    super(`\`wrangler ${args.join(" ")}\` failed (exit ${result.code}):\n${said}`);
+    super(`\`wrangler ${args.join(" ")}\` failed (exit ${result.code}):\n${wranglerSaid(result)}`);
+  }
+
+  /** Whether wrangler stopped for want of credentials (not logged in, no or a bad CLOUDFLARE_API_TOKEN). */
+  get needsLogin(): boolean {
+    return NEEDS_LOGIN.test(`${this.result.stderr}\n${this.result.stdout}`);
   }
 }
+
+const NEEDS_LOGIN =
+  /CLOUDFLARE_API_TOKEN|wrangler login|not logged in|Authentication error|Invalid access token|\[code: (10000|9106|9109)\]/i;
+
+/**
+ * What wrangler said, whole: its reason is often several lines before its closing
+ * boilerplate (the log file, "report a bug"), and the line that tells the user what to
+ * do (log in, set CLOUDFLARE_API_TOKEN) must not be cut. Only blank lines and the banner go.
+ */
+export function wranglerSaid(result: WranglerResult): string {
+  const text = result.stderr.trim() || result.stdout.trim();
+  const lines = text
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .filter((line) => line.trim() !== "" && !/^\s*⛅️ wrangler|^─+$/.test(line));
+  const shown = lines.slice(0, 60);
+  return [...shown, ...(lines.length > shown.length ? [`(… ${lines.length - shown.length} more lines)`] : [])]
+    .map((line) => `  ${line}`)
+    .join("\n");
+}
+
+/** The next step after wrangler refused for want of credentials. */
+export const LOGIN_HINT = `Next step: log in to Cloudflare, then run this again:
+  npx wrangler login                       (opens a browser; on this machine), or
+  export CLOUDFLARE_API_TOKEN=<token>      (no browser, CI: a token from the dashboard's
+                                            My Profile → API Tokens, "Edit Cloudflare Workers"
+                                            template plus D1 Edit and Queues Edit)
+  export CLOUDFLARE_ACCOUNT_ID=<id>        (when the token can see more than one account)
+Check with: npx wrangler whoami`;

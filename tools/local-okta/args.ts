@@ -2,8 +2,10 @@
  * Command-line parsing for `npm run okta`: argv in, a Command out. Pure: no files,
  * no network, no environment (defaults that need I/O are filled in by cli.ts).
  */
-import { parseArgs } from "node:util";
 import { isSystemEventType, SYSTEM_CATEGORY_EVENT_TYPES } from "../../src/okta/event-types";
+import { intOption, parseCli, UsageError } from "../cli/args";
+
+export { UsageError };
 
 /** The hook's path on the local service; the base URL follows PORT (see ../local-url.ts). */
 export const HOOK_PATH = "/hooks/okta";
@@ -63,19 +65,11 @@ export type Command =
       unknownTypes: string[];
     };
 
-export class UsageError extends Error {}
-
 const COMMANDS = new Set(["send", "repeat", "verify", "types", "help"]);
 
 /** Parses `npm run okta -- …` arguments; throws UsageError with a message for the user. */
 export function parseCommand(argv: string[]): Command {
-  let parsed: ReturnType<typeof parse>;
-  try {
-    parsed = parse(argv);
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parse(argv);
   if (values.help) return { kind: "help" };
 
   // `npm run okta -- system.import.start` is short for `send system.import.start`.
@@ -103,10 +97,7 @@ export function parseCommand(argv: string[]): Command {
   }
 
   if (args.length === 0) throw new UsageError(`send needs at least one event type; see: npm run okta -- types`);
-  const count = values.count === undefined ? 1 : Number(values.count);
-  if (!Number.isInteger(count) || count < 1 || count > 1000) {
-    throw new UsageError(`--count must be a whole number from 1 to 1000 (got ${values.count})`);
-  }
+  const count = intOption(values.count, "count", 1, { min: 1, max: 1000 });
   const eventTypes = args.flatMap((type) => Array.from({ length: count }, () => type));
   return {
     kind: "send",
@@ -121,11 +112,9 @@ export function parseCommand(argv: string[]): Command {
 }
 
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
+  return parseCli(
+    argv,
+    {
       asset: { type: "string" },
       name: { type: "string" },
       count: { type: "string" },
@@ -134,9 +123,9 @@ function parse(argv: string[]) {
       secret: { type: "string" },
       header: { type: "string" },
       print: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
     },
-  });
+    { positionals: true },
+  );
 }
 
 /** The `types` listing: one type per line, with Okta's display name. */

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { fetchOrExplain, runCli } from "../cli/args";
 import { readDevVars } from "../dev-vars";
 import { localBaseUrl } from "../local-url";
 import { type Command, HELP, HOOK_PATH, parseCommand, type Target, typesListing, UsageError } from "./args";
@@ -42,7 +43,7 @@ async function resolveTarget(target: Target, fallback?: { url: string; header: s
 async function post(to: Resolved, body: string, summary: string, print: boolean): Promise<boolean> {
   if (print) console.log(JSON.stringify(JSON.parse(body), null, 2));
   const started = performance.now();
-  const res = await fetch(to.url, { method: "POST", headers: oktaHeaders(to.secret, to.header), body });
+  const res = await fetchOrExplain(to.url, { method: "POST", headers: oktaHeaders(to.secret, to.header), body });
   const ms = Math.round(performance.now() - started);
   console.log(`${res.status} ${res.statusText} (${ms} ms)  POST ${to.url}  ${summary}`);
   const text = await res.text();
@@ -88,7 +89,7 @@ async function verify(command: Extract<Command, { kind: "verify" }>): Promise<bo
   // Shaped like Okta's challenges: 40 characters of [A-Za-z0-9_-].
   const challenge = randomBytes(30).toString("base64url");
   const { "content-type": _, ...headers } = oktaHeaders(to.secret, to.header);
-  const res = await fetch(to.url, {
+  const res = await fetchOrExplain(to.url, {
     headers: { ...headers, "user-agent": "Okta-Integrations", "x-okta-verification-challenge": challenge },
   });
   const text = await res.text();
@@ -130,18 +131,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof UsageError) {
-      console.error(`error: ${err.message}\n(npm run okta -- --help for usage)`);
-      process.exitCode = 2;
-    } else {
-      const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : "";
-      console.error(`error: ${err instanceof Error ? err.message : String(err)}${cause}`);
-      process.exitCode = 1;
-    }
-  },
-);
+runCli(HELP, main);

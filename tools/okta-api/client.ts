@@ -6,6 +6,7 @@
  */
 import LinkHeader from "http-link-header";
 import { z } from "zod";
+import { fetchOrExplain } from "../cli/args";
 
 const OktaErrorBody = z.object({
   errorCode: z.string(),
@@ -67,7 +68,7 @@ export class OktaClient {
   async request(method: string, pathOrUrl: string, body?: unknown): Promise<Page<unknown>> {
     const url = pathOrUrl.startsWith("http") ? pathOrUrl : `${this.orgUrl}${pathOrUrl}`;
     for (let waits = 0; ; waits++) {
-      const res = await fetch(url, {
+      const res = await fetchOrExplain(url, {
         method,
         headers: {
           Accept: "application/json",

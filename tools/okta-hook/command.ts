@@ -6,15 +6,16 @@
  * it changed, and `--dry-run` changes nothing. Returns the exit code.
  */
 import { randomBytes } from "node:crypto";
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { isSystemEventType, SYSTEM_CATEGORY_EVENT_TYPES } from "../../src/okta/event-types";
+import { fetchOrExplain, NetworkError, parseCli, UsageError } from "../cli/args";
 import { OktaApiError, OktaClient } from "../okta-api/client";
 import { describeChanges, findOurs, type HookSettings, hookBody, hookTable, OktaHook } from "./plan";
 
 export const HOOK_HELP = `npm run okta:hook -- <command> [--dry-run]
 
-  register [--types a,b] [--no-verify]   create or update our hook, activate it, have Okta verify it
+  register [--types a,b] [--no-verify]   create our hook (Okta creates it ACTIVE) or update it (activating
+                                         an inactive one), then have Okta verify it
   verify                                 have Okta send its verification GET to our hook
   list                                   the org's event hooks (ours marked *)
   deactivate                             stop Okta delivering to our hook
@@ -22,12 +23,14 @@ export const HOOK_HELP = `npm run okta:hook -- <command> [--dry-run]
 
 Environment: OKTA_ORG_URL, OKTA_API_TOKEN (an Okta API token), OKTA_HOOK_URL (our public
 /hooks/okta URL), OKTA_HOOK_SECRET, OKTA_HOOK_SECRET_PREVIOUS, OKTA_AUTH_HEADER
-(default Authorization), OKTA_HOOK_NAME (default okta-event-workflows).`;
+(default Authorization), OKTA_HOOK_NAME (default okta-event-workflows).
+
+Options: --dry-run (change nothing), --url <hook URL>, --name <hook name>, -h/--help.
+Okta accepts only https:// hook URLs; http:// works only against the local stand-in on
+a loopback address (127.0.0.1, localhost, [::1]).`;
 
 export type Env = Record<string, string | undefined>;
 type Out = (line: string) => void;
-
-class UsageError extends Error {}
 
 const ALL_TYPES = SYSTEM_CATEGORY_EVENT_TYPES.map((type) => type.eventType);
 
@@ -41,22 +44,21 @@ interface Context {
 
 export async function runHookCommand(argv: string[], env: Env, out: Out = console.log): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
+    const { values, positionals } = parseCli(
+      argv,
+      {
         "dry-run": { type: "boolean", default: false },
         "no-verify": { type: "boolean", default: false },
         types: { type: "string" },
         url: { type: "string" },
         name: { type: "string" },
-        help: { type: "boolean", default: false },
       },
-    });
+      { positionals: true },
+    );
     const [command, step] = positionals;
     if (values.help || !command) {
       out(HOOK_HELP);
-      return values.help ? 0 : 2;
+      return values.help === true ? 0 : 2;
     }
     const ctx: Context = {
       client: new OktaClient({
@@ -72,7 +74,7 @@ export async function runHookCommand(argv: string[], env: Env, out: Out = consol
         secret: env.OKTA_HOOK_SECRET ?? "",
       },
       previous: env.OKTA_HOOK_SECRET_PREVIOUS ?? "",
-      dryRun: values["dry-run"],
+      dryRun: values["dry-run"] === true,
       out,
     };
     if (values["dry-run"]) out("dry run: nothing in Okta changes");
@@ -101,12 +103,26 @@ export async function runHookCommand(argv: string[], env: Env, out: Out = consol
       out(`error: ${err.message}\n\n${HOOK_HELP}`);
       return 2;
     }
-    if (err instanceof OktaApiError || err instanceof TypeError) {
+    if (err instanceof OktaApiError || err instanceof NetworkError || err instanceof TypeError) {
       out(`error: ${err.message}`);
       return 1;
     }
     throw err;
   }
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * Why Okta would refuse this hook URL, or null. Okta takes only https:// hook URLs; the
+ * local stand-in also takes http:// on a loopback address, so that one passes.
+ */
+export function oktaRefuses(uri: string): string | null {
+  if (!URL.canParse(uri)) return `${uri} is not a URL`;
+  const url = new URL(uri);
+  if (url.protocol === "https:") return null;
+  if (url.protocol === "http:" && LOOPBACK.test(url.hostname)) return null;
+  return `Okta refuses ${url.protocol}// hook URLs (${uri}): an Event Hook URL must be https://`;
 }
 
 function required(env: Env, name: string): string {
@@ -139,9 +155,16 @@ async function ours(ctx: Context): Promise<OktaHook> {
 
 async function register(ctx: Context, verifyAfter: boolean): Promise<number> {
   if (!ctx.settings.secret) throw new UsageError("OKTA_HOOK_SECRET is not set");
+  const refusal = oktaRefuses(ctx.settings.uri);
+  if (refusal) {
+    ctx.out(`refused: ${refusal}`);
+    ctx.out("nothing was sent to Okta; point OKTA_HOOK_URL (or --url) at an https:// URL, e.g. a Cloudflare Tunnel");
+    return 1;
+  }
   const existing = findOurs(await listHooks(ctx.client), ctx.settings);
   for (const line of describeChanges(existing, ctx.settings)) ctx.out(line);
-  if (existing?.status !== "ACTIVE") ctx.out("activate it");
+  if (!existing) ctx.out("Okta creates it ACTIVE");
+  else if (existing.status !== "ACTIVE") ctx.out(`activate it (it is ${existing.status})`);
   if (verifyAfter) ctx.out("have Okta verify it");
   if (ctx.dryRun) return 0;
   const body = hookBody(ctx.settings);
@@ -263,7 +286,7 @@ then run this again.`);
 /** Sends the hook's verification GET, as Okta would, with this secret. */
 async function workerAccepts(settings: HookSettings, secret: string): Promise<{ ok: boolean; detail: string }> {
   const challenge = randomBytes(16).toString("base64url");
-  const res = await fetch(settings.uri, {
+  const res = await fetchOrExplain(settings.uri, {
     headers: { [settings.authHeader]: secret, "X-Okta-Verification-Challenge": challenge, Accept: "application/json" },
   });
   const body: unknown = await res.json().catch(() => null);

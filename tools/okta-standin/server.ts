@@ -21,8 +21,12 @@ export async function startStandin(
       return holder.url;
     },
   });
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: "127.0.0.1" }, () => resolve(started));
+    // A port in use is the likely failure: say which, instead of an unhandled 'error' event.
+    started.once("error", (err) =>
+      reject(new Error(`cannot listen on 127.0.0.1:${options.port ?? 0}: ${err.message}`)),
+    );
   });
   holder.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

@@ -74,11 +74,16 @@ export const assetsPages = new Hono<DashboardEnv>()
     const assetId = c.req.param("id");
     const db = createDb(c.env.DB);
     const now = new Date();
-    const [paused, events, runs] = await Promise.all([
-      waitRoomFor(c.env, assetId).paused(),
+    const [events, runs] = await Promise.all([
       listEvents(db, { assetId, since: new Date(now.getTime() - BUFFER_WINDOW_MS).toISOString(), limit: 100 }),
       listRuns(db, { assetId, limit: 20 }),
     ]);
+    // A WaitRoom per (source, asset): ask the rooms of every org this asset was seen in.
+    const asked = c.req.query("source");
+    const sources = asked
+      ? [asked]
+      : [...new Set([...events.map((e) => e.source ?? null), ...runs.map((r) => r.trigger?.source ?? null), null])];
+    const paused = (await Promise.all(sources.map((source) => waitRoomFor(c.env, source, assetId).paused()))).flat();
     const names = await workflowNames(db, [...new Set([...paused, ...runs].map((r) => r.workflowId))]);
     const latest = events[0] ?? (await listEvents(db, { assetId, limit: 1 }))[0];
     return c.html(

@@ -11,6 +11,7 @@ import { createDb } from "../../db/client";
 import { workflowActivity } from "../../db/dashboard";
 import { getVersion, getWorkflow, listVersions, listWorkflows } from "../../db/workflows";
 import { AppError } from "../../errors";
+import { withCatcherUrl } from "../../workflows/catcher-url";
 import { parseDefinition } from "../../workflows/validate";
 import { apiErrorMessage, callApi } from "../api-client";
 import type { DashboardEnv } from "../auth";
@@ -162,7 +163,7 @@ export const workflowsPages = new Hono<DashboardEnv>()
     return renderEditor(c, {
       title: example ? `New workflow: ${example.name}` : "New workflow",
       action: "/workflows/new",
-      text: pretty(example?.definition ?? BLANK_DEFINITION),
+      text: pretty(example ? withCatcherUrl(example.definition, c.env.CATCHER_URL) : BLANK_DEFINITION),
     });
   })
   .post("/workflows/new", (c) =>

@@ -14,6 +14,11 @@ export type ActionContext = {
   env: object;
   /** `runId:nodeId`, sent as Idempotency-Key so a receiver can drop a repeat after a crash. */
   idempotencyKey: string;
+  /**
+   * Which attempt of this step this is (1 the first). A Slack webhook has no
+   * Idempotency-Key, so a repeat after a crash or a failed try is marked as one.
+   */
+  attempt?: number;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
 };

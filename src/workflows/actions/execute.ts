@@ -22,7 +22,7 @@ export function prepareAction(action: Action, ctx: ActionContext, secrets: Secre
     case "http":
       return prepareHttp(action, ctx.scope, secrets, ctx.idempotencyKey);
     case "slack":
-      return prepareSlack(action, ctx.scope, secrets);
+      return prepareSlack(action, ctx.scope, secrets, { attempt: ctx.attempt ?? 1, key: ctx.idempotencyKey });
     case "okta":
       return prepareOkta(action, ctx.scope, ctx.env, secrets, ctx.idempotencyKey);
   }

@@ -3,6 +3,16 @@ import type { TemplateScope } from "../template";
 import { httpUrl, type Prepared, permanentFailure, renderField, type SecretReader } from "./context";
 import type { SlackAction } from "./spec";
 
+/**
+ * Slack's incoming webhooks take no Idempotency-Key, so a repeat cannot be suppressed:
+ * an attempt after the first (the consumer died after the post, or Slack answered 5xx
+ * after posting) says so under the message, with the run's step key, so a reader
+ * seeing two of the same alert knows it is one alert.
+ */
+export function repeatNote(repeat: { attempt: number; key: string }): string {
+  return `\n_(attempt ${repeat.attempt} of step ${repeat.key}: an earlier attempt may already have posted this)_`;
+}
+
 /** The path of a Slack webhook URL is the credential itself; shorter paths are not worth scrubbing from text. */
 const MIN_REDACTED_PATH = 16;
 
@@ -12,7 +22,12 @@ const MIN_REDACTED_PATH = 16;
  * case an error message shows it in another form) is scrubbed from every report.
  * Throws TemplateError (naming the field) on template syntax errors.
  */
-export function prepareSlack(action: SlackAction, scope: TemplateScope, secrets: SecretReader): Prepared {
+export function prepareSlack(
+  action: SlackAction,
+  scope: TemplateScope,
+  secrets: SecretReader,
+  repeat: { attempt: number; key: string } = { attempt: 1, key: "" },
+): Prepared {
   const name = action.webhook.secret;
   const webhook = secrets.read(name, "slack", null);
   if (!webhook.ok) return permanentFailure(`webhook.secret: ${webhook.error}`);
@@ -24,7 +39,7 @@ export function prepareSlack(action: SlackAction, scope: TemplateScope, secrets:
   const allowed = secrets.read(name, "slack", url);
   if (!allowed.ok) return permanentFailure(`webhook.secret: ${allowed.error}`);
 
-  const text = renderField("text", action.text, scope);
+  const text = renderField("text", action.text, scope) + (repeat.attempt > 1 ? repeatNote(repeat) : "");
   return {
     ok: true,
     request: {
