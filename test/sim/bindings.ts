@@ -18,13 +18,18 @@ export function simD1(real: D1Database, book: FaultBook, clock: SimClock): D1Dat
   const realOf = new WeakMap<object, D1PreparedStatement>();
   const guard = async <T>(what: string, exec: () => Promise<T>): Promise<T> => {
     book.checkAlive(`D1 ${what}`);
-    const { fail, latencyMs } = book.d1();
-    if (latencyMs > 0) await sleep(latencyMs);
-    clock.tick();
-    if (fail === "before") throw new InjectedFault(`D1_ERROR: ${what} failed (injected)`);
-    const result = await exec();
-    if (fail === "after") throw new InjectedFault(`D1_ERROR: network lost after ${what} (injected)`);
-    return result;
+    book.inFlight += 1;
+    try {
+      const { fail, latencyMs } = book.d1();
+      if (latencyMs > 0) await sleep(latencyMs);
+      clock.tick();
+      if (fail === "before") throw new InjectedFault(`D1_ERROR: ${what} failed (injected)`);
+      const result = await exec();
+      if (fail === "after") throw new InjectedFault(`D1_ERROR: network lost after ${what} (injected)`);
+      return result;
+    } finally {
+      book.inFlight -= 1;
+    }
   };
   const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
     const wrapped = {
@@ -81,7 +86,10 @@ export function simWaitRooms(real: Rooms, book: FaultBook, roomEnv: Env, log: Ro
           await useSimEnv(stub, roomEnv);
           const method = Reflect.get(target, prop) as (...a: unknown[]) => Promise<unknown>;
           // Reflect.apply: an RPC stub treats `.apply` as a remote method name.
-          const result = await Reflect.apply(method, target, args);
+          book.inFlight += 1;
+          const result = await Promise.resolve(Reflect.apply(method, target, args)).finally(() => {
+            book.inFlight -= 1;
+          });
           for (const key of waitsOfRoomCall(prop, args))
             if (!log.registered.has(key)) log.registered.set(key, clock.now);
           for (const uuid of eventsOfRoomCall(prop, args)) {

@@ -1,8 +1,10 @@
 /**
  * The faults that act from inside an outbound call: the outside world's hostile answers,
- * a call that hangs past its lease while a second consumer takes the run (finding 8), and
- * a terminate through the API while calls are queued behind others (finding 7).
+ * a call that hangs past its lease while a second consumer takes the run (finding 8), a
+ * terminate through the API while calls are queued behind others (finding 7), and a call
+ * that hangs while the rest of its round answers, after which its consumer dies (finding 9).
  */
+import type { SimClock } from "./clock";
 import type { RunView } from "./engine-view";
 import type { FaultBook } from "./fault-book";
 import type { OutboundCall, Outside, Responder } from "./outside";
@@ -18,6 +20,7 @@ export interface CallFaultDeps {
   secondConsumer: () => Promise<void>;
   inSecondConsumer: () => boolean;
   runs: () => Promise<RunView[]>;
+  clock: SimClock;
   terminate: (runId: string) => Promise<void>;
 }
 
@@ -84,6 +87,27 @@ export function callFaults(deps: CallFaultDeps): Responder {
     terminating.open();
   };
 
+  /**
+   * Finding 9: the first call of a burst hangs until the rest of its consumer has gone quiet
+   * (every other call answered, no D1 or WaitRoom call in flight for a while), then a minute
+   * passes and the consumer dies. An engine that commits each outcome as it returns has
+   * recorded the others; one that holds them for the round repeats every answered call.
+   */
+  let hung = false;
+  const hangDeath = async (call: OutboundCall): Promise<void> => {
+    if (hung || deps.inSecondConsumer() || !book.invoking) return;
+    hung = true;
+    book.record("hang-death");
+    let quiet = 0;
+    for (let i = 0; i < 200 && quiet < 6; i++) {
+      await sleep(50);
+      const busy = book.inFlight > 0 || deps.outside.calls.some((c) => c !== call && c.answeredAt === null);
+      quiet = busy ? 0 : quiet + 1;
+    }
+    deps.clock.set(deps.clock.now + 60_000);
+    book.kill();
+  };
+
   return async (call, previous) => {
     if (hostile?.kind === "hostile-retry-after" && call.workflow === hostile.workflow && previous.length === 0) {
       hostileKey ??= call.key;
@@ -94,6 +118,7 @@ export function callFaults(deps: CallFaultDeps): Responder {
     }
     if (book.has("slow-action") && call.workflow === "two") await slowAction(call);
     if (book.has("terminate-queued") && call.workflow === "one" && call.assetId.includes("-b")) await terminateQueued();
+    if (book.has("hang-death") && call.workflow === "one" && call.assetId.includes("-b")) await hangDeath(call);
     return null;
   };
 }

@@ -16,6 +16,12 @@ export class FaultBook {
   /** Set while a consumer invocation runs that the plan may kill at one of its awaits. */
   private deathAt: number | null = null;
   private awaits = 0;
+  /** Whether a consumer invocation (outermost) is running. */
+  invoking = false;
+  /** Binding calls (D1, WaitRoom) in flight: a hang-death waits for them to settle. */
+  inFlight = 0;
+  /** Simulated times at which a hang-death killed its consumer. */
+  readonly deaths: number[] = [];
 
   constructor(
     readonly faults: readonly Fault[],
@@ -48,6 +54,7 @@ export class FaultBook {
 
   /** A consumer invocation starts: maybe it will die at its n-th binding await. */
   startInvocation(): void {
+    this.invoking = true;
     this.dead = false;
     this.awaits = 0;
     this.deathAt = this.firing("consumer-death") ? this.r.int(1, 12) : null;
@@ -68,6 +75,7 @@ export class FaultBook {
   }
 
   endInvocation(): boolean {
+    this.invoking = false;
     const died = this.dead;
     this.dead = false;
     this.deathAt = null;
@@ -127,6 +135,12 @@ export class FaultBook {
       }
     }
     return ms;
+  }
+
+  /** Kills the current consumer invocation now (hang-death): its later binding calls fail, nothing is acked. */
+  kill(): void {
+    this.dead = true;
+    this.deaths.push(this.clock.now);
   }
 
   /** Counts a fault that the outside world or the runner applied (hostile answers, slow actions, terminate). */

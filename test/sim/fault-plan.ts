@@ -27,7 +27,12 @@ export type Fault =
   /** The first action of `two` hangs past the lease while the run is handed to a second consumer (finding 8). */
   | { kind: "slow-action" }
   /** A run of a burst is terminated through the API while its call is queued behind others (finding 7). */
-  | { kind: "terminate-queued" };
+  | { kind: "terminate-queued" }
+  /**
+   * One call of a burst hangs until the rest of its consumer has gone quiet (the other calls
+   * answered), and then the consumer dies (finding 9: outcomes held for the round die with it).
+   */
+  | { kind: "hang-death" };
 
 export type FaultKind = Fault["kind"];
 
@@ -45,6 +50,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   "hostile-retry-after",
   "slow-action",
   "terminate-queued",
+  "hang-death",
 ];
 
 const MINUTE = 60_000;
@@ -94,6 +100,7 @@ export function drawFault(r: Rng, kind: FaultKind, end: number): Fault {
       };
     case "slow-action":
     case "terminate-queued":
+    case "hang-death":
       return { kind };
   }
 }

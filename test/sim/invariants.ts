@@ -38,6 +38,12 @@ export interface Observed {
    * (a dying consumer, a D1 error, a lease lost mid-call): only then may an answered call repeat.
    */
   crashes: boolean;
+  /**
+   * When a hang-death killed a consumer (simulated ms): a call answered at or after one of
+   * these may repeat (its consumer was dead before it could record it); one answered
+   * earlier, while the consumer still lived, may not.
+   */
+  killedAt: readonly number[];
 }
 
 export interface Verdict {
@@ -140,13 +146,17 @@ export async function checkInvariants(o: Observed): Promise<Verdict> {
     }
     // Each action runs once: a call answered 2xx is repeated only after a crash.
     if (!o.crashes) {
+      const excused = (c: OutboundCall) =>
+        c.answeredAt !== null && o.killedAt.some((t) => c.answeredAt !== null && c.answeredAt >= t);
       for (const call of mine) {
-        const answered = mine.find((c) => c.node === call.node && c.at < call.at && c.status >= 200 && c.status < 300);
+        const answered = mine.find(
+          (c) => c.node === call.node && c.at < call.at && c.status >= 200 && c.status < 300 && !excused(c),
+        );
         check(
           !answered,
           4,
           () =>
-            `run ${run.id} (${label(o, run)}): ${call.node} called again after a 2xx answer, with no crash in the plan`,
+            `run ${run.id} (${label(o, run)}): ${call.node} called again after a 2xx answer${answered?.answeredAt != null && o.killedAt.length > 0 ? ` ${((o.killedAt[0] ?? 0) - answered.answeredAt) / 1000} s before its consumer died` : ", with no crash in the plan"}`,
         );
       }
     }

@@ -147,6 +147,7 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
     secondConsumer,
     inSecondConsumer: () => nested,
     runs: () => readRuns(env.DB, [...workflows.keys()]),
+    clock,
     terminate: async (runId) => {
       const saved = book.suspend();
       await api(simEnv, "POST", `/api/runs/${runId}/terminate`).finally(() => book.resume(saved));
@@ -235,6 +236,7 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
     },
     now: clock.now,
     crashes: schedule.faults.some((f) => ["consumer-death", "d1-error", "slow-action"].includes(f.kind)),
+    killedAt: book.deaths,
   });
 
   for (const id of workflows.keys()) await api(env, "DELETE", `/api/workflows/${id}`);

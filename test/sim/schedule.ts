@@ -91,7 +91,7 @@ export function generateSchedule(seed: number, nonce: string, options: ScheduleO
     if (story === "triple") tripleEvents(r, trigger, newEvent, options.plain ?? false);
   }
   // A burst: one delivery starting several one-action runs at once (one consumer batch, six call slots).
-  if (r.chance(0.35) || needs("terminate-queued")) {
+  if (r.chance(0.35) || needs("terminate-queued") || needs("hang-death")) {
     const source = r.pick(sources);
     const at = r.int(0, 5 * MINUTE);
     const burst = Array.from({ length: 8 }, (_, i) =>

@@ -29,6 +29,7 @@ const CI_CASES: Case[] = [
   { seed: 21, options: { faults: ["waitroom"], plain: true } }, // finding 4
   { seed: 1, options: { faults: ["terminate-queued"], plain: true } }, // finding 7
   { seed: 1, options: { faults: ["slow-action"], plain: true } }, // finding 8
+  { seed: 1, options: { faults: ["hang-death"], plain: true } }, // finding 9
 ];
 
 const vars = env;
