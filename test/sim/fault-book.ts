@@ -94,6 +94,8 @@ export class FaultBook {
   }
 
   d1(): { fail: "before" | "after" | null; latencyMs: number } {
+    const blip = this.invoking ? this.blip() : null;
+    if (blip) return { fail: blip, latencyMs: 0 };
     const error = this.firing("d1-error");
     const latency = this.firing("d1-latency");
     return { fail: error?.when ?? null, latencyMs: latency?.ms ?? 0 };
@@ -135,6 +137,19 @@ export class FaultBook {
       }
     }
     return ms;
+  }
+
+  private consumerStatements = 0;
+  /** A d1-blip due at this consumer D1 statement: counts each statement a consumer makes. */
+  private blip(): "before" | "after" | null {
+    this.consumerStatements += 1;
+    for (const fault of this.faults) {
+      if (fault.kind === "d1-blip" && fault.nth === this.consumerStatements) {
+        this.hit("d1-blip");
+        return fault.when;
+      }
+    }
+    return null;
   }
 
   /** Kills the current consumer invocation now (hang-death): its later binding calls fail, nothing is acked. */

@@ -32,7 +32,12 @@ export type Fault =
    * One call of a burst hangs until the rest of its consumer has gone quiet (the other calls
    * answered), and then the consumer dies (finding 9: outcomes held for the round die with it).
    */
-  | { kind: "hang-death" };
+  | { kind: "hang-death" }
+  /**
+   * The n-th D1 statement made by a consumer fails, once, and nothing else goes wrong
+   * (finding 10: the queue's retry must carry on at once, not find the failed attempt's lease).
+   */
+  | { kind: "d1-blip"; nth: number; when: "before" | "after" };
 
 export type FaultKind = Fault["kind"];
 
@@ -51,6 +56,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   "slow-action",
   "terminate-queued",
   "hang-death",
+  "d1-blip",
 ];
 
 const MINUTE = 60_000;
@@ -98,6 +104,8 @@ export function drawFault(r: Rng, kind: FaultKind, end: number): Fault {
         workflow: r.pick(["one", "branch", "two"]),
         value: r.pick(["99999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"]),
       };
+    case "d1-blip":
+      return { kind, nth: r.int(2, 16), when: r.pick(["before", "after"]) };
     case "slow-action":
     case "terminate-queued":
     case "hang-death":

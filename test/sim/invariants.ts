@@ -19,6 +19,8 @@ export interface Observed {
   events: readonly SimEvent[];
   /** Events some delivery of which Okta saw answered 200. */
   accepted: ReadonlySet<string>;
+  /** When Okta first saw each accepted event answered 200 (simulated ms). */
+  acceptedAt: ReadonlyMap<string, number>;
   fates: ReadonlyMap<string, EventFate>;
   /** When each event first reached a WaitRoom (harness-observed). */
   reached: ReadonlyMap<string, number>;
@@ -44,6 +46,12 @@ export interface Observed {
    * earlier, while the consumer still lived, may not.
    */
   killedAt: readonly number[];
+  /**
+   * Whether the plan's only faults are single D1 errors (d1-blip): then a run without waits
+   * ends within a lease of its trigger's acceptance, as the queue's retry carries it on at
+   * once (finding 10: it found the failed attempt's lease and left the run to the cron).
+   */
+  prompt: boolean;
 }
 
 export interface Verdict {
@@ -80,6 +88,23 @@ export async function checkInvariants(o: Observed): Promise<Verdict> {
     }
     const waiting = run.status === "waiting" && run.waitingUntil !== null && run.waitingUntil > o.now;
     check(waiting && (await o.registered(run)), 2, () => `run ${run.id} (${label(o, run)}) is stuck ${run.status}`);
+  }
+
+  // 2, in time: after a single D1 error a run without waits does not wait for the cron.
+  if (o.prompt) {
+    for (const run of o.runs) {
+      const workflow = o.workflows.get(run.workflowId);
+      const acceptedAt = o.acceptedAt.get(run.triggerUuid);
+      if (!workflow || acceptedAt === undefined || Object.values(workflow.nodes).some((n) => n.kind === "event"))
+        continue;
+      const took = (run.endedAt ?? o.now) - acceptedAt;
+      check(
+        took <= LEASE_MS,
+        2,
+        () =>
+          `run ${run.id} (${label(o, run)}) ended ${Math.round(took / 1000)} s after its trigger was accepted, after a single D1 error (more than a lease: it waited for the cron)`,
+      );
+    }
   }
 
   // 3. Each run took the oracle's path; one run per (workflow, trigger) the oracle starts, and no other.

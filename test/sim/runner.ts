@@ -157,6 +157,7 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
 
   // Okta: each delivery, retried (same eventId) after a minute while it is not answered 200.
   const accepted = new Set<string>();
+  const acceptedAt = new Map<string, number>();
   const agenda: Array<Delivery & { tries: number }> = schedule.deliveries.map((d) => ({ ...d, tries: 0 }));
   const deliver = async (d: Delivery & { tries: number }) => {
     const request = deliveryRequest(d, byUuid, clock.now);
@@ -165,7 +166,11 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
       () => new Response("thrown", { status: 599 }),
     );
     await waitOnExecutionContext(ctx).catch(() => undefined);
-    if (res.status === 200) for (const uuid of d.uuids) accepted.add(uuid);
+    if (res.status === 200)
+      for (const uuid of d.uuids) {
+        accepted.add(uuid);
+        if (!acceptedAt.has(uuid)) acceptedAt.set(uuid, clock.now);
+      }
     else if (d.tries < 3) agenda.push({ ...d, at: d.at + MINUTE * (d.tries + 1), tries: d.tries + 1 });
   };
 
@@ -223,6 +228,7 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
   const verdict = await checkInvariants({
     events,
     accepted,
+    acceptedAt,
     reached: roomLog.reached,
     roomsOf: (uuid) => [...(roomLog.rooms.get(uuid) ?? [])],
     registeredAt: (runId, nodeId) => roomLog.registered.get(`${runId}:${nodeId}`) ?? null,
@@ -235,8 +241,9 @@ async function simulate(schedule: Schedule, clock: SimClock, outside: Outside): 
       return waitRegistered(env.WAIT_ROOMS, waitRoomName(trigger?.source ?? null, run.assetId ?? ""), run.id);
     },
     now: clock.now,
-    crashes: schedule.faults.some((f) => ["consumer-death", "d1-error", "slow-action"].includes(f.kind)),
+    crashes: schedule.faults.some((f) => ["consumer-death", "d1-error", "d1-blip", "slow-action"].includes(f.kind)),
     killedAt: book.deaths,
+    prompt: schedule.faults.every((f) => f.kind === "d1-blip"),
   });
 
   for (const id of workflows.keys()) await api(env, "DELETE", `/api/workflows/${id}`);

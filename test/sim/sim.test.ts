@@ -30,6 +30,7 @@ const CI_CASES: Case[] = [
   { seed: 1, options: { faults: ["terminate-queued"], plain: true } }, // finding 7
   { seed: 1, options: { faults: ["slow-action"], plain: true } }, // finding 8
   { seed: 1, options: { faults: ["hang-death"], plain: true } }, // finding 9
+  { seed: 3, options: { faults: ["d1-blip"], plain: true } }, // finding 10
 ];
 
 const vars = env;
