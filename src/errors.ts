@@ -19,6 +19,7 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "unavailable"
   | "loop_detected"
+  | "rate_limited"
   | "internal";
 
 export class AppError extends HTTPException {
@@ -26,6 +27,8 @@ export class AppError extends HTTPException {
     override readonly status: ContentfulStatusCode,
     readonly code: ErrorCode,
     message: string,
+    /** Sent with the answer, e.g. a 429's Retry-After. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(status, { message });
   }
@@ -34,7 +37,7 @@ export class AppError extends HTTPException {
 /** Renders any thrown value as the error shape; unknown errors are logged and answered 500 without detail. */
 export function errorResponse(err: unknown, c: Context): Response {
   if (err instanceof AppError) {
-    return c.json({ error: { code: err.code, message: err.message } }, err.status);
+    return c.json({ error: { code: err.code, message: err.message } }, err.status, err.headers);
   }
   if (err instanceof HTTPException) {
     const code: ErrorCode =

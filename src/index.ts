@@ -1,10 +1,11 @@
-/** The Worker's entry points: HTTP (Okta hook, API), the events queue consumer, the cron, and the WaitRoom. */
+/** The Worker's entry points: HTTP (Okta hook, API), the events queue consumer, the cron, the WaitRoom and the FailureLimiter. */
 import { app } from "./app";
 import { handleQueue } from "./consumer";
 import { DEAD_LETTER_QUEUE, handleDeadLetters } from "./dead-letters";
 import { handleScheduled } from "./scheduled";
 
 export { WaitRoom } from "./durable/wait-room";
+export { FailureLimiter } from "./limits/failure-limiter";
 
 // Two queues, one handler: the dead-letter queue's batches go to its own consumer.
 export default {

@@ -4,7 +4,7 @@
  * logged and left to the cron instead of failing Okta's request.
  */
 import type { Db } from "./db/client";
-import { clearEnqueued, storeDelivery } from "./db/events";
+import { clearEnqueued, type DeliveryRecord, storeDelivery } from "./db/events";
 import { errorText, logError } from "./log";
 import type { OktaEnvelope } from "./okta/envelope";
 import { normaliseEvent } from "./okta/normalise";
@@ -31,18 +31,7 @@ export async function acceptDelivery(
   const normalised = uniqueByUuid(envelope.data.events).map((event) =>
     normaliseEvent(event, envelope.eventId, receivedAt, hookSource),
   );
-  const newUuids = new Set(
-    await storeDelivery(
-      db,
-      {
-        eventId: envelope.eventId,
-        source: envelope.source ?? null,
-        eventTime: envelope.eventTime ?? null,
-        receivedAt: receivedAt.toISOString(),
-      },
-      normalised,
-    ),
-  );
+  const newUuids = new Set(await storeDelivery(db, deliveryRecord(envelope, receivedAt), normalised));
   const messages: EventMessage[] = normalised
     .filter((event) => newUuids.has(event.uuid))
     .map((event) => ({ kind: "event", uuid: event.uuid, inCategory: event.inCategory, fields: event.fields }));
@@ -60,6 +49,24 @@ export async function acceptDelivery(
 }
 
 /**
+ * Stores a delivery of past events (a backfill from the System Log) and starts nothing:
+ * the events are never sent to the queue, so no run starts and no wait resumes; a
+ * replay starts their runs later, on purpose. Throws only if D1 could not store it.
+ */
+export async function storeDeliveryOnly(
+  db: Db,
+  envelope: OktaEnvelope,
+  receivedAt: Date,
+  hookSource: string | null = null,
+): Promise<Omit<AcceptResult, "enqueued">> {
+  const normalised = uniqueByUuid(envelope.data.events).map((event) =>
+    normaliseEvent(event, envelope.eventId, receivedAt, hookSource),
+  );
+  const stored = await storeDelivery(db, deliveryRecord(envelope, receivedAt), normalised, { storeOnly: true });
+  return { received: normalised.length, stored: stored.length };
+}
+
+/**
  * The rows were stored as enqueued; after a failed send, say they are not, so the
  * cron re-sends them within a minute. If even that write fails, the cron still
  * finds them, later, as sent but never consumed.
@@ -70,6 +77,15 @@ async function forgetEnqueued(db: Db, uuids: string[]): Promise<void> {
   } catch (err) {
     logError("could not record the failed send; the cron will still re-send", { error: errorText(err) });
   }
+}
+
+function deliveryRecord(envelope: OktaEnvelope, receivedAt: Date): DeliveryRecord {
+  return {
+    eventId: envelope.eventId,
+    source: envelope.source ?? null,
+    eventTime: envelope.eventTime ?? null,
+    receivedAt: receivedAt.toISOString(),
+  };
 }
 
 /** Okta may repeat an event inside one delivery; the first copy is the one kept. */

@@ -1,12 +1,14 @@
 /**
  * The cron trigger repairs what a failure left behind: events D1 holds that the
  * consumer never handled (the send failed after the delivery was stored, or the
- * message was lost), and runs whose messages were lost (see engine/repairs.ts).
+ * message was lost), and runs whose messages were lost (see engine/repairs.ts). It
+ * also applies retention and deletes ended dashboard sessions.
  */
 import { createDb } from "./db/client";
 import { fieldsOf } from "./db/event-rows";
 import { abandonEvents, findStranded, markRequeued } from "./db/events";
 import type { DeadLetterRow } from "./db/schema";
+import { deleteEndedSessions, tokenHash } from "./db/sessions";
 import { repairRuns } from "./engine/repairs";
 import { logError } from "./log";
 import { enqueueEach, eventMessageBody } from "./queue/enqueue";
@@ -92,6 +94,8 @@ export async function handleScheduled(
     reenqueueStranded(env, now),
     repairRuns(createDb(env.DB), env, now),
     applyRetention(createDb(env.DB), env, now),
+    // Whatever RETENTION_DAYS says: expired, idle, and made under a previous ADMIN_TOKEN.
+    tokenHash(env.ADMIN_TOKEN).then((hash) => deleteEndedSessions(createDb(env.DB), hash, now)),
   ]);
   const failed = results.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;

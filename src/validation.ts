@@ -22,19 +22,28 @@ function mostSpecific(issue: Issue): Issue {
   return best;
 }
 
+/**
+ * One `{ path, message }` per problem of an issue. A strict object's unknown keys are
+ * named by their own path (`trigger.types: unknown key`), not the object's.
+ */
+function located(first: Issue): Array<{ path: string; message: string }> {
+  const issue = mostSpecific(first);
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: "unknown key" }));
+  }
+  return [{ path: formatPath(issue.path), message: issue.message }];
+}
+
 /** Describes the first problem as `path: message`, e.g. `data.events[0].uuid: Invalid input: expected string`. */
 export function describeIssue(error: z.ZodError): string {
   const first = error.issues[0];
   if (!first) return "invalid input";
-  const issue = mostSpecific(first);
-  const path = formatPath(issue.path);
-  return path ? `${path}: ${issue.message}` : issue.message;
+  const [problem] = located(first);
+  if (!problem) return "invalid input";
+  return problem.path ? `${problem.path}: ${problem.message}` : problem.message;
 }
 
 /** Every problem, each as `path: message` (the most specific branch of a union), in the order zod found them. */
 export function describeIssues(error: z.ZodError): Array<{ path: string; message: string }> {
-  return error.issues.map((first) => {
-    const issue = mostSpecific(first);
-    return { path: formatPath(issue.path), message: issue.message };
-  });
+  return error.issues.flatMap(located);
 }

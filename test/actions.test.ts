@@ -189,6 +189,24 @@ describe("http action", () => {
   });
 });
 
+describe("a JSON body is JSON-encoded, not markup-escaped", () => {
+  it("carries an Event Field holding markup and quotes exactly as Okta sent it", async () => {
+    const value = '<!channel> "quoted" & <b>bold</b>\n';
+    const { ctx, sent } = harness([new Response("ok")]);
+    ctx.scope = scope(eventFields({ displayName: value }));
+    await executeAction(
+      HttpAction.parse({
+        type: "http",
+        method: "POST",
+        url: "https://partner.example.com/hook",
+        body: { name: "{{ trigger.displayName }}", text: "token {{ trigger.displayName }}" },
+      }),
+      ctx,
+    );
+    expect(JSON.parse(sent[0]?.body ?? "")).toEqual({ name: value, text: `token ${value}` });
+  });
+});
+
 describe("retries", () => {
   it("retries a 503 after a jittered backoff, then succeeds", async () => {
     const { ctx, sent, delays } = harness([new Response("busy", { status: 503 }), new Response("ok")]);
@@ -345,6 +363,44 @@ describe("slack action", () => {
       retryable: false,
     });
     expect(sent).toEqual([]);
+  });
+
+  describe("escapes every inserted value for mrkdwn, never the template's own markup", () => {
+    const HOSTILE = "<!channel> <@U123> <https://evil.example|Re-verify> & co";
+    const ESCAPED = "&lt;!channel&gt; &lt;@U123&gt; &lt;https://evil.example|Re-verify&gt; &amp; co";
+    const posted = (sent: Sent[]) => (JSON.parse(sent[0]?.body ?? "{}") as { text: string }).text;
+
+    it("Event Fields of the trigger and the current event, and the run", async () => {
+      const { ctx, sent } = harness([new Response("ok")]);
+      const hostile = eventFields({ id: HOSTILE, alternateId: HOSTILE, displayName: HOSTILE, eventResult: HOSTILE });
+      ctx.scope = { ...scope(hostile), event: hostile, run: { id: HOSTILE, workflowId: HOSTILE } };
+      const action = SlackAction.parse({
+        ...slack(),
+        text: "<!here> *{{ trigger.displayName }}* `{{ trigger.id }}` {{ event.alternateId }} {{ event.eventResult }} <https://okta.example/run/{{ run.id }}|{{ run.workflowId }}>",
+      });
+      await executeAction(action, ctx);
+      expect(posted(sent)).toBe(
+        `<!here> *${ESCAPED}* \`${ESCAPED}\` ${ESCAPED} ${ESCAPED} <https://okta.example/run/${ESCAPED}|${ESCAPED}>`,
+      );
+    });
+
+    it("what an earlier node's response held, as text or JSON", async () => {
+      const { ctx, sent } = harness([new Response("ok")]);
+      ctx.scope = { ...scope(), nodes: { check: { output: { status: 200, body: HOSTILE, json: { name: HOSTILE } } } } };
+      const action = SlackAction.parse({
+        ...slack(),
+        text: "{{ nodes.check.output.body }} | {{ nodes.check.output.json }}",
+      });
+      await executeAction(action, ctx);
+      expect(posted(sent)).toBe(`${ESCAPED} | {"name":"${ESCAPED}"}`);
+      expect(posted(sent)).not.toMatch(/[<>]/);
+    });
+
+    it("the step key in a repeat's note", async () => {
+      const { ctx, sent } = harness([new Response("ok")], ENV, "<!channel>");
+      await executeAction(slack(), { ...ctx, attempt: 2 });
+      expect(posted(sent)).toContain("of step &lt;!channel&gt;:node-1");
+    });
   });
 
   it("rejects a secret that does not hold an https URL, without showing it", async () => {

@@ -46,7 +46,7 @@ describe("dashboard sign-in", () => {
   });
 
   it("never redirects off the site after sign-in", async () => {
-    for (const next of ["//evil.example/x", "https://evil.example/", "/\\evil.example"]) {
+    for (const next of ["//evil.example/x", "https://evil.example/", "/\\evil.example", "/\t/evil.example/x"]) {
       const res = await postForm("/login", { token: ADMIN_TOKEN, next }, null);
       expect(res.headers.get("location"), next).toBe("/");
     }
@@ -109,6 +109,22 @@ describe("the dashboard beside /api and /hooks", () => {
     expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
     expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
     expect(res.headers.get("cache-control")).toBe("no-store");
+    // The same answer as frame-ancestors 'none', for browsers that only know the older header.
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
     expect((await res.text()).startsWith("<!doctype html>")).toBe(true);
+  });
+
+  it("marks every /api answer no-store: data, refusals, unknown paths and the OpenAPI document", async () => {
+    const bearer = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+    for (const [path, headers, status] of [
+      ["/api/events", bearer, 200],
+      ["/api/events", {}, 401],
+      ["/api/nothing-here", bearer, 404],
+      ["/api/openapi.json", {}, 200],
+    ] as const) {
+      const res = await send(new Request(`${ORIGIN}${path}`, { headers }));
+      expect(res.status, path).toBe(status);
+      expect(res.headers.get("cache-control"), `${path} ${status}`).toBe("no-store");
+    }
   });
 });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { checkDefinitionText } from "../src/ui/definition-problems";
 import { layoutWorkflow } from "../src/ui/diagram/layout";
+import { link } from "../src/ui/link";
 import type { WorkflowDefinition } from "../src/workflows/definition";
 import { dryRun } from "../src/workflows/dry-run";
 import { parseDefinition } from "../src/workflows/validate";
@@ -31,6 +32,17 @@ const revokeOnCreate = definition({
       next: null,
     },
   },
+});
+
+describe("link", () => {
+  it("percent-encodes every value, in a path segment or a query value, and keeps the literal text", () => {
+    const uuid = "evt?x=1#frag/a b&c";
+    expect(link`/events/${uuid}`).toBe("/events/evt%3Fx%3D1%23frag%2Fa%20b%26c");
+    expect(link`/runs?workflowId=${uuid}&status=${"waiting"}`).toBe(
+      "/runs?workflowId=evt%3Fx%3D1%23frag%2Fa%20b%26c&status=waiting",
+    );
+    expect(link`/workflows/${"w"}/versions/${3}`).toBe("/workflows/w/versions/3");
+  });
 });
 
 describe("checkDefinitionText", () => {

@@ -96,6 +96,37 @@ describe("events pages", () => {
   });
 });
 
+describe("links to an id holding ?, # and /", () => {
+  /** The hrefs of a page as a browser reads them (attribute entities decoded). */
+  const hrefs = (text: string) =>
+    [...text.matchAll(/href="([^"]*)"/g)].map((m) =>
+      (m[1] ?? "").replaceAll("&quot;", '"').replaceAll("&#39;", "'").replaceAll("&amp;", "&"),
+    );
+  /** Follows the one link on `text` to an event page, resolved as a browser would (query and fragment split off). */
+  async function followToEvent(text: string): Promise<string> {
+    const links = hrefs(text).filter((href) => href.startsWith("/events/"));
+    expect(links).toHaveLength(1);
+    const url = new URL(links[0] ?? "", "http://worker.test");
+    return page(url.pathname + url.search);
+  }
+
+  it("an event's uuid stays one path segment: list, run and asset pages link to its own page", async () => {
+    const assetId = newAssetId("0oa");
+    const workflow = await createWorkflow(watchdog(assetId));
+    const uuid = `evt?x=1#frag/${crypto.randomUUID()}`;
+    await deliverEvent({ eventType: "system.import.start", assetId, uuid });
+    const run = await runOf(workflow.id, uuid, ["waiting"]);
+    const runLink = `href="/runs/${run.id}"`;
+
+    for (const from of [`/events?id=${assetId}`, `/runs/${run.id}`, `/assets/${assetId}`]) {
+      const eventPage = await followToEvent(await page(from));
+      // The page of this event: the run it started is listed there.
+      expect(eventPage, from).toContain(runLink);
+      expect(eventPage, from).toContain(">started<");
+    }
+  });
+});
+
 describe("runs pages", () => {
   it("shows a waiting run with what it waits for, lets it be terminated, and lists it with its Structure", async () => {
     const { assetId, workflow, run } = await waitingRun();

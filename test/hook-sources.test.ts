@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
 import { getPage, html, signIn } from "./dashboard-support";
 import { expectLogged, infoLines } from "./expected-logs";
-import { HOOK_SECRET, send, sendWithEnv, storedEvent, tableCounts } from "./support";
+import { freshClientIp, HOOK_SECRET, send, sendWithEnv, storedEvent, tableCounts } from "./support";
 import {
   apiJson,
   buildEvent,
@@ -42,7 +42,14 @@ function tokenEvent(assetId = newAssetId()) {
 /** POSTs a one-event delivery to a hook path with the given headers; returns the response and the event. */
 async function postTo(source: string | null, headers: Record<string, string>, event = tokenEvent()) {
   const body = JSON.stringify(oktaDelivery([event]));
-  const response = await send(new Request(hookUrl(source), { method: "POST", headers, body }));
+  // Each from its own address: these refusals are about the secrets, not the failure limit.
+  const response = await send(
+    new Request(hookUrl(source), {
+      method: "POST",
+      headers: { "cf-connecting-ip": freshClientIp(), ...headers },
+      body,
+    }),
+  );
   return { response, event };
 }
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { redact, secretForms } from "../src/workflows/actions/redact";
 import { renderUrl } from "../src/workflows/actions/url-template";
 import { eventFields } from "./event-fields";
-import { ADMIN_TOKEN, HOOK_SECRET, HOOK_URL, send } from "./support";
+import { ADMIN_TOKEN, freshClientIp, HOOK_SECRET, HOOK_URL, send } from "./support";
 import { api } from "./workflow-support";
 
 const scopeWith = (displayName: string) => ({
@@ -234,7 +234,11 @@ describe("the hook under hostile deliveries", () => {
         const res = await send(
           new Request(HOOK_URL, {
             method: "POST",
-            headers: { "content-type": "application/json", ...(withSecret ? { authorization: HOOK_SECRET } : {}) },
+            headers: {
+              "content-type": "application/json",
+              "cf-connecting-ip": freshClientIp(),
+              ...(withSecret ? { authorization: HOOK_SECRET } : {}),
+            },
             body: text,
           }),
         );

@@ -21,6 +21,17 @@ export function hookRequest(options: HookRequestOptions = {}): Request {
   return new Request(HOOK_URL, { method, headers, body: options.body });
 }
 
+let clients = 0;
+/**
+ * A client address no other request has used (each its own IPv6 /64), for a test that
+ * sends refused credentials on purpose but is not about the failure limit: without
+ * CF-Connecting-IP every request shares one budget (test/rate-limits.test.ts).
+ */
+export function freshClientIp(): string {
+  clients += 1;
+  return `2001:db8:${clients.toString(16)}::1`;
+}
+
 /** Sends a request through the Worker's default export, as the runtime would. */
 export function send(request: Request): Promise<Response> {
   return exports.default.fetch(request);

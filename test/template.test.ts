@@ -4,6 +4,7 @@ import {
   jsonTemplateReferences,
   renderJson,
   renderTemplate,
+  renderTemplateEncoded,
   TemplateError,
   type TemplateScope,
   TemplateString,
@@ -61,6 +62,23 @@ describe("renderTemplate", () => {
 
   it("throws TemplateError on an unclosed placeholder", () => {
     expect(() => renderTemplate("Hello {{ trigger.id", scope())).toThrow(TemplateError);
+  });
+});
+
+describe("renderTemplateEncoded", () => {
+  it("passes each inserted value through the output's escape, never the template's own text", () => {
+    const s = scope({ trigger: eventFields({ displayName: "<b>&" }), run: { id: "<r>", workflowId: "w" } });
+    const seen: string[] = [];
+    const out = renderTemplateEncoded(
+      "<i>{{ trigger.displayName }}</i> & {{ run.id }}{{ trigger.alternateId }}",
+      s,
+      (v) => {
+        seen.push(v);
+        return `[${v.replaceAll("<", "&lt;")}]`;
+      },
+    );
+    expect(out).toBe("<i>[&lt;b>&]</i> & [&lt;r>][]");
+    expect(seen).toEqual(["<b>&", "<r>", ""]);
   });
 });
 
@@ -155,7 +173,7 @@ describe("checkTemplatePaths", () => {
       "nodes.notify.status",
       "{{ nodes.notify.status }}: a node exposes only its output, e.g. {{ nodes.notify.output }}",
     ],
-    ["run.secret", "{{ run.secret }}: unknown run field 'secret'; one of id, workflowId"],
+    ["run.secret", "{{ run.secret }}: unknown run field 'secret'; one of id, workflowId, late, lateBy, lateBySeconds"],
   ])("rejects %s, naming the path", (path, message) => {
     expect(checkTemplatePaths([path], nodes)).toContain(message);
   });

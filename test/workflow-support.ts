@@ -106,6 +106,25 @@ export function newAssetId(prefix = "00T"): string {
   return `${prefix}${crypto.randomUUID().replaceAll("-", "")}`;
 }
 
+/**
+ * An enabled workflow on a fresh asset: every API token created on it posts `text` to
+ * Slack. Returns the asset, the workflow and the event target that triggers it.
+ */
+export async function slackOnTokenCreate(name: string, text: string, extra: Record<string, unknown> = {}) {
+  const assetId = newAssetId();
+  const workflow = await createWorkflow({
+    name: `${name} ${assetId}`,
+    ...extra,
+    trigger: { eventTypes: ["system.api_token.create"], filter: onAsset(assetId) },
+    start: "page",
+    nodes: {
+      page: { kind: "action", action: { type: "slack", webhook: { secret: "SLACK_WEBHOOK_URL" }, text } },
+    },
+  });
+  const target = [{ id: assetId, type: "Token", alternateId: "unknown", displayName: "ci" }];
+  return { assetId, workflow, target };
+}
+
 /** A trigger filter that matches only events on this asset. */
 export function onAsset(assetId: string) {
   return { field: "id", op: "eq", value: assetId };

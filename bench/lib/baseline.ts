@@ -5,6 +5,7 @@
  * Miniflare API as our Worker. Measured in the same run as ours, so the ratio between
  * the two is what a benchmark reports.
  */
+import { type TargetId, verdict } from "./known-misses";
 import { median, type Receiver } from "./project";
 import { ROOT, type RunningWorker, startWorker } from "./runtime";
 
@@ -128,12 +129,15 @@ export function describeBaselines(results: readonly BaselineResult[]): string {
   return results.map((r) => `${r.mode} ${r.perSecond.toFixed(0)}/s`).join(", ");
 }
 
-/** The throughput target of issue 7: ours at least half the one-statement-per-message baseline. */
-export const THROUGHPUT_TARGET = 0.5;
+/**
+ * The throughput target: ours at least the one-statement-per-message baseline (issue 15,
+ * the fenced engine; issue 7 asked for half of it).
+ */
+export const THROUGHPUT_TARGET = 1.0;
 /** Event-to-action and event-to-resume p99, locally. */
 export const P99_TARGET_MS = 150;
 
-/** A row of a ratio table: name, value, target, verdict. */
-export function ratioRow(name: string, value: number, target = THROUGHPUT_TARGET): string[] {
-  return [name, Number.isFinite(value) ? value.toFixed(2) : "n/a", `>= ${target}`, value >= target ? "met" : "MISSED"];
+/** A row of a ratio table: name, value, target, verdict (known-misses.ts says whether a miss is news). */
+export function ratioRow(name: string, value: number, id: TargetId, target = THROUGHPUT_TARGET): string[] {
+  return [name, Number.isFinite(value) ? value.toFixed(2) : "n/a", `>= ${target}`, verdict(value >= target, id)];
 }

@@ -20,18 +20,23 @@ export interface DeliveryRecord {
 /**
  * Stores a delivery and its events in one D1 batch (one transaction: all or nothing).
  * Idempotent: a known delivery or event uuid is left as it is. Returns the uuids
- * that were new, which are the ones still to be enqueued.
+ * that were new, which are the ones still to be enqueued (none, when `storeOnly`).
  */
 export async function storeDelivery(
   db: Db,
   delivery: DeliveryRecord,
   normalised: NormalisedEvent[],
+  { storeOnly = false }: { storeOnly?: boolean } = {},
 ): Promise<string[]> {
   const insertDelivery = db
     .insert(deliveries)
     .values({ ...delivery, eventCount: normalised.length })
     .onConflictDoNothing();
-  const rows = normalised.map(toEventRow);
+  // A store-only event is never sent to the queue, and counts as handled from the start:
+  // the cron has nothing to re-send and the backlog figures do not count it.
+  const rows = normalised.map((event) =>
+    storeOnly ? { ...toEventRow(event), enqueuedAt: null, consumedAt: delivery.receivedAt } : toEventRow(event),
+  );
   const inserts = [];
   for (let i = 0; i < rows.length; i += EVENT_ROWS_PER_INSERT) {
     inserts.push(

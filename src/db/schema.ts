@@ -242,3 +242,26 @@ export const deadLetters = sqliteTable(
 );
 
 export type DeadLetterRow = typeof deadLetters.$inferSelect;
+
+/**
+ * A dashboard sign-in with the admin token (ui/session.ts). The cookie carries a random
+ * id; the row is keyed by its SHA-256, so reading this table gives no usable cookie.
+ * Deleting the row ends the session: sign-out, "sign out everywhere", and the cron for
+ * sessions that expired or were made under a previous ADMIN_TOKEN. No index beyond the
+ * key: a session is read by its id, and the cron's delete scans a table of live sign-ins.
+ */
+export const sessions = sqliteTable("sessions", {
+  /** SHA-256 (hex) of the id in the cookie. */
+  id: text("id").primaryKey(),
+  /** SHA-256 (hex) of the ADMIN_TOKEN it was made under: a rotated token no longer matches. */
+  tokenHash: text("token_hash").notNull(),
+  createdAt: text("created_at").notNull(),
+  /** The last request seen with it, written at most once a minute. */
+  lastSeenAt: text("last_seen_at").notNull(),
+  /** The absolute end, however active the session is. */
+  expiresAt: text("expires_at").notNull(),
+  /** It ends this many seconds after last_seen_at. */
+  idleSeconds: integer("idle_seconds").notNull(),
+});
+
+export type SessionRow = typeof sessions.$inferSelect;

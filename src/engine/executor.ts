@@ -47,6 +47,7 @@ import { waitRoomName, waitRoomNamed } from "../durable/wait-rooms";
 import { enqueueLater } from "../queue/enqueue";
 import { type ActionOutcome, executeAction } from "../workflows/actions/execute";
 import type { WorkflowDefinition } from "../workflows/definition";
+import { lateValues } from "../workflows/lateness";
 import type { TemplateScope } from "../workflows/template";
 import { deferSeconds } from "./defer";
 import { InvalidStoredDefinition, loadDefinition } from "./definitions";
@@ -176,7 +177,7 @@ async function prepare(x: Execution, item: HeldRun, holder: Holder): Promise<Liv
       trigger,
       event: trigger,
       nodes: {},
-      run: { id: run.id, workflowId: run.workflowId },
+      run: { id: run.id, workflowId: run.workflowId, ...lateValues(trigger, run.startedAt, definition) },
     };
     return { run, holder, definition, steps: [...item.steps], initialScope };
   } catch (err) {

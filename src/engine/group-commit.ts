@@ -46,6 +46,9 @@ export class GroupCommit {
 
   private async flush(): Promise<void> {
     this.flushing = true;
+    // Let the current turn finish first: a call that just returned ends its run and frees
+    // a slot whose next run claims, in the same turn, and both go in one batch.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     try {
       while (this.queued.length > 0) {
         const group = this.queued.splice(0);

@@ -37,3 +37,12 @@ export const OktaEnvelope = z.looseObject({
   data: z.looseObject({ events: z.array(LogEvent) }),
 });
 export type OktaEnvelope = z.infer<typeof OktaEnvelope>;
+
+/**
+ * True for a delivery built from Okta's System Log rather than sent by an Event Hook:
+ * `okta:backfill` names `<org>/api/v1/logs` as its source (Okta's own deliveries name
+ * `<org>/api/v1/eventHooks/<id>`). Such history is stored store-only wherever it arrives.
+ */
+export function isSystemLogDelivery(envelope: Pick<OktaEnvelope, "source">): boolean {
+  return /\/api\/v1\/logs\/?$/.test(envelope.source ?? "");
+}

@@ -2,12 +2,14 @@
  * What a replay would do, decided from plain data: for each stored event, the enabled
  * workflows whose trigger it matches and that have no run for it yet (a (workflow,
  * event) pair runs at most once), and the waiting runs on its asset that the events
- * sent again would resume. Pure.
+ * sent again would resume, and what the runs would send. Pure (the dry run reads secrets
+ * from the env it is given, and redacts them).
  */
 import { WaitingFor } from "../db/wait-state";
 import { waitAccepts } from "../durable/wait-match";
 import type { EventFields } from "../okta/event-fields";
 import type { WorkflowDefinition } from "../workflows/definition";
+import { dryRun } from "../workflows/dry-run";
 import { matchesTrigger } from "../workflows/trigger";
 
 export interface ReplayEvent {
@@ -79,4 +81,49 @@ export function planReplay(
     if (match) plan.resumes.push({ runId: run.id, workflowId: run.workflowId, eventUuid: match.uuid });
   }
   return plan;
+}
+
+/** What the planned runs would send: one entry per (kind, target), with how many runs send it. */
+export interface PlannedAction {
+  kind: string;
+  /** The request's label: `POST https://host/path`, `Slack webhook (SECRET_NAME)`, `Okta DELETE /api/v1/…`. */
+  target: string;
+  runs: number;
+  /** Sent only once the run has waited at an event node (for a later event or its timeout), not when it starts. */
+  afterWait: boolean;
+}
+
+/**
+ * The actions the planned runs would send, worked out by the workflow dry run on each
+ * run's trigger event: every action on its path, the ones behind a wait marked so (a
+ * wait is taken as timing out). An action that could not be prepared is listed with
+ * why, as its target. Secrets come from `env`, redacted as the dry run redacts them.
+ */
+export function plannedActions(
+  start: ReplayPlan["start"],
+  events: readonly ReplayEvent[],
+  definitionOf: (workflowId: string, version: number) => WorkflowDefinition | undefined,
+  env: object,
+): PlannedAction[] {
+  const byUuid = new Map(events.map((event) => [event.uuid, event]));
+  const tally = new Map<string, PlannedAction>();
+  for (const run of start) {
+    const definition = definitionOf(run.workflowId, run.version);
+    const trigger = byUuid.get(run.eventUuid);
+    if (!definition || !trigger) continue;
+    const { steps } = dryRun(definition, { trigger, env, workflowId: run.workflowId });
+    let afterWait = false;
+    for (const step of steps) {
+      if (step.kind === "event") afterWait = true;
+      if (step.kind !== "action") continue;
+      const node = definition.nodes[step.nodeId];
+      const kind = node?.kind === "action" ? node.action.type : "action";
+      const target = step.request?.label ?? `not sent: ${step.error ?? "unknown"}`;
+      const key = JSON.stringify([kind, target, afterWait]);
+      const entry = tally.get(key) ?? { kind, target, runs: 0, afterWait };
+      entry.runs += 1;
+      tally.set(key, entry);
+    }
+  }
+  return [...tally.values()].sort((a, b) => b.runs - a.runs || a.target.localeCompare(b.target));
 }

@@ -1,5 +1,6 @@
 /** `/api`: the admin API (bearer ADMIN_TOKEN) and its OpenAPI document, generated from the route schemas. */
 import { adminAuth } from "./admin-auth";
+import { backfillApi } from "./backfill";
 import { deadLettersApi } from "./dead-letters";
 import { eventRunsApi } from "./event-runs";
 import { eventTypesApi } from "./event-types";
@@ -13,6 +14,13 @@ import { waitRoomsApi } from "./wait-rooms";
 import { workflowsApi } from "./workflows";
 
 export const api = createApiApp();
+
+// Admin data (and the refusals) must not sit in a shared cache or the back button; registered first, so it
+// also marks the document and every error.
+api.use("*", async (c, next) => {
+  await next();
+  c.header("Cache-Control", "no-store");
+});
 
 api.openAPIRegistry.registerComponent("securitySchemes", "Bearer", { type: "http", scheme: "bearer" });
 api.doc31("/openapi.json", {
@@ -36,5 +44,6 @@ api.route("/", runsApi);
 api.route("/", waitRoomsApi);
 api.route("/", overviewApi);
 api.route("/", replayApi);
+api.route("/", backfillApi);
 api.route("/", statusApi);
 api.route("/", deadLettersApi);

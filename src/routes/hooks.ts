@@ -2,15 +2,18 @@
  * `/hooks/okta` (the single-org hook) and `/hooks/okta/:source` (a named org of
  * OKTA_SOURCES): the endpoints Okta's Event Hooks point at. Answers the one-time
  * verification GET and accepts deliveries, always well inside Okta's 3 s timeout.
- * Every rejection happens before anything is written.
+ * Every rejection happens before anything is written. A wrong or missing secret counts
+ * against the client address's "hook" budget (429 once it is spent); the right secret
+ * always passes and costs nothing.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createDb } from "../db/client";
 import { AppError } from "../errors";
-import { acceptDelivery } from "../ingest";
+import { acceptDelivery, storeDeliveryOnly } from "../ingest";
+import { CLIENT_IP_HEADER, recordFailure, tooManyFailures } from "../limits/failures";
 import { errorText, logError, logInfo } from "../log";
-import { OktaEnvelope } from "../okta/envelope";
+import { isSystemLogDelivery, OktaEnvelope } from "../okta/envelope";
 import { anySecretMatches } from "../okta/secret";
 import { hookAuth } from "../okta/sources";
 import { describeIssue } from "../validation";
@@ -56,6 +59,9 @@ hooks.use(HOOK_PATH, async (c, next) => {
   if (auth.missingSecret)
     logError("hook source has no secret set", { source: auth.source, secret: auth.missingSecret });
   if (!(await anySecretMatches(c.req.header(auth.headerName) ?? null, auth.secrets))) {
+    // Counted per client address; a good delivery is never asked, so Okta is never limited (docs/security.md).
+    const limit = await recordFailure(c.env, "hook", c.req.header(CLIENT_IP_HEADER));
+    if (limit.blocked) throw tooManyFailures(limit);
     // One message for missing and wrong alike; never echo what was sent.
     throw new AppError(401, "unauthorized", "missing or invalid hook secret");
   }
@@ -107,7 +113,13 @@ hooks.post(
     const source = c.get("hookSource") ?? null;
     let accepted: Awaited<ReturnType<typeof acceptDelivery>>;
     try {
-      accepted = await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt, source);
+      // History sent to the hook (an older okta:backfill) is kept but starts nothing, as on /api/backfill.
+      accepted = isSystemLogDelivery(parsed.data)
+        ? {
+            ...(await storeDeliveryOnly(createDb(c.env.DB), parsed.data, receivedAt, source)),
+            enqueued: false,
+          }
+        : await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt, source);
     } catch (err) {
       // Nothing was stored (one D1 batch); 503 makes Okta retry once.
       logError("could not store delivery", { deliveryId, source: source ?? undefined, error: errorText(err) });
@@ -120,6 +132,8 @@ hooks.post(
       stored: accepted.stored,
       duplicates: accepted.received - accepted.stored,
       enqueued: accepted.enqueued,
+      // Only on System Log history: stored, never queued on purpose (not a failed send).
+      storeOnly: isSystemLogDelivery(parsed.data) || undefined,
       ms: Date.now() - receivedAt.getTime(),
     });
     return c.body(null, 200);

@@ -8,6 +8,12 @@ export const ErrorBody = z.object({ error: z.object({ code: z.string(), message:
 export const errorResponses = {
   400: { description: "Invalid request", content: { "application/json": { schema: ErrorBody } } },
   401: { description: "Missing or invalid bearer token", content: { "application/json": { schema: ErrorBody } } },
+  429: {
+    description:
+      "Too many wrong bearer tokens from this address (10 in 10 minutes); every bearer token is refused until the window ends",
+    headers: { "Retry-After": { description: "Seconds until the window ends", schema: { type: "integer" } } },
+    content: { "application/json": { schema: ErrorBody } },
+  },
 } as const;
 
 export const notFoundResponse = {

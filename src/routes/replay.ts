@@ -1,7 +1,7 @@
 /**
  * `/api/replays`: runs stored events of a time range (optionally of some types, on one
  * asset) against the current enabled workflows. A dry run (the default) lists the runs
- * that would start and the waiting runs that would resume; the real run records the
+ * that would start, what they would send, and the waiting runs that would resume; the real run records the
  * (workflow, event) pairs as replayed and sends the events to the queue again, where
  * the consumer starts each run once: a pair that has a run is never started again.
  */
@@ -15,7 +15,7 @@ import { loadDefinitions } from "../engine/definitions";
 import { AppError } from "../errors";
 import { isSystemEventType } from "../okta/event-types";
 import { enqueueEvents } from "../queue/enqueue";
-import { planReplay } from "../replay/plan";
+import { plannedActions, planReplay } from "../replay/plan";
 import { bearerSecurity, createApiApp, errorResponses, notFoundResponse } from "./openapi-common";
 
 /** One replay takes at most this many events; a larger range is refused whole, to be split. */
@@ -23,8 +23,9 @@ export const MAX_REPLAY_EVENTS = 1000;
 
 const isoDate = z.iso.datetime({ offset: true });
 
+// Strict: a misspelt key ("types") must be refused, never left to a default (every type).
 const ReplayRequest = z
-  .object({
+  .strictObject({
     since: isoDate.openapi({ description: "Event date at or after (ISO 8601)" }),
     until: isoDate.openapi({ description: "Event date before (ISO 8601)" }),
     eventTypes: z
@@ -58,6 +59,16 @@ const ReplayResult = z
       .array(z.object({ runId: z.string(), workflowId: z.string(), eventUuid: z.string() }))
       .openapi({ description: "Waiting runs a replayed event would resume, unless their WaitRoom has seen it" }),
     enqueued: z.number().int().openapi({ description: "Events sent to the queue again" }),
+    actions: z
+      .array(
+        z.object({
+          kind: z.string().openapi({ description: "The action's type: http, slack or okta" }),
+          target: z.string().openapi({ description: "Where it goes: method and URL, Slack webhook secret, Okta call" }),
+          runs: z.number().int().openapi({ description: "How many of the runs would send it" }),
+          afterWait: z.boolean().openapi({ description: "Sent only after an event node's wait (or its timeout)" }),
+        }),
+      )
+      .openapi({ description: "What the runs would send, from a dry run of each on its trigger event" }),
   })
   .openapi("ReplayResult");
 
@@ -130,6 +141,7 @@ export const replayApi = createApiApp()
       waitingRunsOn(db, assets),
     ]);
     const plan = planReplay(events, candidates, existing, waiting);
+    const definitions = new Map(candidates.map((found) => [`${found.workflowId}@${found.version}`, found.definition]));
     const result = {
       replayId: null as string | null,
       dryRun: body.dryRun,
@@ -138,6 +150,12 @@ export const replayApi = createApiApp()
       alreadyRan: plan.alreadyRan.length,
       resumes: plan.resumes,
       enqueued: 0,
+      actions: plannedActions(
+        plan.start,
+        events,
+        (workflowId, version) => definitions.get(`${workflowId}@${version}`),
+        c.env,
+      ),
     };
     if (body.dryRun) return c.json(result, 200);
 

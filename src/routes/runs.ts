@@ -8,8 +8,10 @@ import { RUN_STATUSES, type RunRow } from "../db/schema";
 import { terminate } from "../engine/terminate";
 import { AppError } from "../errors";
 import { EventFields } from "../okta/event-fields";
+import type { Lateness } from "../workflows/lateness";
 import { decodeCursor, pageOf } from "./cursor";
 import { bearerSecurity, createApiApp, ErrorBody, errorResponses, notFoundResponse } from "./openapi-common";
+import { latenessOf } from "./run-lateness";
 
 const Run = z
   .object({
@@ -24,6 +26,15 @@ const Run = z
     startedAt: z.string(),
     updatedAt: z.string(),
     endedAt: z.string().nullable(),
+    late: z
+      .object({
+        late: z.boolean().openapi({ description: "Started more than lateAfterSeconds after its event was published" }),
+        lateBySeconds: z.number().int().openapi({ description: "Run start minus the trigger event's published time" }),
+        lateBy: z.string().openapi({ description: 'The same, for people: "26 h"' }),
+        lateAfterSeconds: z.number().int().openapi({ description: "The workflow's limit (default 3600)" }),
+      })
+      .nullable()
+      .openapi({ description: "Null for a run stored without its trigger's fields" }),
   })
   .openapi("Run");
 
@@ -44,9 +55,9 @@ const Step = z
 
 const RunDetail = Run.extend({ trigger: EventFields.nullable(), steps: z.array(Step) }).openapi("RunDetail");
 
-function runView(row: RunRow) {
+function runView(row: RunRow, late: Map<string, Lateness | null>) {
   const { leaseUntil: _lease, ...run } = row;
-  return run;
+  return { ...run, late: late.get(row.id) ?? null };
 }
 
 const isoDate = z.iso.datetime({ offset: true });
@@ -109,7 +120,8 @@ const terminateRoute = createRoute({
 export const runsApi = createApiApp()
   .openapi(listRoute, async (c) => {
     const query = c.req.valid("query");
-    const rows = await listRuns(createDb(c.env.DB), {
+    const db = createDb(c.env.DB);
+    const rows = await listRuns(db, {
       workflowId: query.workflowId,
       status: query.status,
       assetId: query.id,
@@ -119,16 +131,21 @@ export const runsApi = createApiApp()
       limit: query.limit + 1,
     });
     const { page, nextCursor } = pageOf(rows, query.limit, (row) => ({ startedAt: row.startedAt, id: row.id }));
-    return c.json({ runs: page.map(runView), nextCursor }, 200);
+    const late = await latenessOf(db, page);
+    return c.json({ runs: page.map((row) => runView(row, late)), nextCursor }, 200);
   })
   .openapi(getRoute, async (c) => {
     const db = createDb(c.env.DB);
     const run = await getRun(db, c.req.valid("param").id);
     if (!run) throw new AppError(404, "not_found", "no run with that id");
-    const [trigger, steps] = await Promise.all([getEvent(db, run.triggerEventUuid), listSteps(db, run.id)]);
+    const [trigger, steps, late] = await Promise.all([
+      getEvent(db, run.triggerEventUuid),
+      listSteps(db, run.id),
+      latenessOf(db, [run]),
+    ]);
     return c.json(
       {
-        ...runView(run),
+        ...runView(run, late),
         trigger: trigger ? fieldsOf(trigger) : null,
         steps: steps.map(({ runId: _run, ...step }) => step),
       },
@@ -144,5 +161,5 @@ export const runsApi = createApiApp()
     if (terminated.length === 0) throw new AppError(409, "conflict", `run has already ended (${run.status})`);
     const after = await getRun(db, id);
     if (!after) throw new AppError(404, "not_found", "no run with that id");
-    return c.json(runView(after), 200);
+    return c.json(runView(after, await latenessOf(db, [after])), 200);
   });

@@ -1,7 +1,23 @@
 /** Small pieces every page uses: status badges, the Structure icons, the JSON viewer, pagination. */
 import type { Child } from "hono/jsx";
 import type { PathStep } from "../db/dashboard";
+import { formatDelay, type Lateness } from "../workflows/lateness";
 import { eventTypeName, formatTime, shortId } from "./format";
+import { link } from "./link";
+
+/** The "late" badge of a run started well after its event was published; nothing for a run on time. */
+export function LateBadge(props: { late: Lateness | null | undefined }) {
+  const { late } = props;
+  if (!late?.late) return null;
+  return (
+    <span
+      class="badge late"
+      title={`Started ${late.lateBy} after Okta published its event; this workflow counts a run late after ${formatDelay(late.lateAfterSeconds)}`}
+    >
+      {late.lateBy} late
+    </span>
+  );
+}
 
 export function StatusBadge(props: { status: string }) {
   return <span class={`badge status-${props.status}`}>{props.status.replace("_", " ")}</span>;
@@ -124,7 +140,7 @@ export function RunList(props: {
         {props.rows.map(({ run, note }) => (
           <tr>
             <td class="code">
-              <a href={`/runs/${run.id}`}>{shortId(run.id)}</a>
+              <a href={link`/runs/${run.id}`}>{shortId(run.id)}</a>
             </td>
             <td>{props.names.get(run.workflowId) ?? run.workflowId}</td>
             <td>

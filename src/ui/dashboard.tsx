@@ -34,6 +34,8 @@ const headers = secureHeaders({
     baseUri: ["'none'"],
   },
   referrerPolicy: "same-origin",
+  // Agrees with frame-ancestors 'none' for browsers that only know this header.
+  xFrameOptions: "DENY",
 });
 
 /**
@@ -42,7 +44,7 @@ const headers = secureHeaders({
  */
 const PAGES = ["/", "/events/*", "/runs/*", "/workflows/*", "/catalogue", "/assets/*", "/dead-letters/*"];
 
-for (const path of [...PAGES, "/login", "/logout"]) {
+for (const path of [...PAGES, "/login", "/logout", "/logout/everywhere"]) {
   // csrf refuses form posts from other sites (Origin / Sec-Fetch-Site); the SameSite=Strict cookie is the second lock.
   dashboard.use(path, headers, csrf());
 }
@@ -69,5 +71,6 @@ dashboard.onError((err, c) => {
       </p>
     </Layout>,
     err.status,
+    err.headers,
   );
 });

@@ -45,6 +45,10 @@ export function Layout(props: { title: string; section?: Section; children: Chil
               <form method="post" action="/logout" class="signout">
                 <button type="submit">Sign out</button>
               </form>
+              {/* Ends every browser's admin-token session, e.g. after signing in on a shared machine. */}
+              <form method="post" action="/logout/everywhere" class="signout">
+                <button type="submit">Sign out everywhere</button>
+              </form>
             </>
           )}
         </header>

@@ -90,6 +90,17 @@ export const WorkflowDefinition = z
     name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).optional(),
     trigger: Trigger,
+    /**
+     * A run whose trigger event was published more than this long before the run started
+     * is marked late (API, dashboard, `{{ run.late }}`); default one hour.
+     */
+    lateAfterSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(365 * 24 * 3600)
+      .optional()
+      .openapi({ description: "Seconds after the event's published time a run counts as late (default 3600)" }),
     /** The first node; null for a workflow that only records matching events as completed runs. */
     start: Edge,
     nodes: z

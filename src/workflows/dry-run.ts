@@ -9,6 +9,7 @@ import type { EventFields } from "../okta/event-fields";
 import { type ActionContext, redact, SecretReader } from "./actions/context";
 import { prepareAction } from "./actions/execute";
 import type { WorkflowDefinition } from "./definition";
+import { lateValues } from "./lateness";
 import { evaluate, type Predicate } from "./predicate";
 import type { TemplateScope } from "./template";
 import { TemplateError } from "./template";
@@ -53,7 +54,7 @@ export interface DryEvent {
 /** Runs `definition` on paper. `env` supplies secrets and OKTA_ORG_URL exactly as a real run reads them. */
 export function dryRun(
   definition: WorkflowDefinition,
-  input: { trigger: DryEvent; resume?: DryEvent; env: object; workflowId: string },
+  input: { trigger: DryEvent; resume?: DryEvent; env: object; workflowId: string; startedAt?: string },
 ): DryRun {
   if (!matchesTrigger(definition.trigger, input.trigger.fields))
     return { triggered: false, steps: [], end: "not_triggered" };
@@ -61,7 +62,12 @@ export function dryRun(
     trigger: input.trigger.fields,
     event: input.trigger.fields,
     nodes: {},
-    run: { id: "dry-run", workflowId: input.workflowId },
+    // A run started now: a replay's dry run of a day-old event shows the alert saying "26 h late".
+    run: {
+      id: "dry-run",
+      workflowId: input.workflowId,
+      ...lateValues(input.trigger.fields, input.startedAt ?? new Date().toISOString(), definition),
+    },
   };
   const steps: DryStep[] = [];
   let resume = input.resume;

@@ -16,7 +16,11 @@ export type TemplateScope = {
   event: EventFields;
   /** Outputs of the nodes that already ran, by node id. */
   nodes: Record<string, { output: unknown }>;
-  run: { id: string; workflowId: string };
+  /**
+   * The run: its ids, and how long after its trigger event was published it started
+   * (workflows/lateness.ts). The engine and the dry run always set the lateness values.
+   */
+  run: { id: string; workflowId: string; late?: boolean; lateBy?: string; lateBySeconds?: number };
 };
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -136,7 +140,9 @@ export function renderTemplate(template: string, scope: TemplateScope): string {
 /**
  * Renders `template`, passing each placeholder's text through `encode` together with
  * the literal text written before it (so a URL renderer knows whether the value lands
- * in the path, the query or the fragment). Throws TemplateError on invalid syntax.
+ * in the path, the query or the fragment). This is where an output format escapes what
+ * a value inserts (Slack mrkdwn, a URL): the template's own text is never passed to
+ * `encode`, so it stays markup. Throws TemplateError on invalid syntax.
  */
 export function renderTemplateEncoded(
   template: string,
@@ -204,7 +210,8 @@ export function jsonTemplateReferences(value: unknown): string[] {
 }
 
 const eventFieldKeys: ReadonlySet<string> = new Set(EVENT_FIELD_KEYS);
-const runKeys: ReadonlySet<string> = new Set(["id", "workflowId"]);
+const RUN_KEYS = ["id", "workflowId", "late", "lateBy", "lateBySeconds"];
+const runKeys: ReadonlySet<string> = new Set(RUN_KEYS);
 
 /** Why a referenced path cannot be read (unknown root, Event Field, node or run field), or null. */
 export function templatePathError(path: string, nodeIds: ReadonlySet<string>): string | null {
@@ -227,7 +234,7 @@ export function templatePathError(path: string, nodeIds: ReadonlySet<string>): s
       return third === "output" ? null : `${where}: a node exposes only its output, e.g. {{ nodes.${key}.output }}`;
     case "run":
       if (key === undefined) return null;
-      if (!runKeys.has(String(key))) return `${where}: unknown run field '${key}'; one of id, workflowId`;
+      if (!runKeys.has(String(key))) return `${where}: unknown run field '${key}'; one of ${RUN_KEYS.join(", ")}`;
       return segments.length > 2 ? `${where}: run fields are plain values with no properties` : null;
     default:
       return `${where}: unknown root '${root}'; templates read trigger, event, nodes or run`;

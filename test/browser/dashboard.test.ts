@@ -2,13 +2,16 @@
  * The dashboard in a real headless Chromium (Debian's, driven by playwright-core)
  * against the real local service (`wrangler dev`). One story, in order: sign in, watch
  * an event arrive, create and break and dry-run a workflow, watch a run wait and
- * complete, terminate one, try a cross-site post and a hostile display name, sign out.
+ * complete, terminate one, try a cross-site post and a hostile display name, follow the
+ * link of an event whose uuid holds `?#/`, sign in through a `next` that only looks like
+ * a path, sign out; then replay a signed-out cookie, sign out everywhere from a second
+ * browser, and last (it leaves the local address blocked) guess the token until refused.
  * Every page it visits is screenshotted (see SHOTS; the README shows some).
  */
 import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { promisify } from "node:util";
-import { type Browser, chromium, type Locator, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { oktaDelivery, oktaEvent, oktaHeaders } from "../../tools/local-okta/builders";
 import { ADMIN_TOKEN, freePort, HOOK_SECRET, type LocalService, ROOT, startLocalService } from "./local-service";
@@ -307,8 +310,33 @@ describe("the dashboard in a browser", () => {
     expect(dialogs.filter((message) => message !== "Terminate this run? It stops where it is.")).toEqual([]);
   });
 
+  it("opens an event whose uuid holds ? # and / from its link", async () => {
+    const uuid = "evt?x=1#frag/BROWSER";
+    await deliver([oktaEvent({ uuid, eventType: "system.import.start", assetId: "0oaBROWSERLINK" })]);
+    await page.goto(`${service.url}/events?id=0oaBROWSERLINK`);
+    await hasCount(page.locator("#live-rows tr"), 1, 20_000);
+    await page.locator("#live-rows a[href^='/events/']").first().click();
+    expect(decodeURIComponent(new URL(page.url()).pathname)).toBe(`/events/${uuid}`);
+    await containsText(page.locator("main"), uuid);
+  });
+
+  it("after sign-in, a next that only looks like a path stays on this site", async () => {
+    const context = await browser.newContext();
+    try {
+      const tab = await context.newPage();
+      // Browsers drop the tab, so Location: /\t/evil.example/ would mean //evil.example/.
+      await tab.goto(`${service.url}/login?next=${encodeURIComponent("/\t/evil.example/phish")}`);
+      await tab.getByLabel("Admin token").fill(ADMIN_TOKEN);
+      await tab.getByRole("button", { name: "Sign in" }).click();
+      await tab.waitForURL(`${service.url}/`);
+      expect(new URL(tab.url()).origin).toBe(new URL(service.url).origin);
+    } finally {
+      await context.close();
+    }
+  });
+
   it("signs out, and then every page is closed", async () => {
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await page.waitForURL(/\/login$/);
     for (const path of [
       "/",
@@ -323,4 +351,90 @@ describe("the dashboard in a browser", () => {
       expect(new URL(page.url()).pathname, path).toBe("/login");
     }
   });
+
+  it("ends the session on the server: the old cookie, put back after sign-out, opens nothing", async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    try {
+      const tab = await signInAs(context);
+      const [old] = (await context.cookies()).filter((c) => c.name === "session");
+      expect(old).toBeDefined();
+      await tab.getByRole("button", { name: "Sign out", exact: true }).click();
+      await tab.waitForURL(/\/login$/);
+      // A copied cookie (another machine, a backup of the profile) replayed after sign-out.
+      await context.addCookies(old ? [old] : []);
+      await tab.goto(`${service.url}/events`);
+      expect(new URL(tab.url()).pathname).toBe("/login");
+      await hasText(tab.getByRole("button", { name: "Sign in" }), "Sign in");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("signs out everywhere: another browser's session ends too", async () => {
+    const [mine, theirs] = [await browser.newContext(), await browser.newContext()];
+    try {
+      const myTab = await signInAs(mine, { width: 1440, height: 900 });
+      const theirTab = await signInAs(theirs);
+      await myTab.goto(`${service.url}/`);
+      await myTab.screenshot({ path: `${SHOTS}/sign-out-everywhere.png` });
+      await myTab.getByRole("button", { name: "Sign out everywhere" }).click();
+      await myTab.waitForURL(/\/login$/);
+      await theirTab.goto(`${service.url}/runs`);
+      expect(new URL(theirTab.url()).pathname).toBe("/login");
+      await myTab.goto(`${service.url}/`);
+      expect(new URL(myTab.url()).pathname).toBe("/login");
+    } finally {
+      await mine.close();
+      await theirs.close();
+    }
+  });
 });
+
+describe("the sign-in page under guessing", () => {
+  // Last: locally every request comes from one address, which this leaves blocked for the window.
+  it("refuses an address after 10 wrong tokens with a page that says when to try again", async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    try {
+      const tab = await context.newPage();
+      const statuses: number[] = [];
+      tab.on("response", (res) => {
+        if (new URL(res.url()).pathname === "/login" && res.request().method() === "POST") statuses.push(res.status());
+      });
+      for (let i = 0; i < 12; i++) {
+        await tab.goto(`${service.url}/login`);
+        await tab.getByLabel("Admin token").fill(`guess-${i}`);
+        await tab.getByRole("button", { name: "Sign in" }).click();
+        await tab.getByRole("alert").waitFor();
+      }
+      // At most 10 failures per window (the suite's first test spent one of them): 401s, then only 429s.
+      const refused = statuses.indexOf(429);
+      expect(refused).toBeGreaterThan(0);
+      expect(refused).toBeLessThanOrEqual(10);
+      expect(statuses.slice(0, refused).every((status) => status === 401)).toBe(true);
+      expect(statuses.slice(refused).every((status) => status === 429)).toBe(true);
+      await hasText(
+        tab.getByRole("alert"),
+        /^Too many failed sign-ins from your address\. Try again in \d+ minutes?\.$/,
+      );
+      await tab.screenshot({ path: `${SHOTS}/login-rate-limited.png` });
+      // Blocked means blocked: the right token too, until the window ends.
+      await tab.getByLabel("Admin token").fill(ADMIN_TOKEN);
+      await tab.getByRole("button", { name: "Sign in" }).click();
+      await tab.getByRole("alert").waitFor();
+      expect(statuses.at(-1)).toBe(429);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+/** A new tab in `context`, signed in with the admin token, on the overview. */
+async function signInAs(context: BrowserContext, viewport?: { width: number; height: number }): Promise<Page> {
+  const tab = await context.newPage();
+  if (viewport) await tab.setViewportSize(viewport);
+  await tab.goto(`${service.url}/login`);
+  await tab.getByLabel("Admin token").fill(ADMIN_TOKEN);
+  await tab.getByRole("button", { name: "Sign in" }).click();
+  await tab.waitForURL(`${service.url}/`);
+  return tab;
+}

@@ -8,7 +8,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
 import { promisify } from "node:util";
+import { DevOutputFilter } from "../../tools/dev-output";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const ADMIN_TOKEN = "browser-admin-token";
@@ -32,6 +35,22 @@ export async function freePort(): Promise<number> {
 export interface LocalService {
   url: string;
   stop(): Promise<void>;
+}
+
+/**
+ * Copies wrangler's output through the filter `npm run dev` uses, so the suite shows
+ * wrangler's errors but not its expected warning that the cron is not triggered.
+ */
+function passOn(from: Readable | null, to: Writable): void {
+  if (!from) return;
+  const filter = new DevOutputFilter();
+  const lines = createInterface({ input: from, crlfDelay: Number.POSITIVE_INFINITY });
+  lines.on("line", (line) => {
+    for (const out of filter.push(line)) to.write(`${out}\n`);
+  });
+  lines.on("close", () => {
+    for (const out of filter.flush()) to.write(`${out}\n`);
+  });
 }
 
 /** `secrets` overrides the hook secrets (the Okta tools' tests rotate them). */
@@ -67,8 +86,10 @@ export async function startLocalService(
       "--log-level",
       "warn",
     ],
-    { cwd: ROOT, env: quiet, stdio: ["ignore", "inherit", "inherit"], detached: true },
+    { cwd: ROOT, env: quiet, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
+  passOn(child.stdout, process.stdout);
+  passOn(child.stderr, process.stderr);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {

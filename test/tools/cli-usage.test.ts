@@ -14,6 +14,8 @@ const TOOLS: Array<[string, string, string | null, string]> = [
   ["okta:standin", "tools/okta-standin/cli.ts", "--seed", "Local stand-in for an Okta org"],
   ["okta", "tools/local-okta/cli.ts", "--count", "Local Okta"],
   ["okta:hook", "tools/okta-hook/cli.ts", null, "npm run okta:hook"],
+  ["okta:backfill", "tools/okta-backfill/cli.ts", "--limit", "npm run okta:backfill"],
+  ["replay", "tools/replay/cli.ts", null, "npm run replay"],
   ["workflows:load", "tools/load-workflows.ts", null, "Loads workflow definitions"],
   ["catcher", "tools/catcher.ts", "--port", "Local receiver"],
   ["bench", "bench/ingress.ts", null, "Usage: npm run bench"],

@@ -69,6 +69,40 @@ export function portOption(raw: string | undefined, name: string, envValue: stri
   return intOption(raw, name, fallback, { min: 1, max: 65535 });
 }
 
+const INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:(Z)|([+-])(\d{2}):(\d{2})))?$/;
+
+/**
+ * An instant from the command line, as ISO 8601 UTC: a date and time with `Z` or an
+ * explicit offset (`2026-11-30T08:00:00+01:00`), or a date alone, meaning UTC midnight.
+ * A time without an offset is refused (whose local time?), and so is a date that does
+ * not exist (`2026-02-30` is not March 2nd).
+ */
+export function instantOption(raw: string, name: string): string {
+  const m = INSTANT.exec(raw.trim());
+  const bad = (why: string): never => {
+    throw new UsageError(`--${name} ${why} (got "${raw}")`);
+  };
+  if (!m) {
+    return bad(
+      /^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(raw.trim())
+        ? "needs a time zone: end it with Z or an offset such as +01:00"
+        : "must be a date (2026-11-01, UTC midnight) or a date and time with Z or an offset (2026-11-01T08:00:00Z)",
+    );
+  }
+  const part = (i: number) => Number(m[i] ?? 0);
+  const [year, month, day, hour, minute, second] = [part(1), part(2), part(3), part(4), part(5), part(6)];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) bad("is not a date that exists");
+  if (hour > 23 || minute > 59 || second > 59) bad("is not a time that exists");
+  const [offsetHours, offsetMins] = [Number(m[10] ?? 0), Number(m[11] ?? 0)];
+  if (offsetHours > 23 || offsetMins > 59) bad("has an offset that does not exist");
+  const offset = (m[9] === "-" ? -1 : 1) * (offsetHours * 60 + offsetMins);
+  const millis = Number((m[7] ?? "0").padEnd(3, "0").slice(0, 3));
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset * 60_000;
+  return new Date(utc).toISOString();
+}
+
 /**
  * What went wrong reaching `url`: fetch's own "fetch failed" says nothing, its cause
  * (ECONNREFUSED, ENOTFOUND, a TLS error) does.

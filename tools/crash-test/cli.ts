@@ -16,7 +16,7 @@ import { HELP, type Options, options } from "./options";
 import { startActionReceiver } from "./receiver";
 import { plans, RESUME_PREFIX, scenario, workflows } from "./scenario";
 import { allAtTheirEnd, judge, type RunView } from "./verdict";
-import { applyLocalMigrations, type DevServer, startDev } from "./wrangler-dev";
+import { applyLocalMigrations, type DevServer, snapshotProject, startDev } from "./wrangler-dev";
 
 const HOOK_SECRET = "crash-test-hook-secret";
 const ADMIN_TOKEN = "crash-test-admin-token";
@@ -41,8 +41,9 @@ async function main(opts: Options): Promise<boolean> {
     envFile,
     `OKTA_HOOK_SECRET="${HOOK_SECRET}"\nOKTA_HOOK_SECRET_PREVIOUS=""\nADMIN_TOKEN="${ADMIN_TOKEN}"\n`,
   );
-  const devOptions = { port: opts.port, inspectorPort: opts.port + 2, persistTo, envFile, logFile };
-  console.log(`State, env file and wrangler log in ${dir}`);
+  console.log(`State, env file, project copy and wrangler log in ${dir}`);
+  const projectDir = await snapshotProject(join(dir, "project"));
+  const devOptions = { projectDir, port: opts.port, inspectorPort: opts.port + 2, persistTo, envFile, logFile };
   const receiver = await startActionReceiver(opts.port + 1);
   let dev: DevServer | undefined;
   const admin = new AdminApi(() => dev?.url ?? "", ADMIN_TOKEN);
@@ -57,7 +58,7 @@ async function main(opts: Options): Promise<boolean> {
 
   try {
     let t = Date.now();
-    await applyLocalMigrations(persistTo);
+    await applyLocalMigrations(projectDir, persistTo);
     dev = await startDev(devOptions);
     console.log(`wrangler dev on ${dev.url} (migrated and started in ${seconds(t)}); receiver on ${receiver.url}`);
     for (const w of workflows(receiver.url, opts.timeoutSeconds)) await admin.call("POST", "/api/workflows", w);

@@ -2,11 +2,15 @@
  * `wrangler dev --local` as the crash test needs it: its own process group (so one
  * SIGKILL takes wrangler, its workerd processes and npx down together), its own port,
  * local state in a given folder, secrets from a given env file (never the user's
- * .dev.vars), and the cron reachable through /cdn-cgi/local/scheduled.
+ * .dev.vars), and the cron reachable through /cdn-cgi/local/scheduled. It runs a copy
+ * of the project taken at the start: `wrangler dev` reloads the Worker whenever a
+ * source file changes, which would drop in-flight invocations and the local queue's
+ * pending retries and fail the test for a reason that is not a crash.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { cp, mkdir, readFile, symlink } from "node:fs/promises";
+import { join } from "node:path";
 import { promisify } from "node:util";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -22,6 +26,8 @@ const WRANGLER_ENV = {
 };
 
 export interface DevOptions {
+  /** The project copy (snapshotProject) that wrangler dev runs in. */
+  projectDir: string;
   port: number;
   inspectorPort: number;
   persistTo: string;
@@ -39,13 +45,24 @@ export interface DevServer {
 }
 
 /** `wrangler d1 migrations apply DB --local --persist-to <persistTo>`, through npx so Node 22 runs it. */
-export async function applyLocalMigrations(persistTo: string): Promise<string> {
+export async function applyLocalMigrations(projectDir: string, persistTo: string): Promise<string> {
   const { stdout } = await promisify(execFile)(
     "npx",
     ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
-    { cwd: ROOT, env: { ...process.env, ...WRANGLER_ENV }, maxBuffer: 8 * 1024 * 1024 },
+    { cwd: projectDir, env: { ...process.env, ...WRANGLER_ENV }, maxBuffer: 8 * 1024 * 1024 },
   );
   return stdout;
+}
+
+/** What `wrangler dev` reads of the project; node_modules is linked, not copied. */
+const PROJECT_FILES = ["src", "examples", "migrations", "public", "wrangler.toml", "package.json", "tsconfig.json"];
+
+/** Copies the project as it is now into `dir` (see the file comment); resolves to the copy's root. */
+export async function snapshotProject(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  for (const file of PROJECT_FILES) await cp(join(ROOT, file), join(dir, file), { recursive: true });
+  await symlink(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
+  return dir;
 }
 
 /** Starts wrangler dev and resolves when it answers HTTP; throws with the log's tail if it exits or stalls. */
@@ -67,12 +84,13 @@ export async function startDev(options: DevOptions, readyTimeoutMs = 120_000): P
     options.envFile,
     "--test-scheduled",
     "--show-interactive-dev-session=false",
+    // Worker logs too: the log file is what a failed run leaves to read.
     "--log-level",
-    "warn",
+    "log",
   ];
   // detached: the child leads a new process group, which kill() signals as a whole.
   const child = spawn("npx", args, {
-    cwd: ROOT,
+    cwd: options.projectDir,
     detached: true,
     stdio: ["ignore", log, log],
     env: { ...process.env, ...WRANGLER_ENV },

@@ -213,25 +213,42 @@ async function deactivate(ctx: Context): Promise<number> {
   return 0;
 }
 
+/**
+ * A shell reference to `name` that stops the command, saying why, when the variable is
+ * unset or empty. The tool reads its secrets from .dev.vars too, so the shell a printed
+ * command is pasted into may not have them: a bare "$OKTA_HOOK_SECRET" there is "", and
+ * wrangler would store an empty secret. A pipeline runs its right side even when the left
+ * side's expansion fails, so `checked` goes in front of the pipeline (`: "${…:?…}" &&`).
+ * In `A=x B="$A" cmd` the shell gives B the new x, so an assignment reading a variable
+ * comes before the one that sets it.
+ */
+const shellVar = (name: string, what: string) => `"\${${name}:?set ${name} to ${what} first}"`;
+const checked = (name: string, what: string) => `: ${shellVar(name, what)} &&`;
+
+/** Step 3's commands, printed once Okta sends the new secret (and again by a finish that finds the old one accepted). */
+export const ROTATE_FINISH_COMMANDS = `  npx wrangler secret delete OKTA_HOOK_SECRET_PREVIOUS      (locally: OKTA_HOOK_SECRET_PREVIOUS="" in .dev.vars, restart)
+  OKTA_HOOK_SECRET_PREVIOUS=${shellVar("OKTA_HOOK_SECRET_PREVIOUS", "the old secret")} npm run okta:hook -- rotate finish`;
+
 /** Step 1: a new secret, and the commands that make the Worker accept it beside the current one. Changes nothing in Okta. */
 function rotateBegin(ctx: Context): number {
   const current = ctx.settings.secret;
   if (!current) throw new UsageError("OKTA_HOOK_SECRET (the secret Okta sends now) is not set");
   const next = randomBytes(32).toString("base64url");
+  const now = "the current secret";
   ctx.out(`Step 1 of 3: make the Worker accept a new secret beside the current one. Nothing in Okta changes yet.
 
 New secret: ${next}
 
-Deployed Worker:
-  printf '%s' "$OKTA_HOOK_SECRET" | npx wrangler secret put OKTA_HOOK_SECRET_PREVIOUS
+Deployed Worker (in a shell where OKTA_HOOK_SECRET holds the current secret; the commands stop if it does not):
+  ${checked("OKTA_HOOK_SECRET", now)} printf '%s' "$OKTA_HOOK_SECRET" | npx wrangler secret put OKTA_HOOK_SECRET_PREVIOUS
   printf '%s' '${next}' | npx wrangler secret put OKTA_HOOK_SECRET
 Local (npm run dev): in .dev.vars set
   OKTA_HOOK_SECRET_PREVIOUS="<the current secret>"
   OKTA_HOOK_SECRET="${next}"
 and restart npm run dev.
 
-Then step 2 switches Okta to the new secret:
-  OKTA_HOOK_SECRET='${next}' OKTA_HOOK_SECRET_PREVIOUS="$OKTA_HOOK_SECRET" npm run okta:hook -- rotate switch`);
+Then step 2 switches Okta to the new secret (locally, .dev.vars supplies both secrets: leave out the two assignments):
+  OKTA_HOOK_SECRET_PREVIOUS=${shellVar("OKTA_HOOK_SECRET", now)} OKTA_HOOK_SECRET='${next}' npm run okta:hook -- rotate switch`);
   return 0;
 }
 
@@ -263,9 +280,7 @@ async function rotateSwitch(ctx: Context): Promise<number> {
   ctx.out(`replaced the secret of ${hook.id}`);
   const code = await verify(ctx, hook);
   if (code !== 0) return code;
-  ctx.out(`Okta now sends the new secret. Step 3 drops the old one:
-  npx wrangler secret delete OKTA_HOOK_SECRET_PREVIOUS      (locally: OKTA_HOOK_SECRET_PREVIOUS="" in .dev.vars, restart)
-  OKTA_HOOK_SECRET_PREVIOUS='<old secret>' npm run okta:hook -- rotate finish`);
+  ctx.out(`Okta now sends the new secret. Step 3 drops the old one:\n${ROTATE_FINISH_COMMANDS}`);
   return 0;
 }
 

@@ -30,13 +30,15 @@ export interface StandinOrg {
   logs: Record<string, unknown>[];
   /** Every request the stand-in answered, for tests and the console: method, path and status. */
   requests: { method: string; path: string; status: number }[];
+  /** Statuses (5xx) the next `/api/v1/logs` requests answer with, one each, before any real answer: an Okta outage. */
+  logFailures: number[];
 }
 
 type Failure = { status: number; body: OktaErrorBody };
 
 export function createStandinApp(options: StandinOptions): { app: Hono; org: StandinOrg } {
   const now = options.now ?? (() => new Date());
-  const org: StandinOrg = { hooks: new Map(), logs: [], requests: [] };
+  const org: StandinOrg = { hooks: new Map(), logs: [], requests: [], logFailures: [] };
   const limiters = {
     logs: new RateLimiter(options.logsLimit ?? 60, options.windowMs ?? 60_000),
     hooks: new RateLimiter(options.hooksLimit ?? 100, options.windowMs ?? 60_000),
@@ -53,6 +55,8 @@ export function createStandinApp(options: StandinOptions): { app: Hono; org: Sta
   // Okta: `Authorization: SSWS {API token}` on every Management API call.
   app.use("/api/*", async (c, next) => {
     if (c.req.header("authorization") !== `SSWS ${options.apiToken}`) return fail(c, OKTA_ERRORS.invalidToken());
+    const failure = c.req.path.startsWith("/api/v1/logs") ? org.logFailures.shift() : undefined;
+    if (failure !== undefined) return fail(c, OKTA_ERRORS.internal(failure));
     const bucket = c.req.path.startsWith("/api/v1/logs") ? limiters.logs : limiters.hooks;
     const state = bucket.take(now().getTime());
     if (!state.allowed) {

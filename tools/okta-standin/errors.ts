@@ -42,6 +42,11 @@ export const OKTA_ERRORS = {
     status: 400,
     body: oktaErrorBody("E0000003", "The request body was not well-formed.", [cause]),
   }),
+  /** Okta's answer when it is having a bad moment (E0000009); a 502/503 from its edge looks the same to a client. */
+  internal: (status = 500) => ({
+    status,
+    body: oktaErrorBody("E0000009", "Internal Server Error"),
+  }),
   rateLimited: () => ({
     status: 429,
     body: oktaErrorBody("E0000047", "API call exceeded rate limit due to too many requests."),

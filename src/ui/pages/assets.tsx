@@ -16,12 +16,13 @@ import { Empty, EventType, RunList, Time } from "../components";
 import { describeTypes } from "../diagram/describe";
 import { relativeTime, shortId } from "../format";
 import { Layout } from "../layout";
+import { link } from "../link";
 import { Filter, readQuery } from "../query";
 
 export const assetsPages = new Hono<DashboardEnv>()
   .get("/assets", async (c) => {
     const { id } = readQuery(c, z.object({ id: Filter }));
-    if (id) return c.redirect(`/assets/${encodeURIComponent(id)}`, 303);
+    if (id) return c.redirect(link`/assets/${id}`, 303);
     const waited = await waitedAssets(createDb(c.env.DB), 100);
     const now = new Date();
     return c.html(
@@ -50,7 +51,7 @@ export const assetsPages = new Hono<DashboardEnv>()
               {waited.map((row) => (
                 <tr>
                   <td class="code">
-                    <a href={`/assets/${encodeURIComponent(row.assetId)}`}>{row.assetId}</a>
+                    <a href={link`/assets/${row.assetId}`}>{row.assetId}</a>
                   </td>
                   <td class="num">{row.waiting}</td>
                   <td>
@@ -92,7 +93,7 @@ export const assetsPages = new Hono<DashboardEnv>()
           <span class="code">{assetId}</span>
           {latest?.assetType && ` · ${latest.assetType}`}
           {latest?.assetAlternateId && ` · ${latest.assetAlternateId}`} ·{" "}
-          <a href={`/events?id=${encodeURIComponent(assetId)}`}>all its events</a>
+          <a href={link`/events?id=${assetId}`}>all its events</a>
         </p>
         <section>
           <h2>Runs paused on this asset</h2>
@@ -113,7 +114,7 @@ export const assetsPages = new Hono<DashboardEnv>()
                 {paused.map((p) => (
                   <tr>
                     <td class="code">
-                      <a href={`/runs/${p.runId}`}>{shortId(p.runId)}</a>
+                      <a href={link`/runs/${p.runId}`}>{shortId(p.runId)}</a>
                     </td>
                     <td>{names.get(p.workflowId) ?? p.workflowId}</td>
                     <td class="code">{p.nodeId}</td>
@@ -145,7 +146,7 @@ export const assetsPages = new Hono<DashboardEnv>()
                   {events.map(eventSummary).map((e) => (
                     <tr>
                       <td>
-                        <a href={`/events/${e.uuid}`}>
+                        <a href={link`/events/${e.uuid}`}>
                           <Time iso={e.eventDate} />
                         </a>
                       </td>

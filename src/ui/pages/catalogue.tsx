@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { EVENT_FIELDS, SYSTEM_CATEGORY_EVENT_TYPES } from "../../okta/event-types";
 import type { DashboardEnv } from "../auth";
 import { Layout } from "../layout";
+import { link } from "../link";
 
 export const cataloguePage = new Hono<DashboardEnv>().get("/catalogue", (c) =>
   c.html(
@@ -26,7 +27,7 @@ export const cataloguePage = new Hono<DashboardEnv>().get("/catalogue", (c) =>
               {SYSTEM_CATEGORY_EVENT_TYPES.map((t) => (
                 <tr>
                   <td>
-                    <a href={`/events?eventType=${encodeURIComponent(t.eventType)}`}>{t.displayName}</a>
+                    <a href={link`/events?eventType=${t.eventType}`}>{t.displayName}</a>
                   </td>
                   <td class="code">{t.eventType}</td>
                   <td>{t.description}</td>

@@ -13,6 +13,7 @@ import type { DashboardEnv } from "../auth";
 import { Empty, JsonViewer, Pager, Time } from "../components";
 import { shortId } from "../format";
 import { Layout } from "../layout";
+import { link } from "../link";
 import { readQuery } from "../query";
 
 const PAGE_SIZE = 50;
@@ -47,7 +48,7 @@ export const deadLettersPages = new Hono<DashboardEnv>()
               {page.map((row) => (
                 <tr>
                   <td class="code">
-                    <a href={`/dead-letters/${encodeURIComponent(row.id)}`}>{shortId(row.id)}</a>
+                    <a href={link`/dead-letters/${row.id}`}>{shortId(row.id)}</a>
                   </td>
                   <td>
                     <Time iso={row.receivedAt} />
@@ -67,14 +68,14 @@ export const deadLettersPages = new Hono<DashboardEnv>()
   .get("/dead-letters/:id", (c) => letterPage(c, c.req.param("id")))
   .post("/dead-letters/:id/redrive", async (c) => {
     const id = c.req.param("id");
-    const answer = await callApi(c, "POST", `/dead-letters/${encodeURIComponent(id)}/redrive`);
+    const answer = await callApi(c, "POST", link`/dead-letters/${id}/redrive`);
     if (answer.status === 404) throw new AppError(404, "not_found", "no dead letter with that id");
     if (answer.status !== 200) return letterPage(c, id, apiErrorMessage(answer), 409);
-    return c.redirect(`/dead-letters/${encodeURIComponent(id)}`, 303);
+    return c.redirect(link`/dead-letters/${id}`, 303);
   })
   .post("/dead-letters/:id/discard", async (c) => {
     const id = c.req.param("id");
-    const answer = await callApi(c, "DELETE", `/dead-letters/${encodeURIComponent(id)}`);
+    const answer = await callApi(c, "DELETE", link`/dead-letters/${id}`);
     if (answer.status === 404) throw new AppError(404, "not_found", "no dead letter with that id");
     if (answer.status !== 204) return letterPage(c, id, apiErrorMessage(answer), 409);
     return c.redirect("/dead-letters", 303);
@@ -84,7 +85,7 @@ export const deadLettersPages = new Hono<DashboardEnv>()
 async function letterPage(c: Context<DashboardEnv>, id: string, error?: string, status: 200 | 409 = 200) {
   const letter = await getDeadLetter(createDb(c.env.DB), id);
   if (!letter) throw new AppError(404, "not_found", "no dead letter with that id");
-  const path = `/dead-letters/${encodeURIComponent(letter.id)}`;
+  const path = link`/dead-letters/${letter.id}`;
   return c.html(
     <Layout title={`Dead letter ${shortId(letter.id)}`} section="dead-letters">
       {error && (

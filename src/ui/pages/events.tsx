@@ -13,6 +13,7 @@ import { EventType, JsonViewer, Pager, RunList, Time } from "../components";
 import { FilterButtons, SelectFilter, TextFilter, TimeRange } from "../filters";
 import { formatTime, fromLocalInput } from "../format";
 import { Layout } from "../layout";
+import { link } from "../link";
 import { Filter, readQuery } from "../query";
 
 const PAGE_SIZE = 50;
@@ -48,13 +49,13 @@ function EventRows(props: { rows: Row[] }) {
       {props.rows.map((event) => (
         <tr data-key={event.uuid}>
           <td>
-            <a href={`/events/${event.uuid}`}>{formatTime(event.eventDate)}</a>
+            <a href={link`/events/${event.uuid}`}>{formatTime(event.eventDate)}</a>
           </td>
           <td>
             <EventType eventType={event.eventType} />
           </td>
           <td>{event.displayName}</td>
-          <td class="code">{event.id && <a href={`/assets/${encodeURIComponent(event.id)}`}>{event.id}</a>}</td>
+          <td class="code">{event.id && <a href={link`/assets/${event.id}`}>{event.id}</a>}</td>
           <td>{event.type}</td>
           <td>{event.alternateId}</td>
           <td>{event.eventResult}</td>
@@ -156,7 +157,7 @@ export const eventsPages = new Hono<DashboardEnv>()
                     </th>
                     <td>
                       {field.key === "id" && event.id ? (
-                        <a href={`/assets/${encodeURIComponent(event.id)}`}>{event.id}</a>
+                        <a href={link`/assets/${event.id}`}>{event.id}</a>
                       ) : (
                         (fields[field.key] ?? <span class="muted">null</span>)
                       )}

@@ -9,6 +9,7 @@ import type { DashboardEnv } from "../auth";
 import { RunList, StatusBadge, Time } from "../components";
 import { durationBetween, relativeTime } from "../format";
 import { Layout } from "../layout";
+import { link } from "../link";
 
 function EventsChart(props: { counts: ReadonlyArray<{ eventType: string; count: number }> }) {
   const byType = new Map(props.counts.map((row) => [row.eventType, row.count]));
@@ -31,9 +32,7 @@ function EventsChart(props: { counts: ReadonlyArray<{ eventType: string; count: 
       <tbody>
         {rows.map((row) => (
           <tr>
-            <th scope="row">
-              {row.type ? <a href={`/events?eventType=${encodeURIComponent(row.type)}`}>{row.label}</a> : row.label}
-            </th>
+            <th scope="row">{row.type ? <a href={link`/events?eventType=${row.type}`}>{row.label}</a> : row.label}</th>
             <td>
               <svg width={barWidth} height="14" aria-hidden="true">
                 <rect class="bar-track" width={barWidth} height="14" rx="2" />
@@ -102,7 +101,7 @@ export const overviewPage = new Hono<DashboardEnv>().get("/", async (c) => {
               {RUN_STATUSES.map((status) => (
                 <tr>
                   <th scope="row">
-                    <a href={`/runs?status=${status}`}>
+                    <a href={link`/runs?status=${status}`}>
                       <StatusBadge status={status} />
                     </a>
                   </th>

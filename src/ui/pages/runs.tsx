@@ -9,17 +9,20 @@ import { RUN_STATUSES } from "../../db/schema";
 import { getVersion, listWorkflows } from "../../db/workflows";
 import { AppError } from "../../errors";
 import { decodeCursor, pageOf } from "../../routes/cursor";
+import { latenessOf } from "../../routes/run-lateness";
+import { formatDelay } from "../../workflows/lateness";
 import { Predicate } from "../../workflows/predicate";
 import { parseDefinition } from "../../workflows/validate";
 import { apiErrorMessage, callApi } from "../api-client";
 import type { DashboardEnv } from "../auth";
-import { Empty, EventType, JsonViewer, Pager, StatusBadge, Structure, Time } from "../components";
+import { Empty, EventType, JsonViewer, LateBadge, Pager, StatusBadge, Structure, Time } from "../components";
 import { describePredicate, describeTypes } from "../diagram/describe";
 import { layoutWorkflow } from "../diagram/layout";
 import { DiagramSvg } from "../diagram/svg";
 import { FilterButtons, SelectFilter, TextFilter, TimeRange } from "../filters";
 import { durationBetween, fromLocalInput, relativeTime, shortId } from "../format";
 import { Layout } from "../layout";
+import { link } from "../link";
 import { Filter, readQuery } from "../query";
 
 const PAGE_SIZE = 50;
@@ -59,12 +62,13 @@ export const runsPages = new Hono<DashboardEnv>()
       listWorkflows(db),
     ]);
     const { page, nextCursor } = pageOf(rows, PAGE_SIZE, (row) => ({ startedAt: row.startedAt, id: row.id }));
-    const [paths, names] = await Promise.all([
+    const [paths, names, late] = await Promise.all([
       pathsOfRuns(
         db,
         page.map((run) => run.id),
       ),
       workflowNames(db, [...new Set(page.map((run) => run.workflowId))]),
+      latenessOf(db, page),
     ]);
     const now = new Date();
     return c.html(
@@ -105,17 +109,16 @@ export const runsPages = new Hono<DashboardEnv>()
               {page.map((run) => (
                 <tr data-key={run.id}>
                   <td class="code">
-                    <a href={`/runs/${run.id}`}>{shortId(run.id)}</a>
+                    <a href={link`/runs/${run.id}`}>{shortId(run.id)}</a>
                   </td>
                   <td>
-                    <a href={`/workflows/${run.workflowId}`}>{names.get(run.workflowId) ?? run.workflowId}</a>{" "}
+                    <a href={link`/workflows/${run.workflowId}`}>{names.get(run.workflowId) ?? run.workflowId}</a>{" "}
                     <span class="muted">v{run.workflowVersion}</span>
                   </td>
-                  <td class="code">
-                    {run.assetId && <a href={`/assets/${encodeURIComponent(run.assetId)}`}>{run.assetId}</a>}
-                  </td>
+                  <td class="code">{run.assetId && <a href={link`/assets/${run.assetId}`}>{run.assetId}</a>}</td>
                   <td>
                     <StatusBadge status={run.status} />
+                    <LateBadge late={late.get(run.id)} />
                   </td>
                   <td>
                     <Time iso={run.startedAt} />
@@ -136,10 +139,10 @@ export const runsPages = new Hono<DashboardEnv>()
   .get("/runs/:id", (c) => runPage(c, c.req.param("id")))
   .post("/runs/:id/terminate", async (c) => {
     const id = c.req.param("id");
-    const answer = await callApi(c, "POST", `/runs/${encodeURIComponent(id)}/terminate`);
+    const answer = await callApi(c, "POST", link`/runs/${id}/terminate`);
     if (answer.status === 404) throw new AppError(404, "not_found", "no run with that id");
     if (answer.status !== 200) return runPage(c, id, apiErrorMessage(answer), 409);
-    return c.redirect(`/runs/${encodeURIComponent(id)}`, 303);
+    return c.redirect(link`/runs/${id}`, 303);
   });
 
 /** A run's page; `error` (from a refused terminate) is shown above it. */
@@ -147,12 +150,14 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
   const db = createDb(c.env.DB);
   const run = await getRun(db, id);
   if (!run) throw new AppError(404, "not_found", "no run with that id");
-  const [steps, version, trigger, names] = await Promise.all([
+  const [steps, version, trigger, names, lateness] = await Promise.all([
     listSteps(db, run.id),
     getVersion(db, run.workflowId, run.workflowVersion),
     getEvent(db, run.triggerEventUuid),
     workflowNames(db, [run.workflowId]),
+    latenessOf(db, [run]),
   ]);
+  const late = lateness.get(run.id);
   const definition = parseDefinition(version?.definition);
   const waiting = run.status === "waiting" ? WaitingFor.safeParse(run.waitingFor) : null;
   const now = new Date();
@@ -162,11 +167,19 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
       {/* While the run is active, dashboard.js refreshes this block so its progress shows without a reload. */}
       <div id="live-run" data-live={active ? "3000" : undefined}>
         <p class="subtitle">
-          <StatusBadge status={run.status} /> ·{" "}
-          <a href={`/workflows/${run.workflowId}`}>{names.get(run.workflowId) ?? run.workflowId}</a> version{" "}
+          <StatusBadge status={run.status} />
+          <LateBadge late={late} /> ·{" "}
+          <a href={link`/workflows/${run.workflowId}`}>{names.get(run.workflowId) ?? run.workflowId}</a> version{" "}
           {run.workflowVersion} · started <Time iso={run.startedAt} /> · {run.endedAt ? "took" : "running for"}{" "}
           {durationBetween(run.startedAt, run.endedAt, now)}
         </p>
+        {late?.late && (
+          <p class="card warn">
+            Seen {late.lateBy} late: this run started {late.lateBy} after Okta published its event (the workflow counts
+            a run late after {formatDelay(late.lateAfterSeconds)}). It came from a backlog, a backfill or a replay, not
+            a live delivery.
+          </p>
+        )}
         {error && (
           <p class="error" role="alert">
             {error}
@@ -183,7 +196,7 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
             <p>
               At <strong>{waiting.data.nodeId}</strong> for {describeTypes(waiting.data.eventTypes)}
               {waiting.data.filter ? ` where ${describePredicate(waiting.data.filter)}` : ""} on asset{" "}
-              <a class="code" href={`/assets/${encodeURIComponent(waiting.data.assetId)}`}>
+              <a class="code" href={link`/assets/${waiting.data.assetId}`}>
                 {waiting.data.assetId}
               </a>
               ,{" "}
@@ -201,7 +214,7 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
         {active && (
           <form
             method="post"
-            action={`/runs/${run.id}/terminate`}
+            action={link`/runs/${run.id}/terminate`}
             data-confirm="Terminate this run? It stops where it is."
           >
             <button type="submit" class="danger">
@@ -228,7 +241,7 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
             <h2>Trigger</h2>
             {trigger ? (
               <p>
-                <a href={`/events/${trigger.uuid}`}>
+                <a href={link`/events/${trigger.uuid}`}>
                   <EventType eventType={trigger.eventType} />
                 </a>{" "}
                 on {trigger.assetDisplayName ?? trigger.assetId} · <Time iso={trigger.eventDate} />

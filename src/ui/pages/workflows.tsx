@@ -22,6 +22,7 @@ import { DiagramSvg } from "../diagram/svg";
 import { BLANK_DEFINITION, EXAMPLES } from "../examples";
 import { relativeTime } from "../format";
 import { Layout } from "../layout";
+import { link } from "../link";
 import { Filter, readForm } from "../query";
 import { dryRunAgainst, type EditorState, renderEditor } from "./editor";
 
@@ -111,7 +112,7 @@ export const workflowsPages = new Hono<DashboardEnv>()
                 return (
                   <tr>
                     <td>
-                      <a href={`/workflows/${w.id}`}>{w.name}</a>
+                      <a href={link`/workflows/${w.id}`}>{w.name}</a>
                     </td>
                     <td>
                       <span class={`badge ${w.enabled ? "status-completed" : "status-terminated"}`}>
@@ -121,13 +122,13 @@ export const workflowsPages = new Hono<DashboardEnv>()
                     <td>v{w.currentVersion}</td>
                     <td>
                       {a?.lastRunAt ? (
-                        <a href={`/runs?workflowId=${w.id}`}>{relativeTime(a.lastRunAt, now)}</a>
+                        <a href={link`/runs?workflowId=${w.id}`}>{relativeTime(a.lastRunAt, now)}</a>
                       ) : (
                         <span class="muted">never</span>
                       )}
                     </td>
                     <td class="num">
-                      {a?.waiting ? <a href={`/runs?workflowId=${w.id}&status=waiting`}>{a.waiting}</a> : 0}
+                      {a?.waiting ? <a href={link`/runs?workflowId=${w.id}&status=waiting`}>{a.waiting}</a> : 0}
                     </td>
                   </tr>
                 );
@@ -147,7 +148,7 @@ export const workflowsPages = new Hono<DashboardEnv>()
           <ul class="examples">
             {EXAMPLES.map((example) => (
               <li>
-                <a href={`/workflows/new?example=${example.slug}`}>{example.name}</a>
+                <a href={link`/workflows/new?example=${example.slug}`}>{example.name}</a>
                 <p class="muted">{example.description}</p>
               </li>
             ))}
@@ -172,7 +173,7 @@ export const workflowsPages = new Hono<DashboardEnv>()
       { title: "New workflow", action: "/workflows/new" },
       "new-workflow",
       (definition) => callApi(c, "POST", "/workflows", definition),
-      (body) => `/workflows/${idOf(body)}`,
+      (body) => link`/workflows/${idOf(body)}`,
     ),
   )
   .get("/workflows/:id", async (c) => {
@@ -190,15 +191,15 @@ export const workflowsPages = new Hono<DashboardEnv>()
           <span class={`badge ${workflow.enabled ? "status-completed" : "status-terminated"}`}>
             {workflow.enabled ? "enabled" : "disabled"}
           </span>{" "}
-          · version {workflow.currentVersion} · <a href={`/runs?workflowId=${workflow.id}`}>runs</a>
+          · version {workflow.currentVersion} · <a href={link`/runs?workflowId=${workflow.id}`}>runs</a>
           {a?.waiting ? ` · ${a.waiting} waiting` : ""}
         </p>
         {definition.description && <p>{definition.description}</p>}
         <div class="buttons">
-          <a class="button primary" href={`/workflows/${workflow.id}/edit`}>
+          <a class="button primary" href={link`/workflows/${workflow.id}/edit`}>
             Edit, validate or test
           </a>
-          <form method="post" action={`/workflows/${workflow.id}/${workflow.enabled ? "disable" : "enable"}`}>
+          <form method="post" action={link`/workflows/${workflow.id}/${workflow.enabled ? "disable" : "enable"}`}>
             <button type="submit">{workflow.enabled ? "Disable" : "Enable"}</button>
           </form>
         </div>
@@ -212,7 +213,7 @@ export const workflowsPages = new Hono<DashboardEnv>()
             <ol class="versions" reversed>
               {versions.map((v) => (
                 <li>
-                  <a href={`/workflows/${workflow.id}/versions/${v.version}`}>version {v.version}</a>{" "}
+                  <a href={link`/workflows/${workflow.id}/versions/${v.version}`}>version {v.version}</a>{" "}
                   <span class="muted">
                     <Time iso={v.createdAt} />
                   </span>
@@ -230,7 +231,7 @@ export const workflowsPages = new Hono<DashboardEnv>()
     const { definition } = await storedDefinition(c, workflow.id, workflow.currentVersion);
     return renderEditor(c, {
       title: `Edit ${workflow.name}`,
-      action: `/workflows/${workflow.id}/edit`,
+      action: link`/workflows/${workflow.id}/edit`,
       text: pretty(definition),
     });
   })
@@ -238,17 +239,17 @@ export const workflowsPages = new Hono<DashboardEnv>()
     const workflow = await requireWorkflow(c, c.req.param("id"));
     return handleEditorPost(
       c,
-      { title: `Edit ${workflow.name}`, action: `/workflows/${workflow.id}/edit` },
+      { title: `Edit ${workflow.name}`, action: link`/workflows/${workflow.id}/edit` },
       workflow.id,
-      (definition) => callApi(c, "PUT", `/workflows/${workflow.id}`, definition),
-      () => `/workflows/${workflow.id}`,
+      (definition) => callApi(c, "PUT", link`/workflows/${workflow.id}`, definition),
+      () => link`/workflows/${workflow.id}`,
     );
   })
   .post("/workflows/:id/:action{enable|disable}", async (c) => {
     const workflow = await requireWorkflow(c, c.req.param("id"));
-    const answer = await callApi(c, "POST", `/workflows/${workflow.id}/${c.req.param("action")}`);
+    const answer = await callApi(c, "POST", link`/workflows/${workflow.id}/${c.req.param("action")}`);
     if (answer.status !== 200) throw new AppError(409, "conflict", apiErrorMessage(answer));
-    return c.redirect(`/workflows/${workflow.id}`, 303);
+    return c.redirect(link`/workflows/${workflow.id}`, 303);
   })
   .get("/workflows/:id/versions/:version{[0-9]+}", async (c) => {
     const workflow = await requireWorkflow(c, c.req.param("id"));
@@ -259,7 +260,7 @@ export const workflowsPages = new Hono<DashboardEnv>()
     return c.html(
       <Layout title={`${workflow.name}, version ${version}`} section="workflows">
         <p class="subtitle">
-          Saved <Time iso={createdAt} /> · <a href={`/workflows/${workflow.id}`}>back to the workflow</a>
+          Saved <Time iso={createdAt} /> · <a href={link`/workflows/${workflow.id}`}>back to the workflow</a>
         </p>
         <div class="columns">
           <section>

@@ -3,7 +3,7 @@
  * reports, the request it prepares, and the secret reader that remembers every value
  * it hands out so that those values can be scrubbed from anything we report.
  */
-import { type JsonValue, renderJson, renderTemplate, TemplateError, type TemplateScope } from "../template";
+import { type JsonValue, renderJson, renderTemplateEncoded, TemplateError, type TemplateScope } from "../template";
 import { type ActionKind, type OutboundPolicy, outboundPolicy, secretUseError } from "./outbound-policy";
 
 export { redact } from "./redact";
@@ -105,9 +105,21 @@ export function missingSecret(name: string): string {
   return `secret ${name} is not set; add it with \`wrangler secret put ${name}\` (locally: add ${name} to .dev.vars and restart npm run dev)`;
 }
 
-/** Renders one field's template; a syntax error is rethrown naming the field (`url: unclosed "{{" ...`). */
-export function renderField(field: string, template: string, scope: TemplateScope): string {
-  return inField(field, () => renderTemplate(template, scope));
+/** Leaves a value as it is: for a field whose output is plain text, not markup. */
+const asIs = (value: string) => value;
+
+/**
+ * Renders one field's template, passing each inserted value through `escapeValue` (the
+ * escaping of the field's output format, e.g. Slack mrkdwn), never the template's own
+ * text. A syntax error is rethrown naming the field (`url: unclosed "{{" ...`).
+ */
+export function renderField(
+  field: string,
+  template: string,
+  scope: TemplateScope,
+  escapeValue: (value: string) => string = asIs,
+): string {
+  return inField(field, () => renderTemplateEncoded(template, scope, escapeValue));
 }
 
 /** renderJson for one field, naming the field on a syntax error. */

@@ -10,16 +10,26 @@ import type { SlackAction } from "./spec";
  * seeing two of the same alert knows it is one alert.
  */
 export function repeatNote(repeat: { attempt: number; key: string }): string {
-  return `\n_(attempt ${repeat.attempt} of step ${repeat.key}: an earlier attempt may already have posted this)_`;
+  return `\n_(attempt ${repeat.attempt} of step ${escapeSlackText(repeat.key)}: an earlier attempt may already have posted this)_`;
+}
+
+/**
+ * Escapes a value for Slack mrkdwn text, as Slack documents: `&`, `<` and `>` are its
+ * control characters (links, mentions, `<!channel>`), so a value inserted into a
+ * message becomes text and only the template's own markup stays markup.
+ */
+export function escapeSlackText(value: string): string {
+  return value.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 }
 
 /** The path of a Slack webhook URL is the credential itself; shorter paths are not worth scrubbing from text. */
 const MIN_REDACTED_PATH = 16;
 
 /**
- * Renders `text` and targets the webhook URL from the secret, once the outbound
- * policy allows that secret to go to that URL's origin. The URL (and its path, in
- * case an error message shows it in another form) is scrubbed from every report.
+ * Renders `text`, every inserted value escaped for mrkdwn, and targets the webhook URL
+ * from the secret, once the outbound policy allows that secret to go to that URL's
+ * origin. The URL (and its path, in case an error message shows it in another form) is
+ * scrubbed from every report.
  * Throws TemplateError (naming the field) on template syntax errors.
  */
 export function prepareSlack(
@@ -39,7 +49,8 @@ export function prepareSlack(
   const allowed = secrets.read(name, "slack", url);
   if (!allowed.ok) return permanentFailure(`webhook.secret: ${allowed.error}`);
 
-  const text = renderField("text", action.text, scope) + (repeat.attempt > 1 ? repeatNote(repeat) : "");
+  const text =
+    renderField("text", action.text, scope, escapeSlackText) + (repeat.attempt > 1 ? repeatNote(repeat) : "");
   return {
     ok: true,
     request: {
