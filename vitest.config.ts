@@ -48,10 +48,12 @@ export default defineConfig(async () => ({
           ACCESS_AUD: "test-access-aud",
           // Production behaviour: plain http to a loopback receiver is refused.
           LOCAL_DEV: "",
-          // The fault simulator's seeds (test/sim, `npm run sim`): how many in CI, or one to replay.
-          SIM_SEEDS: process.env.SIM_SEEDS ?? "8",
-          SIM_FIRST_SEED: process.env.SIM_FIRST_SEED ?? "1",
+          // The fault simulator's seeds (test/sim/sim.test.ts, `npm run sim`).
           SIM_SEED: process.env.SIM_SEED ?? "",
+          SIM_SEEDS: process.env.SIM_SEEDS ?? "",
+          SIM_FIRST: process.env.SIM_FIRST ?? "",
+          SIM_FAULTS: process.env.SIM_FAULTS ?? "",
+          SIM_PLAIN: process.env.SIM_PLAIN ?? "",
         },
         // Deliver queue batches at once instead of after wrangler.toml's 1 s batching window.
         queueConsumers: {

@@ -4,9 +4,11 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     /** wrangler.toml's [assets] (public/), fetched through the assets layer itself. */
     TEST_ASSETS: Fetcher;
-    /** The fault simulator's seeds (test/sim/sim.test.ts). */
-    SIM_SEEDS: string;
-    SIM_FIRST_SEED: string;
+    /** The fault simulator's options (test/sim/sim.test.ts, `npm run sim`); empty: the CI cases. */
     SIM_SEED: string;
+    SIM_SEEDS: string;
+    SIM_FIRST: string;
+    SIM_FAULTS: string;
+    SIM_PLAIN: string;
   }
 }

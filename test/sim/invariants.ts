@@ -1,177 +1,294 @@
 /**
- * The invariants of docs/architecture.md, checked after a seed has healed, against an
- * oracle: what the same events must lead to without faults (pure, from the schedule).
- * Each returns the violations it found, as sentences a failing seed prints.
+ * The five invariants of issue 15, checked after a seed ran to quiescence, from what D1
+ * holds (through engine-view.ts), what the WaitRooms hold and the recorded outbound calls.
+ * Each check counts once in `checks`; each failure names its invariant.
  */
-import { eventStates, type RunView, roomOf, runsOf } from "./engine-view";
-import type { OutboundCall, Outcome } from "./run";
-import { endpoint } from "./run";
-import { CREATE, REVOKE, type Schedule, type SimEvent } from "./schedule";
+import { ENDED, type EventFate, LEASE_MS, type RunView, waitRoomName } from "./engine-view";
+import { type Expected, expectedPath } from "./oracle";
+import type { OutboundCall } from "./outside";
+import type { SimEvent } from "./schedule";
+import type { SimWorkflow } from "./workflows";
 
-export interface Checked {
-  violations: string[];
+export interface Violation {
+  invariant: 1 | 2 | 3 | 4 | 5;
+  message: string;
+}
+
+export interface Observed {
+  /** The seed's events, `published` in absolute ms. */
+  events: readonly SimEvent[];
+  /** Events some delivery of which Okta saw answered 200. */
+  accepted: ReadonlySet<string>;
+  /** When Okta first saw each accepted event answered 200 (simulated ms). */
+  acceptedAt: ReadonlyMap<string, number>;
+  fates: ReadonlyMap<string, EventFate>;
+  /** When each event first reached a WaitRoom (harness-observed). */
+  reached: ReadonlyMap<string, number>;
+  /** When the harness saw a wait first reach its room. */
+  registeredAt: (runId: string, nodeId: string) => number | null;
+  /** The WaitRooms each event was handed to. */
+  roomsOf: (uuid: string) => string[];
+  runs: readonly RunView[];
+  /** Sim workflow of each stored workflow id. */
+  workflows: ReadonlyMap<string, SimWorkflow>;
+  calls: readonly OutboundCall[];
+  /** Whether the WaitRoom the run should wait in holds its wait. */
+  registered: (run: RunView) => Promise<boolean>;
+  now: number;
+  /**
+   * Whether the plan had a fault that may crash a consumer between a call and its record
+   * (a dying consumer, a D1 error, a lease lost mid-call): only then may an answered call repeat.
+   */
+  crashes: boolean;
+  /**
+   * When a hang-death killed a consumer (simulated ms): a call answered at or after one of
+   * these may repeat (its consumer was dead before it could record it); one answered
+   * earlier, while the consumer still lived, may not.
+   */
+  killedAt: readonly number[];
+  /**
+   * Whether the plan's only faults are single D1 errors (d1-blip): then a run without waits
+   * ends within a lease of its trigger's acceptance, as the queue's retry carries it on at
+   * once (finding 10: it found the failed attempt's lease and left the run to the cron).
+   */
+  prompt: boolean;
+}
+
+export interface Verdict {
+  violations: Violation[];
   checks: number;
 }
 
-/** The REVOKE events that may resume the `wait` run of `trigger`: its org, its asset, not before it. */
-function acceptable(s: Schedule, trigger: SimEvent): SimEvent[] {
-  return s.events.filter(
-    (e) =>
-      e.eventType === REVOKE &&
-      e.source === trigger.source &&
-      e.assetId === trigger.assetId &&
-      e.published >= trigger.published &&
-      e.uuid !== trigger.uuid,
-  );
-}
-
-export async function checkInvariants(s: Schedule, outcome: Outcome, calls: readonly OutboundCall[]): Promise<Checked> {
-  const violations: string[] = [];
+export async function checkInvariants(o: Observed): Promise<Verdict> {
+  const violations: Violation[] = [];
   let checks = 0;
-  const check = (ok: boolean, what: string) => {
+  const check = (ok: boolean, invariant: Violation["invariant"], message: () => string) => {
     checks += 1;
-    if (!ok) violations.push(what);
+    if (!ok) violations.push({ invariant, message: message() });
   };
-  const { workflows } = outcome;
-  const role = new Map(Object.entries(workflows).map(([name, id]) => [id, name]));
-  const triggers = s.events.filter((e) => e.eventType === CREATE);
-  const runs = await runsOf(Object.values(workflows));
-  const now = Date.now();
+  const byUuid = new Map(o.events.map((e) => [e.uuid, e]));
+  const stored = o.events.filter((e) => o.fates.has(e.uuid));
 
-  // Every accepted event is consumed or dead-lettered with a record.
-  for (const state of await eventStates(s.events.map((e) => e.uuid))) {
+  // 1. Every accepted event is stored, and consumed or dead-lettered with a record.
+  for (const uuid of o.accepted) check(o.fates.has(uuid), 1, () => `event ${uuid} was answered 200 but is not stored`);
+  for (const e of stored) {
+    const fate = o.fates.get(e.uuid);
     check(
-      state.consumed_at !== null || state.letters > 0,
-      `[lost-event] event ${state.uuid} neither consumed nor dead-lettered`,
+      Boolean(fate?.consumedAt || fate?.deadLettered),
+      1,
+      () => `event ${e.uuid} (${e.eventType}) neither consumed nor dead-lettered`,
     );
   }
-  // One run per (workflow, trigger), and no other.
-  for (const [name, id] of Object.entries(workflows)) {
-    for (const trigger of triggers) {
-      const n = runs.filter((r) => r.workflowId === id && r.trigger === trigger.uuid).length;
-      check(n === 1, `[run-count] ${name}: ${n} runs for trigger ${trigger.uuid} (expected 1)`);
+
+  // 2. Every run ended, or waits with a registered wait and a future deadline.
+  for (const run of o.runs) {
+    if (ENDED.includes(run.status)) {
+      check(true, 2, () => "");
+      continue;
     }
+    const waiting = run.status === "waiting" && run.waitingUntil !== null && run.waitingUntil > o.now;
+    check(waiting && (await o.registered(run)), 2, () => `run ${run.id} (${label(o, run)}) is stuck ${run.status}`);
   }
-  for (const run of runs) {
-    const name = role.get(run.workflowId) ?? "?";
-    const trigger = triggers.find((t) => t.uuid === run.trigger);
-    check(
-      trigger !== undefined,
-      `[run-count] ${name} run ${run.id} started by ${run.trigger}, not a trigger of the schedule`,
-    );
-    if (!trigger) continue;
-    await checkRun(s, outcome, name, run, trigger, now, check);
-    // A run's resumptions are a set: no event twice, never its own trigger.
-    const taken = run.steps.flatMap((step) => (step.eventUuid ? [step.eventUuid] : []));
-    check(
-      new Set(taken).size === taken.length && !taken.includes(run.trigger),
-      `[resumed-twice] ${name} run ${run.id} took an event twice`,
-    );
-  }
-  // Each action key the oracle calls was called, always under its own key, never after its run ended.
-  const seedCalls = calls.filter((c) => c.url.startsWith(`https://sim-${s.seed}-`));
-  for (const run of runs) {
-    const ended = run.endedAt ? Date.parse(run.endedAt) : Number.POSITIVE_INFINITY;
-    for (const step of run.steps.filter((st) => st.status === "succeeded" && !["c", "w"].includes(st.nodeId))) {
-      const key = `${run.id}:${step.nodeId}`;
+
+  // 2, in time: after a single D1 error a run without waits does not wait for the cron.
+  if (o.prompt) {
+    for (const run of o.runs) {
+      const workflow = o.workflows.get(run.workflowId);
+      const acceptedAt = o.acceptedAt.get(run.triggerUuid);
+      if (!workflow || acceptedAt === undefined || Object.values(workflow.nodes).some((n) => n.kind === "event"))
+        continue;
+      const took = (run.endedAt ?? o.now) - acceptedAt;
       check(
-        seedCalls.some((c) => c.key === key),
-        `[never-called] ${key} recorded succeeded but never called`,
-      );
-    }
-    for (const call of seedCalls.filter((c) => c.key?.startsWith(`${run.id}:`))) {
-      check(
-        call.at <= ended,
-        `[after-end] ${call.key} called ${call.at - ended} ms after its run ended (${run.status})`,
+        took <= LEASE_MS,
+        2,
+        () =>
+          `run ${run.id} (${label(o, run)}) ended ${Math.round(took / 1000)} s after its trigger was accepted, after a single D1 error (more than a lease: it waited for the cron)`,
       );
     }
   }
-  const runIds = new Set(runs.map((r) => r.id));
-  for (const call of seedCalls) {
+
+  // 3. Each run took the oracle's path; one run per (workflow, trigger) the oracle starts, and no other.
+  const expected = new Map<RunView, Expected>();
+  for (const [workflowId, workflow] of o.workflows) {
+    for (const trigger of stored.filter((e) => e.eventType === workflow.trigger)) {
+      const runs = o.runs.filter((r) => r.workflowId === workflowId && r.triggerUuid === trigger.uuid);
+      const fate = o.fates.get(trigger.uuid);
+      // An event given up with a dead letter may have started its runs or not; one consumed has them.
+      const maybe = fate?.deadLettered && fate.consumedAt === null;
+      check(
+        runs.length === 1 || (maybe === true && runs.length === 0),
+        3,
+        () => `${workflow.key} on ${trigger.uuid}: ${runs.length} runs, expected 1`,
+      );
+      const run = runs[0];
+      if (!run) continue;
+      const want = expectedPath(
+        workflow,
+        trigger,
+        stored,
+        {
+          arrivedAt: (uuid) => o.reached.get(uuid) ?? null,
+          registeredAt: (nodeId) => o.registeredAt(run.id, nodeId),
+        },
+        run,
+      );
+      expected.set(run, want);
+      comparePath(run, want, workflow, (ok, message) =>
+        check(ok, 3, () => `${message()}${waitDetail(o, run, workflow)}`),
+      );
+    }
+  }
+  for (const run of o.runs) check(expected.has(run), 3, () => `run ${run.id} (${label(o, run)}) has no oracle run`);
+
+  // 4. Each action the oracle calls is called, always under one key, never after its run ended.
+  for (const [run, want] of expected) {
+    const mine = o.calls.filter((c) => c.runId === run.id);
+    for (const step of want.steps.filter((s) => s.action)) {
+      const calls = mine.filter((c) => c.node === step.nodeId);
+      const terminated = run.status === "terminated";
+      if (!terminated)
+        check(calls.length > 0, 4, () => `run ${run.id} (${label(o, run)}): ${step.nodeId} never called`);
+      const keys = new Set(calls.map((c) => c.key));
+      check(
+        keys.size <= 1 && !keys.has(null),
+        4,
+        () => `run ${run.id}: ${step.nodeId} called under keys ${[...keys].join(", ")}`,
+      );
+    }
+    // One consumer at a time: a key is called again while a call of it is in flight only if
+    // that call outlasted a lease (its consumer may have lost the run to another).
+    for (const call of mine) {
+      const overlapping = mine.find(
+        (c) =>
+          c !== call && c.node === call.node && c.at < call.at && (c.answeredAt === null || c.answeredAt > call.at),
+      );
+      check(
+        !overlapping || call.at - overlapping.at >= LEASE_MS,
+        4,
+        () =>
+          `run ${run.id} (${label(o, run)}): ${call.node} called while a call of the same key, started ${call.at - (overlapping?.at ?? 0)} ms before, was in flight (two consumers)`,
+      );
+    }
+    // Each action runs once: a call answered 2xx is repeated only after a crash.
+    if (!o.crashes) {
+      const excused = (c: OutboundCall) =>
+        c.answeredAt !== null && o.killedAt.some((t) => c.answeredAt !== null && c.answeredAt >= t);
+      for (const call of mine) {
+        const answered = mine.find(
+          (c) => c.node === call.node && c.at < call.at && c.status >= 200 && c.status < 300 && !excused(c),
+        );
+        check(
+          !answered,
+          4,
+          () =>
+            `run ${run.id} (${label(o, run)}): ${call.node} called again after a 2xx answer${answered?.answeredAt != null && o.killedAt.length > 0 ? ` ${((o.killedAt[0] ?? 0) - answered.answeredAt) / 1000} s before its consumer died` : ", with no crash in the plan"}`,
+        );
+      }
+    }
+    for (const call of mine) {
+      const onPath = want.status === null || want.steps.some((s) => s.action && s.nodeId === call.node);
+      check(onPath, 4, () => `run ${run.id} (${label(o, run)}): ${call.node} called, not on the oracle's path`);
+      check(
+        run.endedAt === null || call.at <= run.endedAt,
+        4,
+        () =>
+          `run ${run.id} (${label(o, run)}): ${call.node} called ${call.at - (run.endedAt ?? 0)} ms after the run ended ${run.status}`,
+      );
+    }
+  }
+  const known = new Set(o.runs.map((r) => r.id));
+  for (const call of o.calls)
+    check(known.has(call.runId), 4, () => `call to ${call.workflow}/${call.node} for unknown run ${call.runId}`);
+
+  // 5. No event resumes a run twice, nor a run of another source (or asset).
+  for (const run of o.runs) {
+    const trigger = byUuid.get(run.triggerUuid);
+    const resumers = run.steps.flatMap((s) => (s.eventUuid ? [s.eventUuid] : []));
     check(
-      call.key !== null && runIds.has(call.key.split(":")[0] ?? ""),
-      `[unknown-key] a call under an unknown key ${call.key}`,
+      new Set(resumers).size === resumers.length && !resumers.includes(run.triggerUuid),
+      5,
+      () => `run ${run.id} (${label(o, run)}) resumed twice by one event: ${resumers.join(", ")}`,
     );
+    for (const uuid of resumers) {
+      const event = byUuid.get(uuid);
+      check(
+        event !== undefined &&
+          trigger !== undefined &&
+          event.source === trigger.source &&
+          event.assetId === trigger.assetId,
+        5,
+        () =>
+          `run ${run.id} of source ${trigger?.source ?? "(default)"} resumed by ${uuid} of source ${event?.source ?? "(default)"}`,
+      );
+    }
   }
   return { violations, checks };
 }
 
-/** What kind of wrong a `wait` run's end is: resumed by another org's event, never resumed, or the wrong branch. */
-function tagOf(s: Schedule, run: RunView, trigger: SimEvent, took: string | null): string {
-  if (s.events.some((e) => e.uuid === took && e.source !== trigger.source)) return "[cross-source]";
-  if (run.status === "running") return "[stuck]";
-  if (run.status === "waiting") return "[wait-not-registered]";
-  return "[wrong-branch]";
-}
-
-async function checkRun(
-  s: Schedule,
-  outcome: Outcome,
-  name: string,
+function comparePath(
   run: RunView,
-  trigger: SimEvent,
-  now: number,
-  check: (ok: boolean, what: string) => void,
-): Promise<void> {
-  const label = `${name} run ${run.id} (trigger ${trigger.uuid}, ${trigger.source ?? "single-org"})`;
-  if (run.status === "terminated") {
-    check(outcome.terminated.includes(run.id), `[wrong-end] ${label} terminated, but nobody terminated it`);
-    return;
+  want: Expected,
+  workflow: SimWorkflow,
+  check: (ok: boolean, m: () => string) => void,
+) {
+  const got = run.steps.filter((s) => s.outcome !== null);
+  const path = (
+    steps: ReadonlyArray<{ nodeId: string; outcome: string | null; eventUuid?: string | null; eventUuids?: string[] }>,
+  ) =>
+    steps
+      .map((s) => {
+        const events = s.eventUuids ?? (s.eventUuid ? [s.eventUuid] : []);
+        return `${s.nodeId}:${s.outcome}${events.length ? `(${events.map((u) => u.slice(0, 8)).join("|")})` : ""}`;
+      })
+      .join(" > ");
+  const terminated = run.status === "terminated";
+  // A terminated run may stop anywhere; a walk that stopped at a race checks only its prefix.
+  const length =
+    terminated || want.status === null
+      ? Math.min(got.length, want.steps.length)
+      : Math.max(got.length, want.steps.length);
+  let same = true;
+  for (let i = 0; i < length; i++) {
+    const a = got[i];
+    const b = want.steps[i];
+    const eventOk = !b?.eventUuids || (a?.eventUuid !== null && b.eventUuids.includes(a?.eventUuid ?? ""));
+    if (!a || !b || a.nodeId !== b.nodeId || a.outcome !== b.outcome || !eventOk) same = false;
   }
-  const step = (node: string) => run.steps.find((st) => st.nodeId === node);
-  const completedVia = (...nodes: string[]) =>
-    run.status === "completed" && nodes.every((node) => step(node)?.status === "succeeded");
-  switch (name) {
-    case "one": {
-      const hostile = s.faults.some((f) => f.kind === "hostile-retry-after");
-      const deferred =
-        run.status === "running" &&
-        run.notBefore !== null &&
-        /^20\d\d-/.test(run.notBefore) &&
-        /^20\d\d-/.test(run.repairAfter ?? "") &&
-        Date.parse(run.notBefore) <= now + 61 * 60_000;
-      check(
-        completedVia("a") || (hostile && deferred),
-        `${run.status === "running" ? (run.notBefore ? "[unbounded-deferral]" : "[stuck]") : "[wrong-end]"} ${label}: ${run.status} (not before ${run.notBefore}), expected completed${hostile ? " or deferred by at most an hour" : ""}`,
-      );
-      return;
-    }
-    case "cond": {
-      const branch = trigger.result === "SUCCESS" ? "yes" : "no";
-      check(
-        completedVia("c", branch) && step("c")?.outcome === (branch === "yes" ? "true" : "false"),
-        `${run.status === "running" ? "[stuck]" : "[wrong-end]"} ${label}: ${run.status}, expected the ${branch} branch`,
-      );
-      return;
-    }
-    case "wait": {
-      const allowed = acceptable(s, trigger).map((e) => e.uuid);
-      if (allowed.length > 0) {
-        const took = step("w")?.eventUuid ?? null;
-        check(
-          completedVia("w", "after") && took !== null && allowed.includes(took),
-          `${tagOf(s, run, trigger, took)} ${label}: ${run.status} with ${took}, expected resumed by one of ${allowed.join(", ")}`,
-        );
-      } else {
-        const until = run.waitingFor?.until ? Date.parse(run.waitingFor.until) : 0;
-        const held =
-          run.status === "waiting"
-            ? (await roomOf(trigger.source, trigger.assetId).paused()).some((p) => p.runId === run.id)
-            : false;
-        check(
-          run.status === "waiting" && held && until > now,
-          `${tagOf(s, run, trigger, step("w")?.eventUuid ?? null)} ${label}: ${run.status} (registered: ${held}), expected waiting with a registered wait and a future deadline`,
-        );
-      }
-      return;
-    }
-    case "expires":
-      check(
-        completedVia("w", "gone") && step("w")?.outcome === "timeout",
-        `[late-deadline] ${label}: ${run.status}, expected timed out into gone (its deadline counts from the published time)`,
-      );
-      return;
-  }
+  if (!terminated && want.status !== null && ENDED.includes(run.status)) same &&= run.status === want.status;
+  check(
+    same,
+    () =>
+      `run ${run.id} (${workflow.key}): took ${path(got)} [${run.status}], oracle ${path(want.steps)} [${want.status ?? "open race"}]`,
+  );
 }
 
-export { endpoint };
+/** For a reader of a failure: when each wait paused, and when its resuming event was published and reached the room. */
+function waitDetail(o: Observed, run: RunView, workflow: SimWorkflow): string {
+  const byUuid = new Map(o.events.map((e) => [e.uuid, e]));
+  const trigger = byUuid.get(run.triggerUuid);
+  const parts = run.steps.flatMap((step) => {
+    const node = workflow.nodes[step.nodeId];
+    if (step.kind !== "event" || !node || typeof node.timeoutSeconds !== "number" || !trigger) return [];
+    const deadline = step.startedAt + node.timeoutSeconds * 1000;
+    const rel = (t: number | undefined) => (t === undefined ? "never" : `${((t - deadline) / 1000).toFixed(1)}s`);
+    // Every event the wait might have taken, with its times relative to the deadline.
+    const types = Array.isArray(node.eventTypes) ? (node.eventTypes as string[]) : [];
+    const candidates = o.events.filter(
+      (e) => e.source === trigger.source && e.assetId === trigger.assetId && types.includes(e.eventType),
+    );
+    const seen = candidates.map(
+      (e) =>
+        `${e.uuid.slice(0, 8)} published ${rel(e.published)}, reached a room ${rel(o.reached.get(e.uuid))} (${o.roomsOf(e.uuid).join(" ")})`,
+    );
+    const took = step.eventUuid ? `took ${step.eventUuid.slice(0, 8)}` : String(step.outcome);
+    const room = waitRoomName(trigger.source, trigger.assetId);
+    return [
+      `${step.nodeId} paused ${rel(step.startedAt)} in ${room} and ${took}; ${seen.join(", ") || "no candidates"}`,
+    ];
+  });
+  return parts.length > 0 ? ` {times from pause + timeout: ${parts.join("; ")}}` : "";
+}
+
+function label(o: Observed, run: RunView): string {
+  return o.workflows.get(run.workflowId)?.key ?? run.workflowId;
+}

@@ -25,6 +25,7 @@ const TOOLS: Array<[string, string, string | null, string]> = [
   ["setup:cloudflare", "tools/deploy/setup.ts", null, "Makes the Cloudflare account ready"],
   ["deploy", "tools/deploy/deploy.ts", null, "Deploys the Worker"],
   ["crash-test", "tools/crash-test/cli.ts", "--runs", "Usage: npm run crash-test"],
+  ["sim", "tools/sim/cli.ts", "--seeds", "Usage: npm run sim"],
 ];
 
 function run(file: string, args: string[]) {
