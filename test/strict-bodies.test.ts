@@ -97,3 +97,22 @@ describe("workflow bodies", () => {
     );
   });
 });
+
+describe("endpoints that take no body", () => {
+  it("refuse a body with a key (terminate with a reason, enable with options), changing nothing", async () => {
+    const assetId = newAssetId();
+    const workflow = await createWorkflow({ ...definition(assetId), enabled: false });
+    await expectRefused("POST", `/api/workflows/${workflow.id}/enable`, { force: true }, "force");
+    await expectRefused("DELETE", `/api/workflows/${workflow.id}`, { force: true }, "force");
+    await expectRefused("POST", `/api/runs/${crypto.randomUUID()}/terminate`, { reason: "done" }, "reason");
+  });
+
+  it("still take no body, or an empty JSON object", async () => {
+    const assetId = newAssetId();
+    const workflow = await createWorkflow({ ...definition(assetId), enabled: false });
+    const bare = await api("POST", `/api/workflows/${workflow.id}/enable`);
+    expect(bare.status, await bare.text()).toBe(200);
+    const empty = await api("POST", `/api/workflows/${workflow.id}/disable`, {});
+    expect(empty.status, await empty.text()).toBe(200);
+  });
+});

@@ -13,7 +13,7 @@ import { logInfo } from "../log";
 import { QueueMessage } from "../queue/messages";
 import { describeIssue } from "../validation";
 import { decodeCursor, pageOf } from "./cursor";
-import { bearerSecurity, createApiApp, ErrorBody, errorResponses, notFoundResponse } from "./openapi-common";
+import { bearerSecurity, createApiApp, ErrorBody, errorResponses, noBody, notFoundResponse } from "./openapi-common";
 
 const DeadLetter = z
   .object({
@@ -82,6 +82,7 @@ const redriveRoute = createRoute({
   path: "/dead-letters/{id}/redrive",
   summary: "Send the original body back to the events queue",
   security: bearerSecurity,
+  middleware: [noBody] as const,
   request: { params: IdParam },
   responses: {
     200: {
@@ -99,6 +100,7 @@ const discardRoute = createRoute({
   path: "/dead-letters/{id}",
   summary: "Discard a dead letter",
   security: bearerSecurity,
+  middleware: [noBody] as const,
   request: { params: IdParam },
   responses: { 204: { description: "Discarded" }, ...errorResponses, ...notFoundResponse },
 });

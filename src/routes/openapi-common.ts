@@ -1,5 +1,6 @@
 /** Pieces every `/api` route shares: the error schema, the security requirement, the app factory. */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { createMiddleware } from "hono/factory";
 import { AppError } from "../errors";
 import { describeIssue } from "../validation";
 
@@ -30,3 +31,26 @@ export function createApiApp() {
     },
   });
 }
+
+/**
+ * The `middleware` of a route that takes no body (terminate, enable, delete, …): none,
+ * or `{}`, passes; a key is refused at its own path, as a strict body's unknown key is
+ * (a `{"reason": …}` or `{"force": true}` the route would otherwise silently ignore).
+ */
+export const noBody = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  const text = await c.req.text();
+  if (text.trim() !== "") {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new AppError(400, "bad_request", "this endpoint takes no body");
+    }
+    if (body === null || typeof body !== "object" || Array.isArray(body)) {
+      throw new AppError(400, "bad_request", "this endpoint takes no body");
+    }
+    const keys = Object.keys(body);
+    if (keys.length > 0) throw new AppError(400, "bad_request", keys.map((key) => `${key}: unknown key`).join("; "));
+  }
+  await next();
+});

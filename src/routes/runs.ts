@@ -10,7 +10,7 @@ import { AppError } from "../errors";
 import { EventFields } from "../okta/event-fields";
 import type { Lateness } from "../workflows/lateness";
 import { decodeCursor, pageOf } from "./cursor";
-import { bearerSecurity, createApiApp, ErrorBody, errorResponses, notFoundResponse } from "./openapi-common";
+import { bearerSecurity, createApiApp, ErrorBody, errorResponses, noBody, notFoundResponse } from "./openapi-common";
 import { latenessOf } from "./run-lateness";
 
 const Run = z
@@ -108,6 +108,7 @@ const terminateRoute = createRoute({
   path: "/runs/{id}/terminate",
   summary: "Terminate a running or waiting run",
   security: bearerSecurity,
+  middleware: [noBody] as const,
   request: { params: IdParam },
   responses: {
     200: { description: "The terminated run", content: { "application/json": { schema: Run } } },

@@ -25,7 +25,7 @@ import { policyIssues } from "../workflows/actions/save-check";
 import { WorkflowDefinition } from "../workflows/definition";
 import { MAX_DEFINITION_BYTES } from "../workflows/limits";
 import { parseDefinition } from "../workflows/validate";
-import { bearerSecurity, createApiApp, ErrorBody, errorResponses, notFoundResponse } from "./openapi-common";
+import { bearerSecurity, createApiApp, ErrorBody, errorResponses, noBody, notFoundResponse } from "./openapi-common";
 
 const WorkflowInput = WorkflowDefinition.extend({
   enabled: z.boolean().optional().openapi({ description: "Start enabled (default true); not part of the version" }),
@@ -225,6 +225,7 @@ const toggleRoute = (action: "enable" | "disable") =>
     path: `/workflows/{id}/${action}`,
     summary: `${action === "enable" ? "Enable" : "Disable"} a workflow (no new version)`,
     security: bearerSecurity,
+    middleware: [noBody] as const,
     request: { params: IdParam },
     responses: { 200: json(Workflow, "The workflow"), ...errorResponses, ...notFoundResponse, ...conflictResponses },
   });
@@ -234,6 +235,7 @@ const deleteRoute = createRoute({
   path: "/workflows/{id}",
   summary: "Delete a workflow; refused while runs are active unless force=true, which terminates them",
   security: bearerSecurity,
+  middleware: [noBody] as const,
   request: { params: IdParam, query: z.object({ force: z.enum(["true", "false"]).optional() }) },
   responses: {
     204: { description: "Deleted" },
