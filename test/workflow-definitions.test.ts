@@ -103,6 +103,11 @@ const INVALID: Array<[string, Record<string, unknown>, string[]]> = [
     ["nodes.e.eventTypes[1]", "more than once"],
   ],
   [
+    "the trigger misspells an event type: the nearest valid name is suggested",
+    definition({ trigger: { eventTypes: ["system.import.completed"] } }),
+    ["trigger.eventTypes[0]", '"system.import.completed"', 'did you mean "system.import.complete"?'],
+  ],
+  [
     "an event node waits for an unknown event type",
     definition({ start: "e", nodes: { e: { kind: "event", eventTypes: ["system.api_token.delete"] } } }),
     ["nodes.e.eventTypes[0]", '"system.api_token.delete"'],

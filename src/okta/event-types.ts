@@ -4,6 +4,8 @@
  * catalogue as is; trigger filters and conditions are checked against it.
  */
 
+import { closest, distance } from "fastest-levenshtein";
+
 export const SYSTEM_CATEGORY_EVENT_TYPES = [
   {
     eventType: "system.sms.send_phone_verification_message",
@@ -69,6 +71,16 @@ const systemEventTypeSet: ReadonlySet<string> = new Set(SYSTEM_EVENT_TYPES);
 /** True when `eventType` is one of the 13 System Category types that can start or resume a run. */
 export function isSystemEventType(eventType: string): eventType is SystemEventType {
   return systemEventTypeSet.has(eventType);
+}
+
+/**
+ * The known event type nearest to a misspelt one (`system.import.completed` ->
+ * `system.import.complete`), or null when none is close: at most a third of the name's
+ * characters differ (edit distance), so a name from another category is not "corrected".
+ */
+export function nearestEventType(eventType: string): SystemEventType | null {
+  const nearest = closest(eventType, SYSTEM_EVENT_TYPES as SystemEventType[]) as SystemEventType;
+  return distance(eventType, nearest) <= Math.floor(eventType.length / 3) ? nearest : null;
 }
 
 /** The Event Fields: the normalised view of an event that filters, conditions and templates read. */

@@ -5,7 +5,7 @@
  * ends the run as completed.
  */
 import { z } from "@hono/zod-openapi";
-import { SYSTEM_EVENT_TYPES, type SystemEventType } from "../okta/event-types";
+import { nearestEventType, SYSTEM_EVENT_TYPES, type SystemEventType } from "../okta/event-types";
 import { Action } from "./actions/spec";
 import { MAX_NODES } from "./limits";
 import { Predicate } from "./predicate";
@@ -18,7 +18,11 @@ const NodeId = z
 const Edge = NodeId.nullish();
 
 const EventType = z.enum(SYSTEM_EVENT_TYPES as [SystemEventType, ...SystemEventType[]], {
-  error: (issue) => `unknown event type ${JSON.stringify(issue.input)}; not one of the 13 Okta System Category types`,
+  error: (issue) => {
+    const nearest = typeof issue.input === "string" ? nearestEventType(issue.input) : null;
+    const hint = nearest ? `; did you mean "${nearest}"?` : "; not one of the 13 Okta System Category types";
+    return `unknown event type ${JSON.stringify(issue.input)}${hint}`;
+  },
 });
 
 /** Event types, each at most once: a repeat is a slip, and would collide in the trigger index (one row per type). */
