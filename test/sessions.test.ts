@@ -3,13 +3,12 @@
  * sign-out, "sign out everywhere" and rotating ADMIN_TOKEN each end a session for good,
  * and a cookie is worth nothing without its row.
  */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sessionKey, tokenHash } from "../src/db/sessions";
-import worker from "../src/index";
 import { IDLE_SECONDS, SESSION_SECONDS } from "../src/ui/session-policy";
 import { getPage, ORIGIN, postForm, signIn } from "./dashboard-support";
+import { runCron } from "./fault-support";
 import { ADMIN_TOKEN, sendWithEnv } from "./support";
 
 const ROTATED = "rotated-admin-token";
@@ -36,16 +35,6 @@ async function setTimes(cookie: string, times: { last_seen_at?: string; expires_
 }
 
 const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
-
-async function cronAt(at: number, overrides: Partial<Env>): Promise<void> {
-  const ctx = createExecutionContext();
-  await worker.scheduled(
-    createScheduledController({ scheduledTime: at, cron: "* * * * *" }),
-    { ...env, ...overrides },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-}
 
 /** A cookie value signed the way hono/cookie signs (HMAC-SHA256, base64), with the key the Worker derives from ADMIN_TOKEN. */
 async function signedCookie(name: string, value: string, token = ADMIN_TOKEN): Promise<string> {
@@ -122,7 +111,7 @@ describe("rotating ADMIN_TOKEN", () => {
     const session = await signIn();
     expect((await pageAs(session, ADMIN_TOKEN)).status).toBe(200);
     expect((await pageAs(session, ROTATED)).status).toBe(303);
-    await cronAt(Date.now(), { ADMIN_TOKEN: ROTATED });
+    await runCron(Date.now(), { ADMIN_TOKEN: ROTATED });
     expect(await rowOf(session)).toBeNull();
     expect((await pageAs(session, ADMIN_TOKEN)).status).toBe(303);
   });
@@ -176,7 +165,7 @@ describe("lifetimes", () => {
     const [expired, idle, live] = [await signIn(), await signIn(), await signIn()];
     await setTimes(expired, { expires_at: minutesAgo(1) });
     await setTimes(idle, { last_seen_at: minutesAgo(IDLE_SECONDS / 60) });
-    await cronAt(Date.now(), {});
+    await runCron(Date.now(), {});
     expect(await rowOf(expired)).toBeNull();
     expect(await rowOf(idle)).toBeNull();
     expect(await rowOf(live)).not.toBeNull();
