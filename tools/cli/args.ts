@@ -154,9 +154,13 @@ export async function fetchOrExplain(url: string | URL, init?: RequestInit): Pro
 /**
  * Runs a tool's main: `--help`/`-h` (seen by parseCli, returned as `"help"`) prints
  * `help`; a UsageError prints the message and the usage, exit 2; any other error prints
- * its message, exit 1. A number returned is the exit code.
+ * its message (or what `failed` prints for it), exit 1. A number returned is the exit code.
  */
-export function runCli(help: string, main: (argv: string[]) => unknown) {
+export function runCli(
+  help: string,
+  main: (argv: string[]) => unknown,
+  failed: (err: unknown) => void = (err) => console.error(`error: ${err instanceof Error ? err.message : String(err)}`),
+) {
   const argv = process.argv.slice(2);
   Promise.resolve()
     .then(() => main(argv))
@@ -169,7 +173,7 @@ export function runCli(help: string, main: (argv: string[]) => unknown) {
           console.error(`error: ${err.message}\n\n${help}`);
           process.exitCode = 2;
         } else {
-          console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+          failed(err);
           process.exitCode = 1;
         }
       },

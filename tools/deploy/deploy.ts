@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseCli, printedHelp, UsageError } from "../cli/args";
+import { parseCli, printedHelp, runCli } from "../cli/args";
 import { PLACEHOLDER_DATABASE_ID, readProjectConfig } from "./config";
 import { LOGIN_HINT, WranglerError, wranglerOk } from "./wrangler";
 
@@ -76,20 +76,14 @@ async function main(): Promise<void> {
   }
 }
 
-function parseOrExit(): boolean {
-  try {
-    return printedHelp(parseCli(process.argv.slice(2), {}).values, HELP);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`error: ${err.message}\n\n${HELP}`);
-    process.exit(2);
-  }
-}
-
-if (!parseOrExit()) {
-  main().catch((err: unknown) => {
+runCli(
+  HELP,
+  async (argv) => {
+    if (printedHelp(parseCli(argv, {}).values, HELP)) return;
+    await main();
+  },
+  (err) => {
     console.error(`\ndeploy stopped: ${err instanceof Error ? err.message : String(err)}`);
     if (err instanceof WranglerError && err.needsLogin) console.error(`\n${LOGIN_HINT}`);
-    process.exit(1);
-  });
-}
+  },
+);

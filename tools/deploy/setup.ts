@@ -8,7 +8,7 @@
  * nothing that is already right.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { parseCli, printedHelp, UsageError } from "../cli/args";
+import { parseCli, printedHelp, runCli } from "../cli/args";
 import { readProjectConfig, secretNames, withDatabaseId } from "./config";
 import { askSecret, generateSecret, interactive } from "./prompt";
 import { LOGIN_HINT, WranglerError, wrangler, wranglerOk } from "./wrangler";
@@ -151,22 +151,16 @@ async function main(): Promise<void> {
   console.log("\nNext: npm run deploy");
 }
 
-function parseOrExit(): boolean {
-  try {
-    return printedHelp(parseCli(process.argv.slice(2), {}).values, HELP);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`error: ${err.message}\n\n${HELP}`);
-    process.exit(2);
-  }
-}
-
-if (!parseOrExit()) {
-  main().catch((err: unknown) => {
+runCli(
+  HELP,
+  async (argv) => {
+    if (printedHelp(parseCli(argv, {}).values, HELP)) return;
+    await main();
+  },
+  (err) => {
     console.error(`\nsetup:cloudflare stopped: ${err instanceof Error ? err.message : String(err)}`);
     if (changes.length > 0) console.error(`Already changed:\n${changes.map((c) => `  - ${c}`).join("\n")}`);
     if (err instanceof WranglerError && err.needsLogin) console.error(`\n${LOGIN_HINT}`);
     else console.error("Fix the cause and run it again; it picks up where it stopped.");
-    process.exit(1);
-  });
-}
+  },
+);
