@@ -8,9 +8,13 @@
  * nothing and stops at its next write; and a run terminated meanwhile is left as the
  * admin left it. Step writes are INSERT … SELECT / EXISTS on the run's own row for the
  * same reason. The cron, which holds no lease, writes only to runs no one holds.
+ *
+ * The engine's writes are compiled once and bound per use (compiled.ts): they are most
+ * of what a run costs in CPU.
  */
 import { and, eq, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./client";
+import { type CompileDb, compiled, jsonText, type Slot, type Write } from "./compiled";
 import { inJson } from "./in-json";
 import { type RunStatus, runSteps, runs } from "./schema";
 import type { WaitingFor } from "./wait-state";
@@ -46,56 +50,42 @@ export function isoAt(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** The run's row, while `holder` holds it in `status`. */
-function held(holder: Holder, status: RunStatus | RunStatus[] = "running"): SQL {
+/** What a held run's writes bind: the run and its lease owner (see Holder), and the time of the write. */
+interface HeldValues extends Record<string, unknown> {
+  runId: string;
+  owner: string;
+  at: string;
+}
+
+/** A step's writes bind also the node and its position in the walk. */
+interface StepValues extends HeldValues {
+  nodeId: string;
+  seq: number;
+}
+
+const held$ = (holder: Holder, at: Date): HeldValues => ({ ...holder, at: at.toISOString() });
+
+/** The run's row, while its holder (`runId`, `owner`) holds it in `status`. */
+function held(p: Slot<HeldValues>, status: RunStatus | RunStatus[] = "running"): SQL {
   return and(
-    eq(runs.id, holder.runId),
-    eq(runs.leaseOwner, holder.owner),
+    eq(runs.id, p("runId")),
+    eq(runs.leaseOwner, p("owner")),
     Array.isArray(status) ? inArray(runs.status, status) : eq(runs.status, status),
   ) as SQL;
 }
 
 /** `EXISTS` the held run: guards a step write on the run's own row. */
-function whileHeld(holder: Holder, status: RunStatus | RunStatus[] = "running"): SQL {
-  const statuses = Array.isArray(status) ? status : [status];
-  return sql`EXISTS (SELECT 1 FROM runs WHERE runs.id = ${holder.runId} AND runs.lease_owner = ${holder.owner} AND runs.status IN (${sql.join(
-    statuses.map((s) => sql`${s}`),
-    sql`, `,
-  )}))`;
+function whileHeld(p: Slot<HeldValues>, status: RunStatus = "running"): SQL {
+  return sql`EXISTS (SELECT 1 FROM runs WHERE runs.id = ${p("runId")} AND runs.lease_owner = ${p("owner")} AND runs.status = ${status})`;
 }
 
 /** Nobody holds the run (never leased, released, or its lease ran out): the cron may write. */
-export function unheld(at: Date): SQL {
-  return or(isNull(runs.leaseUntil), lt(runs.leaseUntil, at.toISOString())) as SQL;
+export function unheld(at: Date | SQL): SQL {
+  return or(isNull(runs.leaseUntil), lt(runs.leaseUntil, at instanceof Date ? at.toISOString() : at)) as SQL;
 }
 
 /** Lease fields cleared: the run is let go with the write that ends or parks it. */
 const RELEASED = { leaseUntil: null, leaseOwner: null, leaseMessage: null } as const;
-
-/** A condition: starts and ends at once; written only by the holder of a running run. */
-export function recordCondition(
-  db: Db,
-  holder: Holder,
-  step: { nodeId: string; seq: number },
-  result: boolean,
-  at: Date,
-) {
-  const now = at.toISOString();
-  return db
-    .insert(runSteps)
-    .select(
-      stepRow(db, holder, { ...step, kind: "condition", status: "succeeded" }, at, {
-        outcome: result ? "true" : "false",
-        output: JSON.stringify({ result }),
-        endedAt: now,
-      }),
-    )
-    .onConflictDoUpdate({
-      target: [runSteps.runId, runSteps.nodeId],
-      set: { status: "succeeded", outcome: result ? "true" : "false", output: { result }, endedAt: now },
-      setWhere: sql`${runSteps.status} <> 'terminated'`,
-    });
-}
 
 /**
  * A new step row selected from the run's own row (INSERT … SELECT): no held run in
@@ -103,31 +93,82 @@ export function recordCondition(
  * taken by another consumer, meanwhile.
  */
 function stepRow(
-  db: Db,
-  holder: Holder,
-  step: { nodeId: string; seq: number; kind: "action" | "event" | "condition"; status: string },
-  at: Date,
-  done: { outcome?: string; output?: string; endedAt?: string } = {},
+  db: CompileDb,
+  p: Slot<StepValues>,
+  step: { kind: "action" | "event" | "condition" | SQL; status: string },
+  done: { outcome?: SQL; output?: SQL; error?: SQL; endedAt?: SQL } = {},
   runStatus: RunStatus | RunStatus[] = "running",
   also?: SQL,
 ) {
   return db
     .select({
       runId: runs.id,
-      nodeId: sql<string>`${step.nodeId}`.as("node_id"),
-      seq: sql<number>`${step.seq}`.as("seq"),
+      nodeId: sql<string>`${p("nodeId")}`.as("node_id"),
+      seq: sql<number>`${p("seq")}`.as("seq"),
       kind: sql<string>`${step.kind}`.as("kind"),
       status: sql<string>`${step.status}`.as("status"),
       outcome: sql`${done.outcome ?? null}`.as("outcome"),
       output: sql`${done.output ?? null}`.as("output"),
-      error: sql`null`.as("error"),
+      error: sql`${done.error ?? null}`.as("error"),
       attempts: sql<number>`1`.as("attempts"),
-      startedAt: sql<string>`${at.toISOString()}`.as("started_at"),
+      startedAt: sql<string>`${p("at")}`.as("started_at"),
       endedAt: sql`${done.endedAt ?? null}`.as("ended_at"),
     })
     .from(runs)
-    .where(and(held(holder, runStatus), also));
+    .where(and(held(p, runStatus), also));
 }
+
+const stepKey = [runSteps.runId, runSteps.nodeId];
+
+const recordConditionWrite = compiled<StepValues & { outcome: string; output: string }>((db, p) =>
+  db
+    .insert(runSteps)
+    .select(
+      stepRow(
+        db,
+        p,
+        { kind: "condition", status: "succeeded" },
+        { outcome: p("outcome"), output: p("output"), endedAt: p("at") },
+      ),
+    )
+    .onConflictDoUpdate({
+      target: stepKey,
+      set: { status: "succeeded", outcome: p("outcome"), output: p("output"), endedAt: p("at") },
+      setWhere: sql`${runSteps.status} <> 'terminated'`,
+    }),
+);
+
+/** A condition: starts and ends at once; written only by the holder of a running run. */
+export function recordCondition(holder: Holder, step: { nodeId: string; seq: number }, result: boolean, at: Date) {
+  return recordConditionWrite({
+    ...held$(holder, at),
+    ...step,
+    outcome: result ? "true" : "false",
+    output: JSON.stringify({ result }),
+  });
+}
+
+const startActionWrite = compiled<StepValues>((db, p) =>
+  db
+    .insert(runSteps)
+    .select(
+      stepRow(
+        db,
+        p,
+        { kind: "action", status: "running" },
+        {},
+        "running",
+        sql`(${runs.notBefore} IS NULL OR ${runs.notBefore} <= ${p("at")})`,
+      ),
+    )
+    .onConflictDoUpdate({
+      target: stepKey,
+      set: { attempts: sql`${runSteps.attempts} + 1`, status: "running", error: null },
+      // Only a step still to do: never restart a succeeded or terminated one.
+      setWhere: sql`${runSteps.status} IN ('running', 'failed')`,
+    })
+    .returning({ attempts: runSteps.attempts }),
+);
 
 /**
  * The claim right before an action is called: records that the action begins (again),
@@ -135,137 +176,165 @@ function stepRow(
  * deferral forbids it yet. RETURNING is empty otherwise, and then nothing is called.
  * Pair it with `touchRun`, in the same batch after it.
  */
-export function startAction(db: Db, holder: Holder, step: { nodeId: string; seq: number }, at: Date) {
-  const notDeferred = sql`(${runs.notBefore} IS NULL OR ${runs.notBefore} <= ${at.toISOString()})`;
-  return db
-    .insert(runSteps)
-    .select(stepRow(db, holder, { ...step, kind: "action", status: "running" }, at, {}, "running", notDeferred))
-    .onConflictDoUpdate({
-      target: [runSteps.runId, runSteps.nodeId],
-      set: { attempts: sql`${runSteps.attempts} + 1`, status: "running", error: null },
-      // Only a step still to do: never restart a succeeded or terminated one.
-      setWhere: sql`${runSteps.status} IN ('running', 'failed')`,
-    })
-    .returning({ attempts: runSteps.attempts });
+export function startAction(holder: Holder, step: { nodeId: string; seq: number }, at: Date) {
+  return startActionWrite({ ...held$(holder, at), ...step });
 }
 
-/** Marks a held run as making progress: extends its lease and pushes the stalled-run repair back. */
-export function touchRun(db: Db, holder: Holder, leaseUntil: Date, at: Date) {
-  return db
+const touchRunWrite = compiled<HeldValues & { leaseUntil: string; repairAfter: string }>((db, p) =>
+  db
     .update(runs)
     .set({
-      leaseUntil: isoAt(leaseUntil.getTime()),
-      updatedAt: at.toISOString(),
+      leaseUntil: p("leaseUntil"),
+      updatedAt: p("at"),
       // A deferred action's time has come: it is executing now.
       notBefore: null,
-      repairAfter: isoAt(at.getTime() + STALLED_AFTER_MS),
+      repairAfter: p("repairAfter"),
     })
-    .where(held(holder));
+    .where(held(p)),
+);
+
+/** Marks a held run as making progress: extends its lease and pushes the stalled-run repair back. */
+export function touchRun(holder: Holder, leaseUntil: Date, at: Date) {
+  return touchRunWrite({
+    ...held$(holder, at),
+    leaseUntil: isoAt(leaseUntil.getTime()),
+    repairAfter: isoAt(at.getTime() + STALLED_AFTER_MS),
+  });
 }
+
+const finishStepWrite = compiled<
+  HeldValues & { nodeId: string; status: string; outcome: string | null; output: string | null; error: string | null }
+>((db, p) =>
+  db
+    .update(runSteps)
+    .set({ status: p("status"), outcome: p("outcome"), output: p("output"), error: p("error"), endedAt: p("at") })
+    .where(
+      and(
+        eq(runSteps.runId, p("runId")),
+        eq(runSteps.nodeId, p("nodeId")),
+        eq(runSteps.status, "running"),
+        whileHeld(p),
+      ),
+    ),
+);
 
 /** How a step ended. `outcome` is the branch taken. Written only by the holder of a running run. */
 export function finishStep(
-  db: Db,
   holder: Holder,
   nodeId: string,
   result: { status: "succeeded" | "failed"; outcome: string | null; output?: unknown; error?: string | null },
   at: Date,
 ) {
-  return db
-    .update(runSteps)
-    .set({
-      status: result.status,
-      outcome: result.outcome,
-      output: result.output ?? null,
-      error: result.error ?? null,
-      endedAt: at.toISOString(),
-    })
-    .where(
-      and(
-        eq(runSteps.runId, holder.runId),
-        eq(runSteps.nodeId, nodeId),
-        eq(runSteps.status, "running"),
-        whileHeld(holder),
-      ),
-    );
+  return finishStepWrite({
+    ...held$(holder, at),
+    nodeId,
+    status: result.status,
+    outcome: result.outcome,
+    output: jsonText(result.output),
+    error: result.error ?? null,
+  });
 }
+
+const recordFailedStepWrite = compiled<StepValues & { kind: string; error: string }>((db, p) =>
+  db
+    .insert(runSteps)
+    .select(stepRow(db, p, { kind: p("kind"), status: "failed" }, { error: p("error"), endedAt: p("at") }))
+    .onConflictDoUpdate({
+      target: stepKey,
+      set: { status: "failed", endedAt: p("at"), error: p("error") },
+      setWhere: sql`${runSteps.status} <> 'terminated'`,
+    }),
+);
 
 /** A failed step that never started (no asset to wait on): recorded started and failed at once. */
 export function recordFailedStep(
-  db: Db,
   holder: Holder,
   step: { nodeId: string; seq: number; kind: "event" | "action" },
   error: string,
   at: Date,
 ) {
-  const now = at.toISOString();
-  return db
-    .insert(runSteps)
-    .select(stepRow(db, holder, { ...step, status: "failed" }, at, { endedAt: now }))
-    .onConflictDoUpdate({
-      target: [runSteps.runId, runSteps.nodeId],
-      set: { status: "failed", endedAt: now, error },
-      setWhere: sql`${runSteps.status} <> 'terminated'`,
-    });
+  return recordFailedStepWrite({ ...held$(holder, at), ...step, error });
 }
+
+const deferStepWrite = compiled<HeldValues & { nodeId: string; error: string }>((db, p) =>
+  db
+    .update(runSteps)
+    .set({ error: p("error") })
+    .where(and(eq(runSteps.runId, p("runId")), eq(runSteps.nodeId, p("nodeId")), whileHeld(p))),
+);
+
+const deferRunWrite = compiled<HeldValues & { notBefore: string; repairAfter: string }>((db, p) =>
+  db
+    .update(runs)
+    .set({ ...RELEASED, notBefore: p("notBefore"), updatedAt: p("at"), repairAfter: p("repairAfter") })
+    .where(held(p)),
+);
 
 /**
  * Defers a run whose action asked to be retried later: nothing executes it before
  * `notBefore` (messages that arrive early are put back), the cron looks for it a
  * little after in case the delayed message is lost, and the lease is let go.
  */
-export function deferRun(db: Db, holder: Holder, nodeId: string, error: string, notBefore: Date, at: Date) {
+export function deferRun(holder: Holder, nodeId: string, error: string, notBefore: Date, at: Date): Write[] {
   return [
-    db
-      .update(runSteps)
-      .set({ error })
-      .where(and(eq(runSteps.runId, holder.runId), eq(runSteps.nodeId, nodeId), whileHeld(holder))),
-    db
-      .update(runs)
-      .set({
-        ...RELEASED,
-        notBefore: isoAt(notBefore.getTime()),
-        updatedAt: at.toISOString(),
-        repairAfter: isoAt(notBefore.getTime() + STALLED_AFTER_MS),
-      })
-      .where(held(holder)),
-  ] as const;
+    deferStepWrite({ ...held$(holder, at), nodeId, error }),
+    deferRunWrite({
+      ...held$(holder, at),
+      notBefore: isoAt(notBefore.getTime()),
+      repairAfter: isoAt(notBefore.getTime() + STALLED_AFTER_MS),
+    }),
+  ];
 }
 
-const ended = (status: RunStatus, at: Date, error: string | null) => {
-  const now = at.toISOString();
+/** The columns that end a run; `cleanup` is when the cron looks at it again (see cleanupAfter). */
+function ended(status: RunStatus | SQL, at: string | SQL, error: string | null | SQL, cleanup: SQL) {
   return {
     status,
     error,
-    endedAt: now,
-    updatedAt: now,
+    endedAt: at,
+    updatedAt: at,
     waitingFor: null,
     notBefore: null,
-    repairAfter: cleanupAfter(at),
+    repairAfter: cleanup,
     ...RELEASED,
   };
-};
+}
+
+const finishRunWrite = compiled<HeldValues & { status: string; error: string | null; cleanupAt: string }>((db, p) =>
+  db
+    .update(runs)
+    .set(
+      ended(
+        p("status"),
+        p("at"),
+        p("error"),
+        sql`CASE WHEN ${runs.waitRoom} IS NULL THEN NULL ELSE ${p("cleanupAt")} END`,
+      ),
+    )
+    .where(held(p, ACTIVE_STATUSES))
+    .returning({ id: runs.id }),
+);
 
 /** Ends a run its holder executes; a run terminated or taken meanwhile keeps its state. */
 export function finishRun(
-  db: Db,
   holder: Holder,
   status: Extract<RunStatus, "completed" | "failed" | "timed_out">,
   at: Date,
   error: string | null = null,
 ) {
-  return db
-    .update(runs)
-    .set(ended(status, at, error))
-    .where(held(holder, ACTIVE_STATUSES))
-    .returning({ id: runs.id });
+  return finishRunWrite({
+    ...held$(holder, at),
+    status,
+    error,
+    cleanupAt: isoAt(at.getTime() + WAIT_CLEANUP_AFTER_MS),
+  });
 }
 
 /** Ends an active run nobody holds: the cron's verdict on a run it cannot repair. */
 export function failUnheldRun(db: Db, runId: string, at: Date, error: string) {
   return db
     .update(runs)
-    .set(ended("failed", at, error))
+    .set(ended("failed", at.toISOString(), error, cleanupAfter(at)))
     .where(and(eq(runs.id, runId), inArray(runs.status, ACTIVE_STATUSES), unheld(at)));
 }
 
@@ -274,6 +343,33 @@ export function cleanupAfter(at: Date) {
   return sql`CASE WHEN ${runs.waitRoom} IS NULL THEN NULL ELSE ${isoAt(at.getTime() + WAIT_CLEANUP_AFTER_MS)} END`;
 }
 
+const pauseStepWrite = compiled<StepValues>((db, p) =>
+  db
+    .insert(runSteps)
+    .select(stepRow(db, p, { kind: "event", status: "waiting" }))
+    // A resume that got here first has recorded the outcome; never turn it back into a wait.
+    .onConflictDoUpdate({
+      target: stepKey,
+      set: { status: "waiting" },
+      setWhere: sql`${runSteps.status} NOT IN ('succeeded', 'terminated')`,
+    }),
+);
+
+const pauseRunWrite = compiled<HeldValues & { waitingFor: string; room: string; repairAfter: string }>((db, p) =>
+  db
+    .update(runs)
+    .set({
+      ...RELEASED,
+      status: "waiting",
+      waitingFor: p("waitingFor"),
+      waitRoom: p("room"),
+      updatedAt: p("at"),
+      repairAfter: p("repairAfter"),
+    })
+    .where(held(p))
+    .returning({ id: runs.id }),
+);
+
 /**
  * Pauses a held, running run at an event node, in D1 first, and lets the lease go:
  * the WaitRoom is called only when RETURNING shows the pause took (a run terminated
@@ -281,39 +377,62 @@ export function cleanupAfter(at: Date) {
  * the run waiting and registers it again. `room` is the WaitRoom's name.
  */
 export function pauseRun(
-  db: Db,
   holder: Holder,
   step: { nodeId: string; seq: number },
   waitingFor: WaitingFor,
   room: string,
   at: Date,
-) {
-  const now = at.toISOString();
+): Write[] {
   return [
     // The step first, while the run is still running and held by us.
-    db
-      .insert(runSteps)
-      .select(stepRow(db, holder, { ...step, kind: "event", status: "waiting" }, at))
-      // A resume that got here first has recorded the outcome; never turn it back into a wait.
-      .onConflictDoUpdate({
-        target: [runSteps.runId, runSteps.nodeId],
-        set: { status: "waiting" },
-        setWhere: sql`${runSteps.status} NOT IN ('succeeded', 'terminated')`,
-      }),
-    db
-      .update(runs)
-      .set({
-        ...RELEASED,
-        status: "waiting",
-        waitingFor,
-        waitRoom: room,
-        updatedAt: now,
-        repairAfter: isoAt(at.getTime() + FIRST_WAIT_CHECK_MS),
-      })
-      .where(held(holder))
-      .returning({ id: runs.id }),
-  ] as const;
+    pauseStepWrite({ ...held$(holder, at), ...step }),
+    pauseRunWrite({
+      ...held$(holder, at),
+      waitingFor: JSON.stringify(waitingFor),
+      room,
+      repairAfter: isoAt(at.getTime() + FIRST_WAIT_CHECK_MS),
+    }),
+  ];
 }
+
+const resumeRunWrite = compiled<HeldValues & { nodeId: string; leaseUntil: string; repairAfter: string }>((db, p) => {
+  const pausedHereByNobody = and(
+    eq(runs.id, p("runId")),
+    eq(runs.status, "waiting"),
+    sql`json_extract(${runs.waitingFor}, '$.nodeId') = ${p("nodeId")}`,
+    unheld(p("at")),
+  );
+  const notYetApplied = sql`NOT EXISTS (SELECT 1 FROM run_steps s WHERE s.run_id = ${p("runId")} AND s.node_id = ${p("nodeId")} AND s.status IN ('succeeded', 'terminated'))`;
+  return db
+    .update(runs)
+    .set({
+      status: "running",
+      waitingFor: null,
+      updatedAt: p("at"),
+      repairAfter: p("repairAfter"),
+      leaseUntil: p("leaseUntil"),
+      leaseOwner: p("owner"),
+    })
+    .where(and(or(held(p, ACTIVE_STATUSES), pausedHereByNobody), notYetApplied));
+});
+
+const resumeStepWrite = compiled<StepValues & { outcome: string; output: string }>((db, p) =>
+  db
+    .insert(runSteps)
+    .select(
+      stepRow(
+        db,
+        p,
+        { kind: "event", status: "succeeded" },
+        { outcome: p("outcome"), output: p("output"), endedAt: p("at") },
+      ),
+    )
+    .onConflictDoUpdate({
+      target: stepKey,
+      set: { status: "succeeded", outcome: p("outcome"), output: p("output"), endedAt: p("at") },
+      setWhere: sql`${runSteps.status} IN ('waiting', 'running')`,
+    }),
+);
 
 /**
  * Records how a wait ended (the event, or the timeout) and sets the run running again,
@@ -324,48 +443,26 @@ export function pauseRun(
  * The run's row first: the step is written only if the run is then held.
  */
 export function resumeRun(
-  db: Db,
   holder: Holder,
   step: { nodeId: string; seq: number },
   result: { outcome: "next" | "timeout"; output: unknown },
   at: Date,
   leaseUntil: Date,
-) {
-  const now = at.toISOString();
-  const pausedHereByNobody = and(
-    eq(runs.id, holder.runId),
-    eq(runs.status, "waiting"),
-    sql`json_extract(${runs.waitingFor}, '$.nodeId') = ${step.nodeId}`,
-    unheld(at),
-  );
-  const notYetApplied = sql`NOT EXISTS (SELECT 1 FROM run_steps s WHERE s.run_id = ${holder.runId} AND s.node_id = ${step.nodeId} AND s.status IN ('succeeded', 'terminated'))`;
+): Write[] {
   return [
-    db
-      .update(runs)
-      .set({
-        status: "running",
-        waitingFor: null,
-        updatedAt: now,
-        repairAfter: isoAt(at.getTime() + STALLED_AFTER_MS),
-        leaseUntil: isoAt(leaseUntil.getTime()),
-        leaseOwner: holder.owner,
-      })
-      .where(and(or(held(holder, ACTIVE_STATUSES), pausedHereByNobody), notYetApplied)),
-    db
-      .insert(runSteps)
-      .select(
-        stepRow(db, holder, { ...step, kind: "event", status: "succeeded" }, at, {
-          outcome: result.outcome,
-          output: JSON.stringify(result.output),
-          endedAt: now,
-        }),
-      )
-      .onConflictDoUpdate({
-        target: [runSteps.runId, runSteps.nodeId],
-        set: { status: "succeeded", outcome: result.outcome, output: result.output, endedAt: now },
-        setWhere: sql`${runSteps.status} IN ('waiting', 'running')`,
-      }),
-  ] as const;
+    resumeRunWrite({
+      ...held$(holder, at),
+      nodeId: step.nodeId,
+      leaseUntil: isoAt(leaseUntil.getTime()),
+      repairAfter: isoAt(at.getTime() + STALLED_AFTER_MS),
+    }),
+    resumeStepWrite({
+      ...held$(holder, at),
+      ...step,
+      outcome: result.outcome,
+      output: JSON.stringify(result.output),
+    }),
+  ];
 }
 
 /** Lets runs go that their holder stopped short of a write that releases them (a deferral not yet due, the budget spent). */

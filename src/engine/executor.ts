@@ -12,8 +12,8 @@
  *   attempt, guarded by status, owner and `not_before`) when its turn for one of the
  *   six connections comes, not earlier; nothing is called after a terminate or an end;
  * - each outcome committed as it returns (with the next stop's writes when that stop
- *   is an end or a pause); a crash before the commit repeats only that call, under the
- *   same Idempotency-Key;
+ *   is an end or a pause, or with the next action's claim when a connection is free);
+ *   a crash before the commit repeats only that call, under the same Idempotency-Key;
  * - isolation: a run whose write fails is retried through its own message, and a run
  *   that throws fails with the error; neither delays, repeats or fails another;
  * - a budget: no claim is made after EXECUTION_BUDGET_MS; the rest are let go and
@@ -22,8 +22,8 @@
  * before the WaitRoom is told to forget the wait (ack).
  */
 
-import type { BatchItem } from "drizzle-orm/batch";
 import pLimit from "p-limit";
+import { toWrite, type Write } from "../db/compiled";
 import { fieldsOf } from "../db/event-rows";
 import { getEvent } from "../db/events";
 import {
@@ -99,10 +99,15 @@ interface Live {
 
 type Ack = { room: string; runId: string; nodeId: string };
 
+/** A run's commit: `items` with the run's writes not yet committed; resolves to the rows of `items`. */
+type Commit = (items?: Write[]) => Promise<unknown[][]>;
+
 /** One invocation's shared state: the writer, the call limiter, and what is left to do after the pipelines. */
 class Execution {
   readonly writer: GroupCommit;
   readonly limit = pLimit(ACTIONS_IN_PARALLEL);
+  /** Runs inside `limit` or queued for it (counted at once, where the limiter counts a turn later). */
+  callers = 0;
   readonly acks: Ack[] = [];
   readonly later: Array<{ runId: string; delaySeconds: number }> = [];
   /** Runs stopped without a write that lets them go. */
@@ -115,7 +120,7 @@ class Execution {
     readonly deps: EngineDeps,
     readonly owner: string,
   ) {
-    this.writer = new GroupCommit(deps.db);
+    this.writer = new GroupCommit(deps.db.$client);
     this.deadline = deps.now().getTime() + EXECUTION_BUDGET_MS;
   }
 
@@ -154,7 +159,7 @@ async function drive(x: Execution, item: HeldRun): Promise<void> {
     const reason = `the engine could not execute the run: ${String(err)}`;
     logRunFailed(item.run, null, reason);
     try {
-      await x.writer.commit([finishRun(x.deps.db, holder, "failed", x.deps.now(), reason)]);
+      await x.writer.commit([finishRun(holder, "failed", x.deps.now(), reason)]);
       x.tally("failed");
     } catch {
       x.retry.add(holder.runId);
@@ -182,7 +187,7 @@ async function prepare(x: Execution, item: HeldRun, holder: Holder): Promise<Liv
     return { run, holder, definition, steps: [...item.steps], initialScope };
   } catch (err) {
     if (!(err instanceof InvalidStoredDefinition)) throw err;
-    await x.writer.commit([finishRun(deps.db, holder, "failed", deps.now(), err.message)]);
+    await x.writer.commit([finishRun(holder, "failed", deps.now(), err.message)]);
     logRunFailed(run, null, err.message);
     x.tally("failed");
     return null;
@@ -191,11 +196,11 @@ async function prepare(x: Execution, item: HeldRun, holder: Holder): Promise<Liv
 
 /** Walks the run from stop to stop until it ends, pauses, defers, or is stopped. */
 async function advance(x: Execution, live: Live, decisions: readonly WaitDecision[]): Promise<void> {
-  const { db, now } = x.deps;
+  const { now } = x.deps;
   // Writes not yet committed, and the acks that may follow only once they are.
-  let pending: BatchItem<"sqlite">[] = [];
+  let pending: Write[] = [];
   const acks: Ack[] = [];
-  const commit = async (items: BatchItem<"sqlite">[] = []) => {
+  const commit: Commit = async (items = []) => {
     const all = [...pending, ...items];
     pending = [];
     const results = await x.writer.commit(all);
@@ -226,7 +231,7 @@ async function advance(x: Execution, live: Live, decisions: readonly WaitDecisio
     );
     for (const condition of conditions) {
       pending.push(
-        recordCondition(db, live.holder, { nodeId: condition.nodeId, seq: condition.seq }, condition.result, now()),
+        recordCondition(live.holder, { nodeId: condition.nodeId, seq: condition.seq }, condition.result, now()),
       );
       live.steps.push({
         nodeId: condition.nodeId,
@@ -237,7 +242,7 @@ async function advance(x: Execution, live: Live, decisions: readonly WaitDecisio
     }
 
     if (stop.kind === "end") {
-      await commit([finishRun(db, live.holder, stop.status, now())]);
+      await commit([finishRun(live.holder, stop.status, now())]);
       x.tally(stop.status);
       return;
     }
@@ -250,18 +255,26 @@ async function advance(x: Execution, live: Live, decisions: readonly WaitDecisio
       continue;
     }
 
-    // An action. Its outcome, if not yet committed, goes now: the next claim may wait for a slot.
-    if (pending.length > 0) await commit();
+    // An action.
     const notBefore = live.run.notBefore ? Date.parse(live.run.notBefore) : 0;
     if (notBefore > now().getTime() || now().getTime() >= x.deadline) {
       // Not due yet, or this invocation's budget is spent: let go and come back by message.
+      await commit();
       const delaySeconds = Math.max(0, Math.ceil((notBefore - now().getTime()) / 1000));
       x.later.push({ runId: live.run.id, delaySeconds });
       x.unreleased.add(live.run.id);
       x.tally(delaySeconds > 0 ? "notDue" : "handedBack");
       return;
     }
-    const called = await x.limit(() => callOnce(x, live, stop, scope));
+    // What is not yet committed goes with the claim when a connection is free now; if
+    // not, at once: an outcome is never held while the claim waits for a slot.
+    if (x.callers >= ACTIONS_IN_PARALLEL) await commit();
+    x.callers += 1;
+    const called = await x
+      .limit(() => callOnce(x, live, stop, scope, commit))
+      .finally(() => {
+        x.callers -= 1;
+      });
     if (called.kind === "stopped") return;
     if (called.kind === "succeeded") {
       // Committed with the next stop's writes: at once if that is an end or a pause.
@@ -273,10 +286,7 @@ async function advance(x: Execution, live: Live, decisions: readonly WaitDecisio
   }
 }
 
-type Called =
-  | { kind: "stopped" }
-  | { kind: "succeeded"; writes: BatchItem<"sqlite">[] }
-  | { kind: "ended"; writes: BatchItem<"sqlite">[] };
+type Called = { kind: "stopped" } | { kind: "succeeded"; writes: Write[] } | { kind: "ended"; writes: Write[] };
 
 /**
  * Claims the action, calls it, and returns what comes next: stopped (the claim was
@@ -288,17 +298,19 @@ async function callOnce(
   live: Live,
   stop: Extract<Stop, { kind: "action" }>,
   scope: TemplateScope,
+  commit: Commit,
 ): Promise<Called> {
-  const { db, now } = x.deps;
+  const { now } = x.deps;
   if (now().getTime() >= x.deadline) {
+    await commit();
     x.later.push({ runId: live.run.id, delaySeconds: 0 });
     x.unreleased.add(live.run.id);
     x.tally("handedBack");
     return { kind: "stopped" };
   }
-  const [claimed] = await x.writer.commit([
-    startAction(db, live.holder, { nodeId: stop.nodeId, seq: stop.seq }, now()),
-    touchRun(db, live.holder, new Date(now().getTime() + LEASE_MS), now()),
+  const [claimed] = await commit([
+    startAction(live.holder, { nodeId: stop.nodeId, seq: stop.seq }, now()),
+    touchRun(live.holder, new Date(now().getTime() + LEASE_MS), now()),
   ]);
   const attempts = (claimed as Array<{ attempts: number }> | undefined)?.[0]?.attempts;
   if (attempts === undefined) {
@@ -311,7 +323,7 @@ async function callOnce(
   const outcome = await callAction(x, live, stop, scope, attempts);
   if (outcome.status === "succeeded") {
     const writes = [
-      finishStep(db, live.holder, stop.nodeId, { status: "succeeded", outcome: "next", output: outcome.output }, now()),
+      finishStep(live.holder, stop.nodeId, { status: "succeeded", outcome: "next", output: outcome.output }, now()),
     ];
     live.steps.push({
       nodeId: stop.nodeId,
@@ -328,15 +340,15 @@ async function callOnce(
     x.later.push({ runId: live.run.id, delaySeconds });
     x.tally("deferred");
     const until = new Date(now().getTime() + delaySeconds * 1000);
-    return { kind: "ended", writes: [...deferRun(db, live.holder, stop.nodeId, outcome.error, until, now())] };
+    return { kind: "ended", writes: [...deferRun(live.holder, stop.nodeId, outcome.error, until, now())] };
   }
   logRunFailed(live.run, stop.nodeId, outcome.error);
   x.tally("failed");
   return {
     kind: "ended",
     writes: [
-      finishStep(db, live.holder, stop.nodeId, { status: "failed", outcome: null, error: outcome.error }, now()),
-      finishRun(db, live.holder, "failed", now(), `node ${stop.nodeId}: ${outcome.error}`),
+      finishStep(live.holder, stop.nodeId, { status: "failed", outcome: null, error: outcome.error }, now()),
+      finishRun(live.holder, "failed", now(), `node ${stop.nodeId}: ${outcome.error}`),
     ],
   };
 }
@@ -374,15 +386,15 @@ async function pause(
   stop: Extract<Stop, { kind: "event" }>,
   scope: TemplateScope,
   seenSoFar: { lastEvent: { uuid: string; eventDate: string }; seen: string[]; since: string },
-  commit: (items: BatchItem<"sqlite">[]) => Promise<unknown[]>,
+  commit: Commit,
 ): Promise<{ resolution: Exclude<Resolution, { kind: "cancelled" }>; ack: Ack } | null> {
-  const { db, now } = x.deps;
+  const { now } = x.deps;
   const assetId = waitAssetId(stop.node.asset, scope);
   if (!assetId) {
     const error = `no asset ID to wait on (asset: ${stop.node.asset})`;
     await commit([
-      recordFailedStep(db, live.holder, { nodeId: stop.nodeId, seq: stop.seq, kind: "event" }, error, now()),
-      finishRun(db, live.holder, "failed", now(), `node ${stop.nodeId}: ${error}`),
+      recordFailedStep(live.holder, { nodeId: stop.nodeId, seq: stop.seq, kind: "event" }, error, now()),
+      finishRun(live.holder, "failed", now(), `node ${stop.nodeId}: ${error}`),
     ]);
     logRunFailed(live.run, stop.nodeId, error);
     x.tally("failed");
@@ -402,7 +414,7 @@ async function pause(
   };
   const room = waitRoomName(source, assetId);
   const results = await commit([
-    ...pauseRun(db, live.holder, { nodeId: stop.nodeId, seq: stop.seq }, waitingFor, room, now()),
+    ...pauseRun(live.holder, { nodeId: stop.nodeId, seq: stop.seq }, waitingFor, room, now()),
   ]);
   if (((results[1] as unknown[] | undefined)?.length ?? 0) === 0) {
     x.tally("stopped");
@@ -450,7 +462,7 @@ function resumeWrites(
   live: Live,
   stop: Extract<Stop, { kind: "event" }>,
   resolution: Exclude<Resolution, { kind: "cancelled" }>,
-): BatchItem<"sqlite">[] {
+): Write[] {
   const output: EventStepOutput =
     resolution.kind === "event"
       ? { event: resolution.event.fields, eventUuid: resolution.event.uuid, timedOut: false }
@@ -465,7 +477,6 @@ function resumeWrites(
   x.tally(outcome === "next" ? "resumed" : "waitsTimedOut");
   return [
     ...resumeRun(
-      x.deps.db,
       live.holder,
       { nodeId: stop.nodeId, seq: stop.seq },
       { outcome, output },
@@ -481,7 +492,7 @@ async function settle(x: Execution): Promise<void> {
   const unreleased = [...x.unreleased];
   if (unreleased.length > 0) {
     try {
-      await x.writer.commit([releaseRuns(db, x.owner, unreleased)]);
+      await x.writer.commit([toWrite(releaseRuns(db, x.owner, unreleased))]);
     } catch (err) {
       // Their leases run out on their own; a retried message takes its own lease back at once.
       console.error(JSON.stringify({ msg: "lease release failed", count: unreleased.length, error: String(err) }));
@@ -512,7 +523,7 @@ async function settleAcks(x: Execution): Promise<void> {
   );
   if (acked.length > 0) {
     try {
-      await x.writer.commit([clearWaitRooms(x.deps.db, acked)]);
+      await x.writer.commit([toWrite(clearWaitRooms(x.deps.db, acked))]);
     } catch (err) {
       // The cron cancels waits of ended runs that still name a WaitRoom: harmless, only later.
       console.error(JSON.stringify({ msg: "wait room marker not cleared", error: String(err) }));

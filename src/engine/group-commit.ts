@@ -5,8 +5,7 @@
  * the next. A batch is one transaction: if it fails, each caller's writes are committed
  * on their own, so one run's bad write never fails another's.
  */
-import type { BatchItem } from "drizzle-orm/batch";
-import type { Db } from "../db/client";
+import { runWrites, type Write } from "../db/compiled";
 
 /** A D1 (or local storage) failure: the run's message is retried; nothing about the run itself is wrong. */
 export class StoreError extends Error {
@@ -17,14 +16,9 @@ export class StoreError extends Error {
 }
 
 interface Pending {
-  items: BatchItem<"sqlite">[];
-  resolve: (results: unknown[]) => void;
+  items: Write[];
+  resolve: (results: unknown[][]) => void;
   reject: (err: StoreError) => void;
-}
-
-async function batch(db: Db, items: BatchItem<"sqlite">[]): Promise<unknown[]> {
-  const [first, ...rest] = items;
-  return first ? db.batch([first, ...rest]) : [];
 }
 
 export class GroupCommit {
@@ -33,10 +27,10 @@ export class GroupCommit {
   /** D1 batches sent, for the batch's log line. */
   batches = 0;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly d1: D1Database) {}
 
-  /** Commits `items` (in order, in one transaction) with whatever else is waiting; resolves to their results. */
-  commit(items: BatchItem<"sqlite">[]): Promise<unknown[]> {
+  /** Commits `items` (in order, in one transaction) with whatever else is waiting; resolves to each one's rows. */
+  commit(items: Write[]): Promise<unknown[][]> {
     if (items.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       this.queued.push({ items, resolve, reject });
@@ -62,8 +56,8 @@ export class GroupCommit {
   private async send(group: Pending[]): Promise<void> {
     this.batches += 1;
     try {
-      const results = await batch(
-        this.db,
+      const results = await runWrites(
+        this.d1,
         group.flatMap((p) => p.items),
       );
       let at = 0;
@@ -82,7 +76,7 @@ export class GroupCommit {
     for (const pending of group) {
       this.batches += 1;
       try {
-        pending.resolve(await batch(this.db, pending.items));
+        pending.resolve(await runWrites(this.d1, pending.items));
       } catch (err) {
         pending.reject(new StoreError(err));
       }
