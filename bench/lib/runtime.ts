@@ -65,6 +65,10 @@ export async function startWorker(name: string, options: WorkerOptions): Promise
       unsafeLocalExplorer: false,
       unsafeObservability: false,
       logRequests: false,
+      // bench/cpu-profile.ts: our Worker's inspector (never a baseline's) on this port.
+      ...(process.env.BENCH_INSPECT && !name.startsWith("baseline")
+        ? { inspectorPort: Number(process.env.BENCH_INSPECT) }
+        : {}),
       // The Worker still writes its JSON log lines (their cost is part of what we measure,
       // as in production); only warnings and errors reach this terminal.
       handleStructuredLogs: (log: { level: string; message: string }) => {
