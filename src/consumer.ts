@@ -6,7 +6,7 @@
  * that can never be processed goes to the dead-letter queue with its reason.
  */
 import { createDb } from "./db/client";
-import { fieldsOf } from "./db/event-rows";
+import { eventMessageOf } from "./db/event-rows";
 import { getEvents } from "./db/events";
 import { getRuns } from "./db/runs";
 import { waitRoomNamed } from "./durable/wait-rooms";
@@ -94,7 +94,7 @@ async function resolveRefs(
   return events.flatMap(({ body }) => {
     if (body.kind === "event") return [body];
     const row = stored.get(body.uuid);
-    return row ? [{ kind: "event" as const, uuid: row.uuid, inCategory: row.inCategory, fields: fieldsOf(row) }] : [];
+    return row ? [eventMessageOf(row)] : [];
   });
 }
 

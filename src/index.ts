@@ -1,9 +1,10 @@
-/** The Worker's entry points: HTTP (Okta hook, API), the events queue consumer, the cron, the WaitRoom and the FailureLimiter. */
+/** The Worker's entry points: HTTP (Okta hook, API), the events queue consumer, the cron, and the Durable Objects (WaitRoom, EventCounter, FailureLimiter). */
 import { app } from "./app";
 import { handleQueue } from "./consumer";
 import { DEAD_LETTER_QUEUE, handleDeadLetters } from "./dead-letters";
 import { handleScheduled } from "./scheduled";
 
+export { EventCounter } from "./durable/event-counter";
 export { WaitRoom } from "./durable/wait-room";
 export { FailureLimiter } from "./limits/failure-limiter";
 

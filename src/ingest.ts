@@ -7,6 +7,7 @@ import type { Db } from "./db/client";
 import { clearEnqueued, type DeliveryRecord, storeDelivery } from "./db/events";
 import { errorText, logError } from "./log";
 import type { OktaEnvelope } from "./okta/envelope";
+import { eventContext } from "./okta/event-context";
 import { normaliseEvent } from "./okta/normalise";
 import { enqueueEvents } from "./queue/enqueue";
 import type { EventMessage } from "./queue/messages";
@@ -34,7 +35,13 @@ export async function acceptDelivery(
   const newUuids = new Set(await storeDelivery(db, deliveryRecord(envelope, receivedAt), normalised));
   const messages: EventMessage[] = normalised
     .filter((event) => newUuids.has(event.uuid))
-    .map((event) => ({ kind: "event", uuid: event.uuid, inCategory: event.inCategory, fields: event.fields }));
+    .map((event) => ({
+      kind: "event",
+      uuid: event.uuid,
+      inCategory: event.inCategory,
+      fields: event.fields,
+      context: eventContext(event.actor, event.clientIp),
+    }));
   try {
     await enqueueEvents(queue, messages);
     return { received: normalised.length, stored: messages.length, enqueued: true };

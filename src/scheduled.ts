@@ -5,7 +5,7 @@
  * also applies retention and deletes ended dashboard sessions.
  */
 import { createDb } from "./db/client";
-import { fieldsOf } from "./db/event-rows";
+import { eventMessageOf } from "./db/event-rows";
 import { abandonEvents, findStranded, markRequeued } from "./db/events";
 import type { DeadLetterRow } from "./db/schema";
 import { deleteEndedSessions, tokenHash } from "./db/sessions";
@@ -39,8 +39,7 @@ export async function reenqueueStranded(env: Env, now: Date): Promise<number> {
     sentBefore: new Date(now.getTime() - LOST_AFTER_MS),
     limit: BATCH_LIMIT,
   });
-  const message = (row: (typeof rows)[number]) =>
-    eventMessageBody({ kind: "event", uuid: row.uuid, inCategory: row.inCategory, fields: fieldsOf(row) });
+  const message = (row: (typeof rows)[number]) => eventMessageBody(eventMessageOf(row));
   const spent = rows.filter((row) => row.requeueCount >= MAX_REQUEUES);
   const resend = rows.filter((row) => row.requeueCount < MAX_REQUEUES);
   if (spent.length > 0) {

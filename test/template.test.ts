@@ -153,19 +153,24 @@ describe("references", () => {
 describe("checkTemplatePaths", () => {
   const nodes = new Set(["notify", "lookup"]);
 
-  it("accepts Event Fields, known node outputs and run fields", () => {
+  it("accepts Event Fields, known node outputs, run fields and count fields", () => {
     const paths = [
       "trigger.displayName",
       "event.eventType",
       "trigger",
       "nodes.lookup.output.json.id",
       "run.workflowId",
+      "count.n",
+      "count.events[0].uuid",
     ];
     expect(checkTemplatePaths(paths, nodes)).toBeNull();
   });
 
   it.each([
-    ["secrets.TOKEN", "{{ secrets.TOKEN }}: unknown root 'secrets'; templates read trigger, event, nodes or run"],
+    [
+      "secrets.TOKEN",
+      "{{ secrets.TOKEN }}: unknown root 'secrets'; templates read trigger, event, nodes, run or count",
+    ],
     ["trigger.foo", "{{ trigger.foo }}: unknown Event Field 'foo'; one of id, type, alternateId"],
     ["event.eventType.length", "{{ event.eventType.length }}: Event Fields are plain values with no properties"],
     ["nodes.missing.output", "{{ nodes.missing.output }}: unknown node 'missing'"],
@@ -174,6 +179,11 @@ describe("checkTemplatePaths", () => {
       "{{ nodes.notify.status }}: a node exposes only its output, e.g. {{ nodes.notify.output }}",
     ],
     ["run.secret", "{{ run.secret }}: unknown run field 'secret'; one of id, workflowId, late, lateBy, lateBySeconds"],
+    [
+      "count.total",
+      "{{ count.total }}: unknown count field 'total'; one of key, by, distinct, n, withinSeconds, events",
+    ],
+    ["count.key.length", "{{ count.key.length }}: count.key is a plain value"],
   ])("rejects %s, naming the path", (path, message) => {
     expect(checkTemplatePaths([path], nodes)).toContain(message);
   });

@@ -3,6 +3,7 @@
  * polling D1 while the real queue consumer works in the background, and an outbound
  * HTTP interceptor (nothing leaves the test; every request is recorded).
  */
+
 import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
@@ -10,6 +11,7 @@ import { createDb } from "../src/db/client";
 import { storeDelivery } from "../src/db/events";
 import worker from "../src/index";
 import { LogEvent } from "../src/okta/envelope";
+import { eventContext } from "../src/okta/event-context";
 import { normaliseEvent } from "../src/okta/normalise";
 import type { EventMessage, QueueMessage } from "../src/queue/messages";
 import { type DeliveryOptions, type OktaEventOptions, oktaDelivery, oktaEvent } from "../tools/local-okta/builders";
@@ -226,7 +228,13 @@ export async function storeWithoutEnqueue(options: OktaEventOptions): Promise<Ev
     { eventId, source: null, eventTime: null, receivedAt: receivedAt.toISOString() },
     [normalised],
   );
-  return { kind: "event", uuid: normalised.uuid, inCategory: normalised.inCategory, fields: normalised.fields };
+  return {
+    kind: "event",
+    uuid: normalised.uuid,
+    inCategory: normalised.inCategory,
+    fields: normalised.fields,
+    context: eventContext(normalised.actor, normalised.clientIp),
+  };
 }
 
 export interface OutboundCall {

@@ -11,7 +11,7 @@
 import worker, { WaitRoom as ProjectWaitRoom } from "../../src/index";
 
 // Exported as shipped (not timed): the hook's failure limits, which the benchmarks do not exercise.
-export { FailureLimiter } from "../../src/index";
+export { EventCounter, FailureLimiter } from "../../src/index";
 
 /** @type {Map<string, {n: number, ms: number}>} */
 const stats = new Map();

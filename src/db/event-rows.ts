@@ -1,6 +1,8 @@
 /** Mapping between normalised events and their D1 rows, in both directions. Pure. */
+import { eventContext } from "../okta/event-context";
 import type { EventFields } from "../okta/event-fields";
 import type { NormalisedEvent } from "../okta/normalise";
+import type { EventMessage } from "../queue/messages";
 import type { EventRow, NewEventRow } from "./schema";
 
 export function toEventRow(event: NormalisedEvent): NewEventRow {
@@ -19,6 +21,7 @@ export function toEventRow(event: NormalisedEvent): NewEventRow {
     source: fields.source ?? null,
     inCategory: event.inCategory,
     actor: event.actor,
+    clientIp: event.clientIp,
     outcomeReason: event.outcomeReason,
     displayMessage: event.displayMessage,
     raw: event.raw,
@@ -39,6 +42,17 @@ export function fieldsOf(row: Omit<EventRow, "raw">): EventFields {
     eventDate: row.eventDate,
     eventTimestamp: row.eventTimestamp,
     source: row.source,
+  };
+}
+
+/** A stored event as the consumer takes it: the message the hook sent (or would have sent) for it. */
+export function eventMessageOf(row: Omit<EventRow, "raw">): EventMessage {
+  return {
+    kind: "event",
+    uuid: row.uuid,
+    inCategory: row.inCategory,
+    fields: fieldsOf(row),
+    context: eventContext(row.actor, row.clientIp),
   };
 }
 

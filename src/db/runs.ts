@@ -1,6 +1,7 @@
 /** Queries on runs and their steps. Every verb takes `db` first; state changes are guarded by status. */
 import { and, asc, desc, eq, getTableColumns, gte, inArray, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { EventFields } from "../okta/event-fields";
+import type { CountedEvents } from "../workflows/threshold";
 import type { Db } from "./client";
 import { markConsumed } from "./events";
 import { inJson } from "./in-json";
@@ -18,6 +19,8 @@ export interface NewRun {
   workflowVersion: number;
   triggerEventUuid: string;
   trigger: EventFields;
+  /** For a run a threshold started: what it counted. */
+  counted?: CountedEvents | null;
   assetId: string | null;
 }
 

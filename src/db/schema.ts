@@ -6,6 +6,7 @@ import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { EventFields } from "../okta/event-fields";
 import type { Actor } from "../okta/normalise";
+import type { CountedEvents } from "../workflows/threshold";
 
 /** One row per Okta delivery (envelope `eventId`); a redelivery finds its row and changes nothing. */
 export const deliveries = sqliteTable(
@@ -40,6 +41,8 @@ export const events = sqliteTable(
     source: text("source"),
     inCategory: integer("in_category", { mode: "boolean" }).notNull(),
     actor: text("actor", { mode: "json" }).$type<Actor | null>(),
+    /** `client.ipAddress` (okta/event-context.ts); null for rows stored before it was kept. */
+    clientIp: text("client_ip"),
     outcomeReason: text("outcome_reason"),
     displayMessage: text("display_message"),
     raw: text("raw", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
@@ -136,6 +139,8 @@ export const runs = sqliteTable(
     triggerEventUuid: text("trigger_event_uuid").notNull(),
     /** The trigger's Event Fields, kept with the run so executing it needs no read of the event. */
     trigger: text("trigger", { mode: "json" }).$type<EventFields>(),
+    /** For a run a threshold started: the key, the count and the events counted (`{{ count.* }}`). */
+    counted: text("counted", { mode: "json" }).$type<CountedEvents>(),
     assetId: text("asset_id"),
     status: text("status", { enum: RUN_STATUSES }).notNull(),
     /** What a waiting run waits for (types, filter, asset, deadline), for the API. */

@@ -183,6 +183,7 @@ async function prepare(x: Execution, item: HeldRun, holder: Holder): Promise<Liv
       event: trigger,
       nodes: {},
       run: { id: run.id, workflowId: run.workflowId, ...lateValues(trigger, run.startedAt, definition) },
+      ...(run.counted ? { count: run.counted } : {}),
     };
     return { run, holder, definition, steps: [...item.steps], initialScope };
   } catch (err) {

@@ -7,12 +7,13 @@
  * ignores an event it has seen, and a repeated batch picks up the runs an earlier
  * attempt started but did not finish.
  */
-import type { Db } from "../db/client";
 import { listStepsOf, type NewRun, startRuns } from "../db/runs";
 import { findTriggeredAndWaited } from "../db/workflows";
 import { waitRoomName, waitRoomNamed } from "../durable/wait-rooms";
 import type { EventMessage } from "../queue/messages";
+import type { CountedEvents } from "../workflows/threshold";
 import { matchesTrigger } from "../workflows/trigger";
+import { countMatches } from "./count-triggers";
 import { loadDefinitions } from "./definitions";
 import { executeRuns, type WaitDecision } from "./executor";
 import { holdRuns, newLeaseOwner } from "./hold-runs";
@@ -38,13 +39,14 @@ export async function routeEvents(
   ]);
   // Before the events are recorded consumed: a crash here redelivers them to the WaitRooms.
   const decided = await deliverToWaitRooms(env, inCategory, waited);
-  const newRuns = await runsToStart(db, inCategory, triggered, messageOf);
+  const { newRuns, uncounted } = await runsToStart(deps, inCategory, triggered, messageOf);
   const now = deps.now();
   const leaseUntil = new Date(now.getTime() + LEASE_MS);
   const { fresh, resumed } = await startRuns(
     db,
     newRuns,
-    events.map((event) => event.uuid),
+    // An event whose counter could not be reached is not handled yet: its message is retried.
+    events.filter((event) => !uncounted.has(event.uuid)).map((event) => event.uuid),
     now,
     leaseUntil,
     { owner, messageOfTrigger: messageOf },
@@ -73,31 +75,58 @@ export async function routeEvents(
     ...resumed.map((run) => ({ run, steps: leftBehind.get(run.id) ?? [] })),
   ];
   const { retry } = await executeRuns(deps, owner, [...started, ...waking]);
-  return new Set(started.filter(({ run }) => retry.has(run.id)).map(({ run }) => run.triggerEventUuid));
+  return new Set([
+    ...uncounted,
+    ...started.filter(({ run }) => retry.has(run.id)).map(({ run }) => run.triggerEventUuid),
+  ]);
 }
 
-/** The runs these events start: enabled workflows whose trigger lists the type and whose filter matches. */
+/**
+ * The runs these events start: enabled workflows whose trigger lists the type and whose
+ * filter matches; for a threshold trigger, only the events that complete its window
+ * (count-triggers.ts). `uncounted` are events whose counter could not be reached.
+ */
 async function runsToStart(
-  db: Db,
+  deps: EngineDeps,
   events: readonly EventMessage[],
   triggered: Awaited<ReturnType<typeof findTriggeredAndWaited>>["triggered"],
   messageOf: ReadonlyMap<string, string>,
-): Promise<NewRun[]> {
-  const candidates = await loadDefinitions(db, triggered);
+): Promise<{ newRuns: NewRun[]; uncounted: Set<string> }> {
+  const candidates = await loadDefinitions(deps.db, triggered);
   const byType = Map.groupBy(candidates, (candidate) => candidate.eventType);
-  return events.flatMap((event) =>
+  const matched = events.flatMap((event) =>
     (byType.get(event.fields.eventType) ?? [])
       .filter((candidate) => matchesTrigger(candidate.definition.trigger, event.fields))
-      .map((candidate) => ({
-        id: crypto.randomUUID(),
-        leaseMessage: messageOf.get(event.uuid) ?? event.uuid,
-        workflowId: candidate.workflowId,
-        workflowVersion: candidate.version,
-        triggerEventUuid: event.uuid,
-        trigger: event.fields,
-        assetId: event.fields.id,
-      })),
+      .map((candidate) => ({ event, candidate })),
   );
+  const newRun = (event: EventMessage, candidate: (typeof candidates)[number], counted: CountedEvents | null) => ({
+    id: crypto.randomUUID(),
+    leaseMessage: messageOf.get(event.uuid) ?? event.uuid,
+    workflowId: candidate.workflowId,
+    workflowVersion: candidate.version,
+    triggerEventUuid: event.uuid,
+    trigger: event.fields,
+    counted,
+    assetId: event.fields.id,
+  });
+  const counting = matched.flatMap(({ event, candidate }) => {
+    const threshold = candidate.definition.trigger.threshold;
+    return threshold ? [{ event, candidate: { ...candidate, threshold } }] : [];
+  });
+  const { fired, failed } = await countMatches(deps.env, counting);
+  const countingOf = new Map(counting.map((c) => [JSON.stringify([c.event.uuid, c.candidate.workflowId]), c]));
+  return {
+    newRuns: [
+      ...matched
+        .filter(({ candidate }) => !candidate.definition.trigger.threshold)
+        .map(({ event, candidate }) => newRun(event, candidate, null)),
+      ...fired.flatMap(({ event, workflowId, counted }) => {
+        const c = countingOf.get(JSON.stringify([event.uuid, workflowId]));
+        return c ? [newRun(event, c.candidate, counted)] : [];
+      }),
+    ],
+    uncounted: failed,
+  };
 }
 
 /** How many of its decisions each WaitRoom hands back to this batch; more go by resume message. */

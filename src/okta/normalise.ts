@@ -22,6 +22,8 @@ export interface NormalisedEvent {
   actor: Actor | null;
   outcomeReason: string | null;
   displayMessage: string | null;
+  /** `client.ipAddress`, when it is a string (event-context.ts). */
+  clientIp: string | null;
   raw: LogEvent;
 }
 
@@ -47,6 +49,13 @@ export function primaryObject(event: Pick<LogEvent, "eventType" | "target" | "ac
     if (match) return match;
   }
   return targets[0] ?? event.actor ?? null;
+}
+
+/** `client.ipAddress` read leniently: `client` is not in the envelope's schema, so an odd one never rejects a delivery. */
+function clientIpOf(event: LogEvent): string | null {
+  const client = (event as { client?: unknown }).client;
+  const ip = typeof client === "object" && client !== null ? (client as { ipAddress?: unknown }).ipAddress : null;
+  return typeof ip === "string" && ip.length > 0 ? ip.slice(0, 100) : null;
 }
 
 function toIso(value: string): string {
@@ -90,6 +99,7 @@ export function normaliseEvent(
       : null,
     outcomeReason: event.outcome?.reason ?? null,
     displayMessage: event.displayMessage ?? null,
+    clientIp: clientIpOf(event),
     raw: event,
   };
 }

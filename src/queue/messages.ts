@@ -4,6 +4,7 @@
  * dead-letter queue with the reason instead of being retried forever.
  */
 import { z } from "zod";
+import { EventContext } from "../okta/event-context";
 import { EventFields } from "../okta/event-fields";
 
 /** A stored event, ready for the workflow engine. */
@@ -12,6 +13,8 @@ export const EventMessage = z.object({
   uuid: z.string().min(1),
   inCategory: z.boolean(),
   fields: EventFields,
+  /** Actor and client IP, for counts keyed on them; absent in messages from older deploys. */
+  context: EventContext.optional(),
 });
 export type EventMessage = z.infer<typeof EventMessage>;
 

@@ -9,6 +9,7 @@ import { terminate } from "../engine/terminate";
 import { AppError } from "../errors";
 import { EventFields } from "../okta/event-fields";
 import type { Lateness } from "../workflows/lateness";
+import { CountedEvents } from "../workflows/threshold";
 import { decodeCursor, pageOf } from "./cursor";
 import { bearerSecurity, createApiApp, ErrorBody, errorResponses, noBody, notFoundResponse } from "./openapi-common";
 import { latenessOf } from "./run-lateness";
@@ -35,6 +36,9 @@ const Run = z
       })
       .nullable()
       .openapi({ description: "Null for a run stored without its trigger's fields" }),
+    counted: CountedEvents.nullable().openapi({
+      description: "For a run a threshold trigger started: the key, the count and the events counted",
+    }),
   })
   .openapi("Run");
 

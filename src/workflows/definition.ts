@@ -9,6 +9,7 @@ import { nearestEventType, SYSTEM_EVENT_TYPES, type SystemEventType } from "../o
 import { Action } from "./actions/spec";
 import { MAX_NODES } from "./limits";
 import { Predicate } from "./predicate";
+import { Threshold } from "./threshold";
 
 const NodeId = z
   .string()
@@ -43,6 +44,8 @@ export const Trigger = z
     /** Empty means all 13 System Category types. */
     eventTypes: EventTypes,
     filter: Predicate.optional(),
+    /** Start a run only when enough matching events per key fall within a window (threshold.ts). */
+    threshold: Threshold.optional(),
   })
   .openapi("Trigger");
 export type Trigger = z.infer<typeof Trigger>;

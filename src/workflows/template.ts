@@ -7,6 +7,7 @@
 import { z } from "@hono/zod-openapi";
 import type { EventFields } from "../okta/event-fields";
 import { EVENT_FIELD_KEYS } from "../okta/event-types";
+import { COUNT_KEYS, type CountedEvents } from "./threshold";
 
 /** What a template can read while a run executes. */
 export type TemplateScope = {
@@ -21,6 +22,8 @@ export type TemplateScope = {
    * (workflows/lateness.ts). The engine and the dry run always set the lateness values.
    */
   run: { id: string; workflowId: string; late?: boolean; lateBy?: string; lateBySeconds?: number };
+  /** For a run a threshold trigger started: the key, the count and the events counted (threshold.ts). */
+  count?: CountedEvents;
 };
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -212,6 +215,7 @@ export function jsonTemplateReferences(value: unknown): string[] {
 const eventFieldKeys: ReadonlySet<string> = new Set(EVENT_FIELD_KEYS);
 const RUN_KEYS = ["id", "workflowId", "late", "lateBy", "lateBySeconds"];
 const runKeys: ReadonlySet<string> = new Set(RUN_KEYS);
+const countKeys: ReadonlySet<string> = new Set(COUNT_KEYS);
 
 /** Why a referenced path cannot be read (unknown root, Event Field, node or run field), or null. */
 export function templatePathError(path: string, nodeIds: ReadonlySet<string>): string | null {
@@ -236,8 +240,12 @@ export function templatePathError(path: string, nodeIds: ReadonlySet<string>): s
       if (key === undefined) return null;
       if (!runKeys.has(String(key))) return `${where}: unknown run field '${key}'; one of ${RUN_KEYS.join(", ")}`;
       return segments.length > 2 ? `${where}: run fields are plain values with no properties` : null;
+    case "count":
+      if (key === undefined) return null;
+      if (!countKeys.has(String(key))) return `${where}: unknown count field '${key}'; one of ${COUNT_KEYS.join(", ")}`;
+      return key === "events" || segments.length === 2 ? null : `${where}: count.${key} is a plain value`;
     default:
-      return `${where}: unknown root '${root}'; templates read trigger, event, nodes or run`;
+      return `${where}: unknown root '${root}'; templates read trigger, event, nodes, run or count`;
   }
 }
 

@@ -38,7 +38,7 @@ export function parseDefinition(input: unknown, moreChecks?: NodeChecks): ParseR
     const nodes = new Map(Object.entries(parsed.data.nodes));
     const issues = [
       ...graphIssues(parsed.data.start, nodes, new Set(nodes.keys()), true),
-      ...templateIssues(nodes),
+      ...templateIssues(nodes, parsed.data.trigger.threshold !== undefined),
       ...(moreChecks?.(nodes) ?? []),
     ];
     return issues.length > 0 ? failure(issues) : { ok: true, definition: parsed.data };
@@ -48,7 +48,7 @@ export function parseDefinition(input: unknown, moreChecks?: NodeChecks): ParseR
   return failure([
     ...describeIssues(parsed.error),
     ...graphIssues(start, nodes, ids, false),
-    ...templateIssues(nodes),
+    ...templateIssues(nodes, true),
     ...(moreChecks?.(nodes) ?? []),
   ]);
 }
@@ -167,15 +167,22 @@ function stringsWithPaths(value: unknown, base: string): Array<[path: string, te
   return found.reverse();
 }
 
-/** Templates may only read the trigger, the current event, earlier nodes and the run; each problem names its field. */
-function templateIssues(nodes: ReadonlyMap<string, WorkflowNode>): DefinitionIssue[] {
+/**
+ * Templates may only read the trigger, the current event, earlier nodes, the run, and
+ * (with a threshold trigger: `counting`) the count; each problem names its field.
+ */
+function templateIssues(nodes: ReadonlyMap<string, WorkflowNode>, counting: boolean): DefinitionIssue[] {
   const nodeIds = new Set(nodes.keys());
   const issues: DefinitionIssue[] = [];
   for (const [id, node] of nodes) {
     if (node.kind !== "action") continue;
     for (const [path, text] of stringsWithPaths(node.action, `nodes.${id}.action`)) {
       for (const reference of templateReferences(text)) {
-        const error = templatePathError(reference, nodeIds);
+        const error =
+          templatePathError(reference, nodeIds) ??
+          (!counting && /^count(\.|\[|$)/.test(reference)
+            ? `{{ ${reference} }}: only a run a threshold trigger started has a count (add trigger.threshold)`
+            : null);
         if (error) issues.push({ path, message: error });
       }
     }

@@ -122,6 +122,8 @@ export interface OktaEventOptions {
   /** Replaces the default target array entirely (null is real Okta input too). */
   target?: OktaObject[] | null;
   actor?: OktaObject | null;
+  /** `client.ipAddress` (default 203.0.113.10, a documentation address). */
+  ipAddress?: string;
   uuid?: string;
   published?: string | Date;
   result?: string;
@@ -151,7 +153,7 @@ export function oktaEvent(options: OktaEventOptions): Record<string, unknown> {
       zone: "null",
       device: "Computer",
       id: null,
-      ipAddress: "203.0.113.10",
+      ipAddress: options.ipAddress ?? "203.0.113.10",
       geographicalContext: null,
     },
     device: null,

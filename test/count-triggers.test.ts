@@ -1,0 +1,226 @@
+/**
+ * Threshold triggers (counts over windows) through real deliveries, the real queue
+ * consumer and real EventCounters: the count-th event fires once, a repeat counts
+ * once, events in one delivery, distinct counts, two Okta orgs, a counter that cannot
+ * be reached (the event is retried, not lost), and definitions refused at their paths.
+ */
+import { env } from "cloudflare:test";
+import { afterAll, describe, expect, it } from "vitest";
+import { counterName } from "../src/engine/count-triggers";
+import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
+import { send } from "./support";
+import {
+  api,
+  apiJson,
+  buildEvent,
+  consume,
+  consumed,
+  createWorkflow,
+  deliver,
+  interceptOutbound,
+  runIdsFor,
+  storeWithoutEnqueue,
+} from "./workflow-support";
+
+const outbound = interceptOutbound();
+afterAll(() => outbound.restore());
+
+const SMS = "system.sms.send_phone_verification_message";
+const TOKEN = "system.api_token.create";
+const MINUTE = 60_000;
+
+interface CountedView {
+  key: string;
+  n: number;
+  by: string;
+  distinct: string | null;
+  events: Array<{ uuid: string; value: string | null }>;
+}
+
+/** A workflow that records each window it sees as a completed run (no nodes). */
+function counting(threshold: Record<string, unknown>, eventTypes = [SMS], filter?: unknown) {
+  return createWorkflow({
+    name: `count test ${crypto.randomUUID()}`,
+    trigger: { eventTypes, ...(filter ? { filter } : {}), threshold },
+    start: null,
+  });
+}
+
+async function runsOf(workflowId: string): Promise<Array<{ id: string; trigger_event_uuid: string; counted: string }>> {
+  const { results } = await env.DB.prepare(
+    "select id, trigger_event_uuid, counted from runs where workflow_id = ? order by started_at",
+  )
+    .bind(workflowId)
+    .all<{ id: string; trigger_event_uuid: string; counted: string }>();
+  return results;
+}
+
+const ip = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+const deniedSms = (ipAddress: string, minutesAgo: number) =>
+  buildEvent({ eventType: SMS, result: "DENY", ipAddress, published: new Date(Date.now() - minutesAgo * MINUTE) });
+
+describe("counts over windows", () => {
+  it("five denied verification SMS from one IP within ten minutes start one run, carrying the five", async () => {
+    const workflow = await counting({ count: 5, withinSeconds: 600, by: "client.ipAddress" }, [SMS], {
+      field: "eventResult",
+      op: "eq",
+      value: "DENY",
+    });
+    const from = ip();
+    const sms = [9, 7, 5, 3].map((m) => deniedSms(from, m));
+    for (const event of sms) await deliver([event]);
+    // Another IP, and an allowed SMS from this one, are not counted.
+    const other = deniedSms(ip(), 2);
+    const allowed = buildEvent({ eventType: SMS, result: "SUCCESS", ipAddress: from });
+    await deliver([other, allowed]);
+    await consumed(allowed.uuid);
+    expect(await runsOf(workflow.id)).toHaveLength(0);
+
+    const fifth = deniedSms(from, 1);
+    await deliver([fifth]);
+    await consumed(fifth.uuid);
+    const runs = await runsOf(workflow.id);
+    expect(runs.map((r) => r.trigger_event_uuid)).toEqual([fifth.uuid]);
+    const run = await apiJson<{ status: string; counted: CountedView }>("GET", `/api/runs/${runs[0]?.id}`);
+    expect(run.status).toBe("completed");
+    expect(run.counted).toMatchObject({ key: from, n: 5, by: "client.ipAddress", distinct: null });
+    expect(run.counted.events.map((e) => e.uuid)).toEqual([...sms, fifth].map((e) => e.uuid));
+
+    // The events are used up: a sixth starts nothing; a redelivery of the fifth starts nothing twice.
+    const sixth = deniedSms(from, 0);
+    await deliver([sixth]);
+    await deliver([fifth]);
+    await consumed(sixth.uuid);
+    expect(await runsOf(workflow.id)).toHaveLength(1);
+  });
+
+  it("counts a repeated event once, and the events of one delivery together", async () => {
+    const workflow = await counting({ count: 3, withinSeconds: 600, by: "client.ipAddress" });
+    const from = ip();
+    const first = deniedSms(from, 3);
+    await deliver([first]);
+    await deliver([first]);
+    await consume([await storeWithoutEnqueue({ eventType: SMS, ipAddress: ip() })]);
+    await consumed(first.uuid);
+    expect(await runsOf(workflow.id)).toHaveLength(0);
+    const second = deniedSms(from, 2);
+    const third = deniedSms(from, 1);
+    const fourth = deniedSms(from, 0);
+    await deliver([second, third, fourth]);
+    await consumed(fourth.uuid);
+    const runs = await runsOf(workflow.id);
+    expect(runs.map((r) => r.trigger_event_uuid)).toEqual([third.uuid]);
+  });
+
+  it("counts distinct values: API tokens created by three distinct admins within an hour", async () => {
+    const workflow = await counting({ count: 3, withinSeconds: 3600, by: "type", distinct: "actor.id" }, [TOKEN]);
+    const admin = (id: string) => ({ id, type: "User", alternateId: `${id}@example.com`, displayName: id });
+    const by = (actor: string, minutesAgo: number) =>
+      buildEvent({ eventType: TOKEN, actor: admin(actor), published: new Date(Date.now() - minutesAgo * MINUTE) });
+    const a1 = by(`a-${crypto.randomUUID()}`, 40);
+    const a2 = { ...by("x", 30), actor: a1.actor };
+    const b = by(`b-${crypto.randomUUID()}`, 20);
+    await deliver([a1, a2, b]);
+    await consumed(b.uuid);
+    expect(await runsOf(workflow.id)).toHaveLength(0);
+    const c = by(`c-${crypto.randomUUID()}`, 10);
+    await deliver([c]);
+    await consumed(c.uuid);
+    const runs = await runsOf(workflow.id);
+    expect(runs).toHaveLength(1);
+    const counted = JSON.parse(runs[0]?.counted ?? "null") as CountedView;
+    expect(counted).toMatchObject({ key: "Token", n: 3, distinct: "actor.id" });
+    expect(counted.events.map((e) => e.uuid)).toEqual([a1.uuid, b.uuid, c.uuid]);
+  });
+
+  it("keeps the same IP in two Okta orgs apart", async () => {
+    const workflow = await counting({ count: 2, withinSeconds: 600, by: "client.ipAddress" });
+    const from = ip();
+    const post = async (source: string, headers: Record<string, string>, event: Record<string, unknown>) => {
+      const body = JSON.stringify(oktaDelivery([event]));
+      const res = await send(new Request(`http://worker.test/hooks/okta/${source}`, { method: "POST", headers, body }));
+      expect(res.status).toBe(200);
+    };
+    const acme = deniedSms(from, 2);
+    const globex = deniedSms(from, 1);
+    await post("acme", oktaHeaders("acme-hook-secret"), acme);
+    await post("globex", { "content-type": "application/json", "X-Globex-Hook": "globex-hook-secret" }, globex);
+    await consumed(acme.uuid);
+    await consumed(globex.uuid);
+    expect(await runsOf(workflow.id)).toHaveLength(0);
+    const acme2 = deniedSms(from, 0);
+    await post("acme", oktaHeaders("acme-hook-secret"), acme2);
+    await consumed(acme2.uuid);
+    expect((await runsOf(workflow.id)).map((r) => r.trigger_event_uuid)).toEqual([acme2.uuid]);
+  });
+
+  it("retries an event whose counter cannot be reached, and then counts it once", async () => {
+    const workflow = await counting({ count: 2, withinSeconds: 600, by: "client.ipAddress" });
+    const from = ip();
+    const first = await storeWithoutEnqueue({ eventType: SMS, ipAddress: from });
+    await consume([first]);
+    const second = await storeWithoutEnqueue({ eventType: SMS, ipAddress: from });
+    const unreachable = {
+      idFromName: (name: string) => env.EVENT_COUNTERS.idFromName(name),
+      get: () => ({
+        count: () => Promise.reject(new Error("Durable Object reset because its code was updated")),
+      }),
+    } as unknown as DurableObjectNamespace;
+    const failed = await consume([second], { EVENT_COUNTERS: unreachable } as never);
+    expect(failed.explicitAcks).toEqual([]);
+    expect(failed.retryMessages.map((m) => m.msgId)).toEqual(failed.ids);
+    const row = await env.DB.prepare("select consumed_at from events where uuid = ?").bind(second.uuid).first();
+    expect(row?.consumed_at).toBeNull();
+    expect(await runsOf(workflow.id)).toHaveLength(0);
+    // The retry, twice over: one run.
+    await consume([second]);
+    await consume([second]);
+    expect((await runsOf(workflow.id)).map((r) => r.trigger_event_uuid)).toEqual([second.uuid]);
+    expect(await runIdsFor(workflow.id, second.uuid)).toHaveLength(1);
+  });
+
+  it("names each counter by workflow, org and key, so no key can be read as another", () => {
+    expect(counterName("w", "acme", "a")).not.toBe(counterName("w", null, "a"));
+    expect(counterName("w", "a", "b,c")).not.toBe(counterName("w", "a,b", "c"));
+  });
+});
+
+describe("threshold definitions", () => {
+  const refused = async (trigger: Record<string, unknown>, nodes: Record<string, unknown> = {}) => {
+    const res = await api("POST", "/api/workflows", {
+      name: "bad threshold",
+      trigger: { eventTypes: [SMS], ...trigger },
+      start: Object.keys(nodes)[0] ?? null,
+      nodes,
+    });
+    expect(res.status).toBe(400);
+    return ((await res.json()) as { error: { message: string } }).error.message;
+  };
+
+  it("are refused at the exact path", async () => {
+    expect(await refused({ threshold: { count: 1, withinSeconds: 60 } })).toMatch(/trigger\.threshold\.count/);
+    expect(await refused({ threshold: { count: 5, withinSeconds: 90_000 } })).toMatch(
+      /trigger\.threshold\.withinSeconds/,
+    );
+    expect(await refused({ threshold: { count: 5, withinSeconds: 60, by: "client.ip" } })).toMatch(
+      /trigger\.threshold\.by: unknown count path "client\.ip"; one of .*client\.ipAddress/,
+    );
+    expect(await refused({ threshold: { count: 5, withinSeconds: 60, every: 2 } })).toMatch(/trigger\.threshold/);
+  });
+
+  it("let only a threshold workflow read {{ count.* }}", async () => {
+    const note = {
+      kind: "action",
+      action: { type: "http", method: "POST", url: "https://example.com/h", body: { n: "{{ count.n }}" } },
+    };
+    expect(await refused({}, { note })).toMatch(
+      /nodes\.note\.action\.body\.n: .*only a run a threshold trigger started has a count/,
+    );
+    expect(
+      await refused(
+        { threshold: { count: 2, withinSeconds: 60 } },
+        { note: { ...note, action: { ...note.action, body: { n: "{{ count.total }}" } } } },
+      ),
+    ).toMatch(/unknown count field 'total'/);
+  });
+});
