@@ -2,6 +2,7 @@
  * Command-line parsing for `npm run okta`: argv in, a Command out. Pure: no files,
  * no network, no environment (defaults that need I/O are filled in by cli.ts).
  */
+import { isIP } from "node:net";
 import { isSystemEventType, SYSTEM_CATEGORY_EVENT_TYPES } from "../../src/okta/event-types";
 import { intOption, parseCli, UsageError } from "../cli/args";
 
@@ -25,7 +26,10 @@ Options:
   --name <text>     display name of that asset (default per type; a token sent with
                     --asset is named api-token-<id>)
   --count <n>       events of each type in the delivery (default 1)
-  --result <r>      outcome.result of every event (default SUCCESS)
+  --outcome <r>     outcome.result of every event, e.g. DENY (default SUCCESS; --result is the same)
+  --ip <address>    client.ipAddress of every event (default 203.0.113.10)
+  --actor <id>      the actor of every event: its id, and alternateId <id>@example.com
+                    (or <id> itself when it has an @)
   --url <url>       hook URL (default http://127.0.0.1:$PORT${HOOK_PATH}; PORT as for npm run dev, else 8787)
   --secret <s>      hook secret (default OKTA_HOOK_SECRET from .dev.vars, else local-okta-hook-secret)
   --header <name>   header carrying the secret (default OKTA_AUTH_HEADER from .dev.vars, else Authorization)
@@ -36,7 +40,9 @@ Examples:
   npm run okta -- send system.import.start
   npm run okta -- send system.api_token.create --asset 00Tabc123 --count 3
   npm run okta -- send system.api_token.create --asset 00Ttmp1 --name tmp-build
-  npm run okta -- send system.import.start system.import.complete --result FAILURE
+  npm run okta -- send system.import.start system.import.complete --outcome FAILURE
+  npm run okta -- send system.sms.send_phone_verification_message --count 5 --outcome DENY --ip 198.51.100.7
+  npm run okta -- send system.api_token.create --actor 00uadmin2
   npm run okta -- repeat
   npm run okta -- verify`;
 
@@ -61,6 +67,8 @@ export type Command =
       assetId?: string;
       displayName?: string;
       result?: string;
+      ipAddress?: string;
+      actorId?: string;
       /** Types that are not in the System Category (sent anyway; Okta sends others too). */
       unknownTypes: string[];
     };
@@ -82,7 +90,9 @@ export function parseCommand(argv: string[]): Command {
 
   if (name !== "send") {
     if (args.length > 0) throw new UsageError(`${name} takes no arguments (got ${args.join(" ")})`);
-    const sendOnly = (["asset", "name", "count", "result"] as const).filter((key) => values[key] !== undefined);
+    const sendOnly = (["asset", "name", "count", "result", "outcome", "ip", "actor"] as const).filter(
+      (key) => values[key] !== undefined,
+    );
     if (sendOnly.length > 0) throw new UsageError(`--${sendOnly[0]} only applies to send`);
   }
   switch (name) {
@@ -99,6 +109,17 @@ export function parseCommand(argv: string[]): Command {
   if (args.length === 0) throw new UsageError(`send needs at least one event type; see: npm run okta -- types`);
   const count = intOption(values.count, "count", 1, { min: 1, max: 1000 });
   const eventTypes = args.flatMap((type) => Array.from({ length: count }, () => type));
+  if (values.result !== undefined && values.outcome !== undefined) {
+    throw new UsageError("--outcome and --result are the same option; give one");
+  }
+  const outcome = values.outcome ?? values.result;
+  if (outcome !== undefined && !/^[A-Za-z_]{1,40}$/.test(outcome)) {
+    throw new UsageError(`--outcome is a word such as SUCCESS, FAILURE or DENY (got ${JSON.stringify(outcome)})`);
+  }
+  if (values.ip !== undefined && isIP(values.ip) === 0) throw new UsageError(`--ip is not an IP address: ${values.ip}`);
+  if (values.actor !== undefined && !/^\S{1,200}$/.test(values.actor)) {
+    throw new UsageError("--actor is an id without spaces, e.g. 00uadmin2");
+  }
   return {
     kind: "send",
     target,
@@ -106,7 +127,9 @@ export function parseCommand(argv: string[]): Command {
     eventTypes,
     assetId: values.asset,
     displayName: values.name,
-    result: values.result?.toUpperCase(),
+    result: outcome?.toUpperCase(),
+    ipAddress: values.ip,
+    actorId: values.actor,
     unknownTypes: args.filter((type) => !isSystemEventType(type)),
   };
 }
@@ -119,6 +142,9 @@ function parse(argv: string[]) {
       name: { type: "string" },
       count: { type: "string" },
       result: { type: "string" },
+      outcome: { type: "string" },
+      ip: { type: "string" },
+      actor: { type: "string" },
       url: { type: "string" },
       secret: { type: "string" },
       header: { type: "string" },

@@ -131,6 +131,12 @@ export interface OktaEventOptions {
   displayMessage?: string;
 }
 
+/** An admin actor named by id, as `npm run okta -- --actor <id>` sends it. */
+export function actorNamed(id: string): OktaObject {
+  const alternateId = id.includes("@") ? id : `${id}@example.com`;
+  return { id, type: "User", alternateId, displayName: id, detailEntry: null };
+}
+
 /** One System Log event (`data.events[]`) as Okta sends it. */
 export function oktaEvent(options: OktaEventOptions): Record<string, unknown> {
   const assetId = options.assetId ?? defaultAssetId(options.eventType);

@@ -12,7 +12,7 @@ import { fetchOrExplain, runCli } from "../cli/args";
 import { readDevVars } from "../dev-vars";
 import { localBaseUrl } from "../local-url";
 import { type Command, HELP, HOOK_PATH, parseCommand, type Target, typesListing, UsageError } from "./args";
-import { oktaDelivery, oktaEvent, oktaHeaders, senderDisplayName } from "./builders";
+import { actorNamed, oktaDelivery, oktaEvent, oktaHeaders, senderDisplayName } from "./builders";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The previous delivery, for `repeat`. Under .wrangler/, which is gitignored. */
@@ -61,13 +61,17 @@ async function send(command: Extract<Command, { kind: "send" }>): Promise<boolea
       assetId: command.assetId,
       displayName: senderDisplayName(eventType, command.assetId, command.displayName),
       result: command.result,
+      ipAddress: command.ipAddress,
+      ...(command.actorId ? { actor: actorNamed(command.actorId) } : {}),
     }),
   );
   const delivery = oktaDelivery(events);
   const body = JSON.stringify(delivery);
   const summary = `delivery ${String(delivery.eventId)}: ${describeEvents(command.eventTypes)}${
     command.assetId ? `, asset ${command.assetId}` : ""
-  }${command.displayName ? ` "${command.displayName}"` : ""}${command.result ? `, result ${command.result}` : ""}`;
+  }${command.displayName ? ` "${command.displayName}"` : ""}${command.result ? `, outcome ${command.result}` : ""}${
+    command.ipAddress ? `, ip ${command.ipAddress}` : ""
+  }${command.actorId ? `, actor ${command.actorId}` : ""}`;
   const to = await resolveTarget(command.target);
   const last: LastDelivery = { url: to.url, header: to.header, summary, body };
   await mkdir(dirname(LAST_FILE), { recursive: true });
