@@ -12,6 +12,7 @@ import { listStepsOf, type NewRun, startRuns } from "../db/runs";
 import { findTriggeredAndWaited } from "../db/workflows";
 import { waitRoomName, waitRoomNamed } from "../durable/wait-rooms";
 import type { EventMessage } from "../queue/messages";
+import { suppressionSlot } from "../workflows/suppression";
 import { matchesTrigger } from "../workflows/trigger";
 import { loadDefinitions } from "./definitions";
 import { executeRuns, type WaitDecision } from "./executor";
@@ -76,7 +77,10 @@ export async function routeEvents(
   return new Set(started.filter(({ run }) => retry.has(run.id)).map(({ run }) => run.triggerEventUuid));
 }
 
-/** The runs these events start: enabled workflows whose trigger lists the type and whose filter matches. */
+/**
+ * The runs these events start: enabled workflows whose trigger lists the type and whose
+ * filter matches, each with its suppression slot when the workflow suppresses repeats.
+ */
 async function runsToStart(
   db: Db,
   events: readonly EventMessage[],
@@ -85,18 +89,21 @@ async function runsToStart(
 ): Promise<NewRun[]> {
   const candidates = await loadDefinitions(db, triggered);
   const byType = Map.groupBy(candidates, (candidate) => candidate.eventType);
-  return events.flatMap((event) =>
-    (byType.get(event.fields.eventType) ?? [])
-      .filter((candidate) => matchesTrigger(candidate.definition.trigger, event.fields))
-      .map((candidate) => ({
-        id: crypto.randomUUID(),
-        leaseMessage: messageOf.get(event.uuid) ?? event.uuid,
-        workflowId: candidate.workflowId,
-        workflowVersion: candidate.version,
-        triggerEventUuid: event.uuid,
-        trigger: event.fields,
-        assetId: event.fields.id,
-      })),
+  return Promise.all(
+    events.flatMap((event) =>
+      (byType.get(event.fields.eventType) ?? [])
+        .filter((candidate) => matchesTrigger(candidate.definition.trigger, event.fields))
+        .map(async (candidate) => ({
+          id: crypto.randomUUID(),
+          leaseMessage: messageOf.get(event.uuid) ?? event.uuid,
+          workflowId: candidate.workflowId,
+          workflowVersion: candidate.version,
+          triggerEventUuid: event.uuid,
+          trigger: event.fields,
+          assetId: event.fields.id,
+          suppression: await suppressionSlot(candidate.definition.suppress, event.fields, candidate.workflowId),
+        })),
+    ),
   );
 }
 

@@ -5,6 +5,7 @@ import { fieldsOf } from "../db/event-rows";
 import { getEvent } from "../db/events";
 import { getRun, listRuns, listSteps } from "../db/runs";
 import { RUN_STATUSES, type RunRow } from "../db/schema";
+import { LISTED_SUPPRESSED, suppressionOfRun } from "../db/suppressions";
 import { terminate } from "../engine/terminate";
 import { AppError } from "../errors";
 import { EventFields } from "../okta/event-fields";
@@ -53,7 +54,24 @@ const Step = z
   })
   .openapi("RunStep");
 
-const RunDetail = Run.extend({ trigger: EventFields.nullable(), steps: z.array(Step) }).openapi("RunDetail");
+const RunSuppression = z
+  .object({
+    count: z.number().int().openapi({ description: "Matches suppressed in this run's window (they started no run)" }),
+    events: z
+      .array(z.object({ eventUuid: z.string(), suppressedAt: z.string() }))
+      .openapi({ description: `The first ${LISTED_SUPPRESSED} suppressed events, oldest first` }),
+    window: z
+      .object({ source: z.string().nullable(), key: z.string(), until: z.string() })
+      .nullable()
+      .openapi({ description: "While the run still holds its window: the rendered key and when the window ends" }),
+  })
+  .openapi("RunSuppression");
+
+const RunDetail = Run.extend({
+  trigger: EventFields.nullable(),
+  steps: z.array(Step),
+  suppressed: RunSuppression,
+}).openapi("RunDetail");
 
 function runView(row: RunRow, late: Map<string, Lateness | null>) {
   const { leaseUntil: _lease, ...run } = row;
@@ -139,16 +157,18 @@ export const runsApi = createApiApp()
     const db = createDb(c.env.DB);
     const run = await getRun(db, c.req.valid("param").id);
     if (!run) throw new AppError(404, "not_found", "no run with that id");
-    const [trigger, steps, late] = await Promise.all([
+    const [trigger, steps, late, suppressed] = await Promise.all([
       getEvent(db, run.triggerEventUuid),
       listSteps(db, run.id),
       latenessOf(db, [run]),
+      suppressionOfRun(db, run.id),
     ]);
     return c.json(
       {
         ...runView(run, late),
         trigger: trigger ? fieldsOf(trigger) : null,
         steps: steps.map(({ runId: _run, ...step }) => step),
+        suppressed,
       },
       200,
     );

@@ -25,17 +25,16 @@ const SuppressKey = TemplateString.min(1)
   .max(200)
   .superRefine((value, ctx) => {
     for (const path of templateReferences(value)) {
-      const error = templatePathError(path, NO_NODES);
+      const error = /^trigger\.[^.[]+$/.test(path)
+        ? templatePathError(path, NO_NODES)
+        : `{{ ${path} }}: a suppression key reads only the trigger's Event Fields, e.g. {{ trigger.id }}`;
       if (error) ctx.addIssue({ code: "custom", message: error });
-      else if (!/^trigger\.[A-Za-z]+$/.test(path)) {
-        ctx.addIssue({
-          code: "custom",
-          message: `{{ ${path} }}: a suppression key reads only the trigger's Event Fields, e.g. {{ trigger.id }}`,
-        });
-      }
     }
   })
-  .openapi({ description: "Template over the trigger's Event Fields, e.g. {{ trigger.id }}", example: "{{ trigger.id }}" });
+  .openapi({
+    description: "Template over the trigger's Event Fields, e.g. {{ trigger.id }}",
+    example: "{{ trigger.id }}",
+  });
 
 export const Suppression = z
   .strictObject({
@@ -45,7 +44,9 @@ export const Suppression = z
       .int()
       .min(MIN_SUPPRESS_SECONDS)
       .max(MAX_SUPPRESS_SECONDS)
-      .openapi({ description: "How long after a run fires further matches with its key are suppressed (60 s to 30 days)" }),
+      .openapi({
+        description: "How long after a run fires further matches with its key are suppressed (60 s to 30 days)",
+      }),
   })
   .openapi("Suppression", { description: "Start at most one run per key per period; later matches are recorded" });
 export type Suppression = z.infer<typeof Suppression>;

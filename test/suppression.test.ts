@@ -1,0 +1,285 @@
+/**
+ * Suppression ("alert once per authenticator per 24 h"), end to end in workerd: the real
+ * hook, the real queue consumer (and extra consumer invocations beside it) and D1. The
+ * first match fires; a match with the same key inside the window starts no run and is
+ * counted on the run that fired; redelivery, two events at once and two consumers decide
+ * once; keys are scoped to the Okta org; invalid definitions are refused at their path.
+ */
+import { env } from "cloudflare:workers";
+import { afterAll, describe, expect, it } from "vitest";
+import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
+import { getPage, html, signIn } from "./dashboard-support";
+import { send } from "./support";
+import {
+  api,
+  buildEvent,
+  consume,
+  consumed,
+  createWorkflow,
+  deliverEvent,
+  type ErrorBody,
+  getRun,
+  interceptOutbound,
+  newAssetId,
+  onAsset,
+  post,
+  type RunDetail,
+  runIdsFor,
+  runOf,
+  storeWithoutEnqueue,
+} from "./workflow-support";
+
+const outbound = interceptOutbound();
+afterAll(() => outbound.restore());
+
+interface Suppressed {
+  count: number;
+  events: Array<{ eventUuid: string; suppressedAt: string }>;
+  window: { source: string | null; key: string; until: string } | null;
+}
+type SuppressedRun = RunDetail & { suppressed: Suppressed };
+
+const DAY = 24 * 3600;
+
+/** A workflow that posts once per token (its id) per day, on a fresh asset. */
+async function oncePerToken(key = "{{ trigger.id }}", forSeconds = DAY) {
+  const assetId = newAssetId();
+  const endpoint = `https://${crypto.randomUUID()}.example.test/alert`;
+  const workflow = await createWorkflow({
+    name: `suppression ${assetId}`,
+    trigger: { eventTypes: ["system.api_token.create"], filter: onAsset(assetId) },
+    suppress: { key, forSeconds },
+    start: "alert",
+    nodes: { alert: post(endpoint) },
+  });
+  const store = () => storeWithoutEnqueue({ eventType: "system.api_token.create", assetId });
+  return { assetId, endpoint, workflow, store };
+}
+
+const runOfSuppressed = (workflowId: string, uuid: string) => runOf(workflowId, uuid) as Promise<SuppressedRun>;
+
+async function runCount(workflowId: string): Promise<number> {
+  const row = await env.DB.prepare("select count(*) as n from runs where workflow_id = ?")
+    .bind(workflowId)
+    .first<{ n: number }>();
+  return row?.n ?? -1;
+}
+
+/** Ends the window the run holds, as if its period had passed. */
+async function endWindowOf(runId: string): Promise<void> {
+  await env.DB.prepare("update suppressions set until = ? where run_id = ?")
+    .bind(new Date(Date.now() - 1000).toISOString(), runId)
+    .run();
+}
+
+describe("a workflow with suppress", () => {
+  it("fires on the first match, counts a second within the window on that run, and fires again after it", async () => {
+    const { assetId, endpoint, workflow } = await oncePerToken();
+    const deliverToken = () => deliverEvent({ eventType: "system.api_token.create", assetId });
+
+    const first = await deliverToken();
+    const fired = await runOfSuppressed(workflow.id, first.uuid);
+    expect(fired.status).toBe("completed");
+    expect(fired.suppressed.count).toBe(0);
+    const until = fired.suppressed.window?.until ?? "";
+    expect(fired.suppressed.window).toEqual({ source: null, key: assetId, until: expect.any(String) });
+    expect(Date.parse(until) - Date.parse(fired.startedAt)).toBe(DAY * 1000);
+
+    const second = await deliverToken();
+    await consumed(second.uuid);
+    expect(await runIdsFor(workflow.id, second.uuid)).toEqual([]);
+    const counted = (await getRun(fired.id)) as SuppressedRun;
+    expect(counted.suppressed).toMatchObject({ count: 1, events: [{ eventUuid: second.uuid }] });
+    expect(counted.suppressed.window?.until).toBe(until);
+    expect(outbound.to(endpoint)).toHaveLength(1);
+
+    await endWindowOf(fired.id);
+    const third = await deliverToken();
+    const again = await runOfSuppressed(workflow.id, third.uuid);
+    expect(again.status).toBe("completed");
+    expect(again.suppressed).toMatchObject({ count: 0, window: { key: assetId } });
+    expect(((await getRun(fired.id)) as SuppressedRun).suppressed).toMatchObject({ count: 1, window: null });
+    expect(outbound.to(endpoint)).toHaveLength(2);
+  });
+
+  it("counts a redelivered suppressed event once, and a redelivery of the event that fired neither counts nor runs", async () => {
+    const { workflow, store, endpoint } = await oncePerToken();
+    const first = await store();
+    const second = await store();
+    await consume([first]);
+    const [runId = ""] = await runIdsFor(workflow.id, first.uuid);
+    await consume([second]);
+    await consume([second]);
+    await consume([second, first]);
+    expect(await runCount(workflow.id)).toBe(1);
+    const run = (await getRun(runId)) as SuppressedRun;
+    expect(run.suppressed.count).toBe(1);
+    expect(run.suppressed.events.map((e) => e.eventUuid)).toEqual([second.uuid]);
+    expect(outbound.to(endpoint)).toHaveLength(1);
+  });
+
+  it("a suppressed event redelivered after the window ended stays suppressed: its fate was decided once", async () => {
+    const { workflow, store } = await oncePerToken();
+    const first = await store();
+    const second = await store();
+    await consume([first]);
+    await consume([second]);
+    const [runId = ""] = await runIdsFor(workflow.id, first.uuid);
+    await endWindowOf(runId);
+    await consume([second]);
+    expect(await runIdsFor(workflow.id, second.uuid)).toEqual([]);
+    expect(((await getRun(runId)) as SuppressedRun).suppressed.count).toBe(1);
+  });
+
+  it("of two matches in one batch, only the first fires", async () => {
+    const { workflow, store } = await oncePerToken();
+    const [a, b] = [await store(), await store()];
+    const result = await consume([a, b]);
+    expect(result.explicitAcks).toEqual(result.ids);
+    expect(await runCount(workflow.id)).toBe(1);
+    const [runId = ""] = await runIdsFor(workflow.id, a.uuid);
+    const run = (await getRun(runId)) as SuppressedRun;
+    expect(run.suppressed).toMatchObject({ count: 1, events: [{ eventUuid: b.uuid }] });
+  });
+
+  it("two consumers at once start one run, and the other match is counted on it", async () => {
+    const { workflow, store } = await oncePerToken();
+    const [a, b] = [await store(), await store()];
+    await Promise.all([consume([a]), consume([b])]);
+    const { results } = await env.DB.prepare("select id, trigger_event_uuid from runs where workflow_id = ?")
+      .bind(workflow.id)
+      .all<{ id: string; trigger_event_uuid: string }>();
+    expect(results).toHaveLength(1);
+    const [fired] = results;
+    const other = fired?.trigger_event_uuid === a.uuid ? b : a;
+    const run = (await getRun(fired?.id ?? "")) as SuppressedRun;
+    expect(run.suppressed).toMatchObject({ count: 1, events: [{ eventUuid: other.uuid }] });
+  });
+
+  it("keys are per Okta org: the same token id in two orgs fires in each, and repeats within one org are suppressed", async () => {
+    const { assetId, workflow } = await oncePerToken();
+    const deliverTo = async (source: string, headers: Record<string, string>) => {
+      const event = buildEvent({ eventType: "system.api_token.create", assetId });
+      const res = await send(
+        new Request(`http://worker.test/hooks/okta/${source}`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify(oktaDelivery([event])),
+        }),
+      );
+      expect(res.status).toBe(200);
+      return event;
+    };
+    const acme = () => deliverTo("acme", oktaHeaders("acme-hook-secret"));
+    const globex = () => deliverTo("globex", oktaHeaders("globex-hook-secret", "X-Globex-Hook"));
+
+    const acmeRun = await runOfSuppressed(workflow.id, (await acme()).uuid);
+    const globexRun = await runOfSuppressed(workflow.id, (await globex()).uuid);
+    expect(acmeRun.suppressed.window).toMatchObject({ source: "acme", key: assetId });
+    expect(globexRun.suppressed.window).toMatchObject({ source: "globex", key: assetId });
+
+    const repeat = await acme();
+    await consumed(repeat.uuid);
+    expect(await runIdsFor(workflow.id, repeat.uuid)).toEqual([]);
+    expect(((await getRun(acmeRun.id)) as SuppressedRun).suppressed.count).toBe(1);
+    expect(((await getRun(globexRun.id)) as SuppressedRun).suppressed.count).toBe(0);
+  });
+
+  it("an event whose key renders empty is never suppressed", async () => {
+    const { workflow, assetId } = await oncePerToken("{{ trigger.alternateId }}");
+    const noAlternateId = () =>
+      storeWithoutEnqueue({
+        eventType: "system.api_token.create",
+        target: [{ id: assetId, type: "Token", alternateId: null, displayName: "ci" }],
+      });
+    const [a, b] = [await noAlternateId(), await noAlternateId()];
+    await consume([a, b]);
+    expect(await runCount(workflow.id)).toBe(2);
+    const run = (await getRun((await runIdsFor(workflow.id, a.uuid))[0] ?? "")) as SuppressedRun;
+    expect(run.suppressed).toEqual({ count: 0, events: [], window: null });
+  });
+
+  it("the run page shows how many matches its window suppressed", async () => {
+    const { workflow, store, assetId } = await oncePerToken();
+    const [a, b, c] = [await store(), await store(), await store()];
+    await consume([a, b, c]);
+    const [runId = ""] = await runIdsFor(workflow.id, a.uuid);
+    const page = await html(getPage(`/runs/${runId}`, await signIn()));
+    expect(page).toContain("Suppressed matches");
+    expect(page).toMatch(/<strong>2<\/strong> matches were suppressed/);
+    expect(page).toContain(`<code>${assetId}</code>`);
+    expect(page).toContain(`/events/${b.uuid}`);
+  });
+
+  it("the run page escapes the rendered key", async () => {
+    const assetId = newAssetId();
+    const workflow = await createWorkflow({
+      name: `suppression escaping ${assetId}`,
+      trigger: { eventTypes: ["system.api_token.create"], filter: onAsset(assetId) },
+      suppress: { key: "{{ trigger.displayName }}", forSeconds: 60 },
+      start: null,
+    });
+    const event = await storeWithoutEnqueue({
+      eventType: "system.api_token.create",
+      target: [{ id: assetId, type: "Token", alternateId: "unknown", displayName: "<img src=x onerror=alert(1)>" }],
+    });
+    await consume([event]);
+    const [runId = ""] = await runIdsFor(workflow.id, event.uuid);
+    const page = await html(getPage(`/runs/${runId}`, await signIn()));
+    expect(page).not.toContain("<img src=x");
+    expect(page).toContain("&lt;img src=x onerror=alert(1)&gt;");
+  });
+});
+
+describe("saving a suppress that is not valid", () => {
+  const definition = (suppress: unknown) => ({
+    name: `suppression invalid ${crypto.randomUUID()}`,
+    trigger: { eventTypes: ["system.api_token.create"] },
+    suppress,
+    start: "a",
+    nodes: { a: post("https://receiver.example.test/hook") },
+  });
+
+  it.each([
+    [
+      "a key reading an unknown Event Field",
+      { key: "{{ trigger.nope }}", forSeconds: 60 },
+      "suppress.key: {{ trigger.nope }}: unknown Event Field 'nope'",
+    ],
+    [
+      "a key reading a node",
+      { key: "{{ nodes.a.output }}", forSeconds: 60 },
+      "suppress.key: {{ nodes.a.output }}: a suppression key reads only the trigger's Event Fields",
+    ],
+    [
+      "a key reading the run",
+      { key: "{{ run.id }}", forSeconds: 60 },
+      "suppress.key: {{ run.id }}: a suppression key reads only",
+    ],
+    [
+      "a key reading the whole trigger",
+      { key: "{{ trigger }}", forSeconds: 60 },
+      "suppress.key: {{ trigger }}: a suppression key reads only",
+    ],
+    ["a key with broken braces", { key: "{{ trigger.id", forSeconds: 60 }, 'suppress.key: unclosed "{{"'],
+    ["an empty key", { key: "", forSeconds: 60 }, "suppress.key:"],
+    ["a period under a minute", { key: "{{ trigger.id }}", forSeconds: 59 }, "suppress.forSeconds:"],
+    ["a period over 30 days", { key: "{{ trigger.id }}", forSeconds: 30 * DAY + 1 }, "suppress.forSeconds:"],
+    ["a fractional period", { key: "{{ trigger.id }}", forSeconds: 90.5 }, "suppress.forSeconds:"],
+    ["no period", { key: "{{ trigger.id }}" }, "suppress.forSeconds:"],
+    ["an unknown key", { key: "{{ trigger.id }}", forSeconds: 60, per: "day" }, "suppress.per: unknown key"],
+  ])("%s is refused at its path, and nothing is created", async (_, suppress, message) => {
+    const body = definition(suppress);
+    const res = await api("POST", "/api/workflows", body);
+    expect(res.status).toBe(400);
+    const error = await res.json<ErrorBody>();
+    expect(error.error.message).toContain(message);
+    const { results } = await env.DB.prepare("select id from workflows where name = ?").bind(body.name).all();
+    expect(results).toEqual([]);
+  });
+
+  it("a key of plain text (one run per period for the whole workflow) is accepted", async () => {
+    const res = await api("POST", "/api/workflows", definition({ key: "all", forSeconds: 3600 }));
+    expect(res.status).toBe(201);
+  });
+});
