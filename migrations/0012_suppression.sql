@@ -7,6 +7,7 @@ CREATE TABLE `suppressed_events` (
 );
 --> statement-breakpoint
 CREATE INDEX `suppressed_events_by_run` ON `suppressed_events` (`run_id`,`suppressed_at`);--> statement-breakpoint
+CREATE INDEX `suppressed_events_by_event` ON `suppressed_events` (`event_uuid`);--> statement-breakpoint
 CREATE TABLE `suppressions` (
 	`workflow_id` text NOT NULL,
 	`scope` text NOT NULL,
@@ -17,4 +18,5 @@ CREATE TABLE `suppressions` (
 	PRIMARY KEY(`workflow_id`, `scope`)
 );
 --> statement-breakpoint
-CREATE INDEX `suppressions_by_until` ON `suppressions` (`until`);
+CREATE INDEX `suppressions_by_until` ON `suppressions` (`until`);--> statement-breakpoint
+CREATE INDEX `suppressions_by_run` ON `suppressions` (`run_id`);

@@ -7,6 +7,8 @@
  */
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
+import { createDb } from "../src/db/client";
+import { applyRetention } from "../src/retention";
 import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
 import { getPage, html, signIn } from "./dashboard-support";
 import { send } from "./support";
@@ -228,6 +230,33 @@ describe("a workflow with suppress", () => {
     const page = await html(getPage(`/runs/${runId}`, await signIn()));
     expect(page).not.toContain("<img src=x");
     expect(page).toContain("&lt;img src=x onerror=alert(1)&gt;");
+  });
+});
+
+describe("retention", () => {
+  const count = async (table: string, runId: string) =>
+    (await env.DB.prepare(`select count(*) as n from ${table} where run_id = ?`).bind(runId).first<{ n: number }>())
+      ?.n ?? -1;
+
+  it("drops an ended window at once, and a run's suppressed matches with the run", async () => {
+    const { workflow, store } = await oncePerToken();
+    const live = await oncePerToken();
+    const [a, b, c] = [await store(), await store(), await live.store()];
+    await consume([a, b, c]);
+    const [runId = ""] = await runIdsFor(workflow.id, a.uuid);
+    const [liveRunId = ""] = await runIdsFor(live.workflow.id, c.uuid);
+    expect([await count("suppressions", runId), await count("suppressed_events", runId)]).toEqual([1, 1]);
+
+    await endWindowOf(runId);
+    await applyRetention(createDb(env.DB), { RETENTION_DAYS: "90" }, new Date());
+    expect([await count("suppressions", runId), await count("suppressed_events", runId)]).toEqual([0, 1]);
+    expect(await count("suppressions", liveRunId)).toBe(1);
+
+    const old = new Date(Date.now() - 100 * DAY * 1000).toISOString();
+    await env.DB.prepare("update runs set started_at = ? where id = ?").bind(old, runId).run();
+    await applyRetention(createDb(env.DB), { RETENTION_DAYS: "90" }, new Date());
+    expect(await runIdsFor(workflow.id, a.uuid)).toEqual([]);
+    expect(await count("suppressed_events", runId)).toBe(0);
   });
 });
 

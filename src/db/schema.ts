@@ -283,7 +283,12 @@ export const suppressions = sqliteTable(
     startedAt: text("started_at").notNull(),
     until: text("until").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.workflowId, t.scope] }), index("suppressions_by_until").on(t.until)],
+  (t) => [
+    primaryKey({ columns: [t.workflowId, t.scope] }),
+    // Retention deletes ended windows; a run's page looks up the window it holds.
+    index("suppressions_by_until").on(t.until),
+    index("suppressions_by_run").on(t.runId),
+  ],
 );
 
 /**
@@ -301,5 +306,7 @@ export const suppressedEvents = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.workflowId, t.eventUuid] }),
     index("suppressed_events_by_run").on(t.runId, t.suppressedAt),
+    // A replay asks which of its events were suppressed, for any workflow.
+    index("suppressed_events_by_event").on(t.eventUuid),
   ],
 );
