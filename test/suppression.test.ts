@@ -7,6 +7,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
+import authenticatorChangeAlert from "../examples/workflows/authenticator-change-alert.json";
 import { createDb } from "../src/db/client";
 import { applyRetention } from "../src/retention";
 import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
@@ -28,6 +29,7 @@ import {
   type RunDetail,
   runIdsFor,
   runOf,
+  SLACK_URL,
   storeWithoutEnqueue,
 } from "./workflow-support";
 
@@ -230,6 +232,32 @@ describe("a workflow with suppress", () => {
     const page = await html(getPage(`/runs/${runId}`, await signIn()));
     expect(page).not.toContain("<img src=x");
     expect(page).toContain("&lt;img src=x onerror=alert(1)&gt;");
+  });
+});
+
+describe("examples/workflows/authenticator-change-alert.json", () => {
+  it("alerts once per authenticator and kind of change, and an activation does not hide a deactivation", async () => {
+    const workflow = await createWorkflow(authenticatorChangeAlert);
+    const authenticatorId = newAssetId("aut");
+    const change = (eventType: string, assetId = authenticatorId) => storeWithoutEnqueue({ eventType, assetId });
+    const ACTIVATE = "security.authenticator.lifecycle.activate";
+    const DEACTIVATE = "security.authenticator.lifecycle.deactivate";
+    const activated = await change(ACTIVATE);
+    const again = await change(ACTIVATE);
+    const deactivated = await change(DEACTIVATE);
+    const other = await change(ACTIVATE, newAssetId("aut"));
+    const slackBefore = outbound.to(SLACK_URL).length;
+    await consume([activated, again, deactivated, other]);
+
+    const { results } = await env.DB.prepare("select trigger_event_uuid as uuid from runs where workflow_id = ?")
+      .bind(workflow.id)
+      .all<{ uuid: string }>();
+    expect(results.map((row) => row.uuid).sort()).toEqual([activated.uuid, deactivated.uuid, other.uuid].sort());
+    const fired = await runOfSuppressed(workflow.id, activated.uuid);
+    expect(fired.suppressed).toMatchObject({ count: 1, events: [{ eventUuid: again.uuid }] });
+    await runOf(workflow.id, deactivated.uuid);
+    await runOf(workflow.id, other.uuid);
+    expect(outbound.to(SLACK_URL).length - slackBefore).toBe(3);
   });
 });
 
