@@ -135,6 +135,23 @@ describe("a workflow with suppress", () => {
     expect(((await getRun(runId)) as SuppressedRun).suppressed.count).toBe(1);
   });
 
+  it("a run that failed holds nothing back: the next match fires, since no alert was sent", async () => {
+    const { workflow, store, endpoint } = await oncePerToken();
+    outbound.on(endpoint, () => new Response("no such channel", { status: 404 }));
+    const first = await store();
+    await consume([first]);
+    const failed = await runOfSuppressed(workflow.id, first.uuid);
+    expect(failed.status).toBe("failed");
+    const cookie = await signIn();
+    expect(await html(getPage(`/runs/${failed.id}`, cookie))).toContain("ended when this run failed");
+    const next = await store();
+    await consume([next]);
+    expect(await runIdsFor(workflow.id, next.uuid)).toHaveLength(1);
+    expect(((await getRun(failed.id)) as SuppressedRun).suppressed).toEqual({ count: 0, events: [], window: null });
+    const page = await html(getPage(`/runs/${failed.id}`, cookie));
+    expect(page).toContain("<strong>0</strong> matches were suppressed");
+  });
+
   it("of two matches in one batch, only the first fires", async () => {
     const { workflow, store } = await oncePerToken();
     const [a, b] = [await store(), await store()];

@@ -3,9 +3,9 @@
  * the batch that starts runs (db/runs.ts), run in order inside its one transaction, so
  * two events at once, two consumers and a redelivered event all see one decision:
  *
- * 1. take the slot: insert it, or take over one whose window has ended. Never for an
- *    event whose fate for this workflow is already decided (it started a run, or was
- *    suppressed): a redelivery changes nothing.
+ * 1. take the slot: insert it, or take over one whose window has ended or whose run
+ *    failed. Never for an event whose fate for this workflow is already decided (it
+ *    started a run, or was suppressed): a redelivery changes nothing.
  * 2. insert the run only if the slot now names it (this event took the slot).
  * 3. otherwise record the event as suppressed by the slot's run, once per (workflow,
  *    event), unless the event itself started a run (a redelivery of the one that fired).
@@ -49,7 +49,10 @@ export function suppressibleStart(db: Db, run: RunValues, slot: SuppressionSlot,
         startedAt: sql`excluded.started_at`,
         until: sql`excluded.until`,
       },
-      setWhere: sql`${suppressions.until} <= excluded.started_at`,
+      // A window ends at `until`, or when its run failed: the alert it held back others for
+      // was never sent, so the next match must not be suppressed.
+      setWhere: sql`(${suppressions.until} <= excluded.started_at
+        or exists (select 1 from ${runs} where ${runs.id} = ${suppressions.runId} and ${runs.status} = 'failed'))`,
     });
   // Every column of `runs` in table order, each bound as the column encodes it (JSON as text).
   const columns = Object.entries(getTableColumns(runs)).map(([name, column]) => {

@@ -252,7 +252,12 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
             ) : (
               <p class="muted">The triggering event is no longer stored.</p>
             )}
-            <Suppressed suppressed={suppressed} definition={definition.ok ? definition.definition : null} now={now} />
+            <Suppressed
+              suppressed={suppressed}
+              definition={definition.ok ? definition.definition : null}
+              failed={run.status === "failed"}
+              now={now}
+            />
             <h2>Timeline</h2>
             {steps.length === 0 ? (
               <Empty>No steps yet.</Empty>
@@ -296,7 +301,13 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
 }
 
 /** What this run's suppression window held back: the count, the window while it holds it, the events. */
-function Suppressed(props: { suppressed: RunSuppression; definition: WorkflowDefinition | null; now: Date }) {
+function Suppressed(props: {
+  suppressed: RunSuppression;
+  definition: WorkflowDefinition | null;
+  /** A failed run's window is over: the next match starts a run (db/suppressions.ts). */
+  failed: boolean;
+  now: Date;
+}) {
   const { count, events, window } = props.suppressed;
   if (!props.definition?.suppress && count === 0 && !window) return null;
   return (
@@ -308,8 +319,15 @@ function Suppressed(props: { suppressed: RunSuppression; definition: WorkflowDef
           <>
             {" "}
             (key <code>{window.key}</code>
-            {window.source ? ` in ${window.source}` : ""}, {new Date(window.until) > props.now ? "until" : "ended"}{" "}
-            <Time iso={window.until} />)
+            {window.source ? ` in ${window.source}` : ""},{" "}
+            {props.failed ? (
+              "ended when this run failed"
+            ) : (
+              <>
+                {new Date(window.until) > props.now ? "until" : "ended"} <Time iso={window.until} />
+              </>
+            )}
+            )
           </>
         )}
         .
