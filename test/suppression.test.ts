@@ -10,6 +10,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import authenticatorChangeAlert from "../examples/workflows/authenticator-change-alert.json";
 import { createDb } from "../src/db/client";
 import { applyRetention } from "../src/retention";
+import { MAX_STORED_KEY, readScope, suppressionSlot } from "../src/workflows/suppression";
+import { parseDefinition } from "../src/workflows/validate";
 import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
 import { getPage, html, signIn } from "./dashboard-support";
 import { send } from "./support";
@@ -355,5 +357,71 @@ describe("saving a suppress that is not valid", () => {
   it("a key of plain text (one run per period for the whole workflow) is accepted", async () => {
     const res = await api("POST", "/api/workflows", definition({ key: "all", forSeconds: 3600 }));
     expect(res.status).toBe(201);
+  });
+});
+
+describe("the rules, directly", () => {
+  const fields = (overrides: Record<string, unknown> = {}) => ({
+    id: "aut1",
+    type: "Authenticator",
+    alternateId: "okta_verify",
+    displayName: "Okta Verify",
+    eventType: "security.authenticator.lifecycle.deactivate",
+    eventResult: "SUCCESS",
+    eventDate: "2026-12-04T10:00:00.000Z",
+    eventTimestamp: "2026-12-04T10:00:01.000Z",
+    source: null,
+    ...overrides,
+  });
+  const suppress = (key: string) => ({ key, forSeconds: 3600 });
+
+  it("scopes the rendered key to the event's source, as WaitRoom names are", async () => {
+    const single = await suppressionSlot(suppress("{{ trigger.id }}"), fields(), "wf");
+    const acme = await suppressionSlot(suppress("{{ trigger.id }}"), fields({ source: "acme" }), "wf");
+    expect(single).toEqual({ scope: '[null,"aut1"]', forSeconds: 3600 });
+    expect(acme?.scope).toBe('["acme","aut1"]');
+    expect(readScope(acme?.scope ?? "")).toEqual({ source: "acme", key: "aut1" });
+  });
+
+  it("has no slot without suppress, or for a key that renders empty or blank", async () => {
+    expect(await suppressionSlot(undefined, fields(), "wf")).toBeNull();
+    expect(
+      await suppressionSlot(suppress("{{ trigger.alternateId }}"), fields({ alternateId: null }), "wf"),
+    ).toBeNull();
+    expect(
+      await suppressionSlot(suppress(" {{ trigger.alternateId }} "), fields({ alternateId: "" }), "wf"),
+    ).toBeNull();
+  });
+
+  it("stores a key longer than the limit as its SHA-256, the same for the same key", async () => {
+    const long = "x".repeat(MAX_STORED_KEY + 1);
+    const slot = await suppressionSlot(suppress("{{ trigger.displayName }}"), fields({ displayName: long }), "wf");
+    const again = await suppressionSlot(suppress("{{ trigger.displayName }}"), fields({ displayName: long }), "wf");
+    expect(readScope(slot?.scope ?? "")?.key).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(again).toEqual(slot);
+  });
+
+  it("reports every problem of a definition at once, each at its exact path", () => {
+    const result = parseDefinition({
+      name: "problems",
+      trigger: { eventTypes: ["system.api_token.create"] },
+      suppress: { key: "{{ event.id }} {{ trigger.nope }}", forSeconds: 10 },
+      start: "ghost",
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues).toEqual([
+      { path: "suppress.key", message: expect.stringContaining("{{ event.id }}: a suppression key reads only") },
+      { path: "suppress.key", message: expect.stringContaining("{{ trigger.nope }}: unknown Event Field 'nope'") },
+      { path: "suppress.forSeconds", message: expect.any(String) },
+      { path: "start", message: "refers to unknown node 'ghost'" },
+    ]);
+  });
+
+  it("the OpenAPI document describes suppress and a run's suppressed matches", async () => {
+    const doc = await (await send(new Request("http://worker.test/api/openapi.json"))).json<{
+      components: { schemas: Record<string, unknown> };
+    }>();
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["Suppression", "RunSuppression"]));
   });
 });
