@@ -17,6 +17,7 @@ import { getPage, html, signIn } from "./dashboard-support";
 import { send } from "./support";
 import {
   api,
+  apiJson,
   buildEvent,
   consume,
   consumed,
@@ -232,6 +233,14 @@ describe("a workflow with suppress", () => {
     expect(page).toMatch(/<strong>2<\/strong> matches were suppressed/);
     expect(page).toContain(`<code>${assetId}</code>`);
     expect(page).toContain(`/events/${b.uuid}`);
+
+    const history = await html(getPage(`/runs?workflowId=${workflow.id}`, await signIn()));
+    expect(history).toContain("+2 suppressed");
+    const listed = await apiJson<{ runs: Array<{ id: string; suppressedCount: number }> }>(
+      "GET",
+      `/api/runs?workflowId=${workflow.id}`,
+    );
+    expect(listed.runs.map((run) => [run.id, run.suppressedCount])).toEqual([[runId, 2]]);
   });
 
   it("the run page escapes the rendered key", async () => {

@@ -13,6 +13,7 @@
 import { and, asc, count, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
 import { readScope, type SuppressionSlot } from "../workflows/suppression";
 import type { Db } from "./client";
+import { inJson } from "./in-json";
 import { runs, suppressedEvents, suppressions } from "./schema";
 
 type RunValues = typeof runs.$inferInsert;
@@ -111,6 +112,17 @@ export async function suppressionOfRun(db: Db, runId: string): Promise<RunSuppre
     events,
     window: slot && scope ? { ...scope, until: slot.until } : null,
   };
+}
+
+/** How many matches each of these runs suppressed (runs with none are absent), in one query. */
+export async function suppressedCounts(db: Db, runIds: readonly string[]): Promise<Map<string, number>> {
+  if (runIds.length === 0) return new Map();
+  const rows = await db
+    .select({ runId: suppressedEvents.runId, n: count() })
+    .from(suppressedEvents)
+    .where(inJson(suppressedEvents.runId, runIds))
+    .groupBy(suppressedEvents.runId);
+  return new Map(rows.map((row) => [row.runId, row.n]));
 }
 
 /** Deletes up to `limit` slots whose window ended before `now`; returns how many. */

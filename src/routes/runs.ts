@@ -5,7 +5,7 @@ import { fieldsOf } from "../db/event-rows";
 import { getEvent } from "../db/events";
 import { getRun, listRuns, listSteps } from "../db/runs";
 import { RUN_STATUSES, type RunRow } from "../db/schema";
-import { LISTED_SUPPRESSED, suppressionOfRun } from "../db/suppressions";
+import { LISTED_SUPPRESSED, suppressedCounts, suppressionOfRun } from "../db/suppressions";
 import { terminate } from "../engine/terminate";
 import { AppError } from "../errors";
 import { EventFields } from "../okta/event-fields";
@@ -78,6 +78,13 @@ function runView(row: RunRow, late: Map<string, Lateness | null>) {
   return { ...run, late: late.get(row.id) ?? null };
 }
 
+const ListedRun = Run.extend({
+  suppressedCount: z
+    .number()
+    .int()
+    .openapi({ description: "Matches its suppression window held back (see RunDetail)" }),
+}).openapi("ListedRun");
+
 const isoDate = z.iso.datetime({ offset: true });
 const CursorPosition = z.object({ startedAt: z.string(), id: z.string() });
 
@@ -100,7 +107,9 @@ const listRoute = createRoute({
   responses: {
     200: {
       description: "A page of runs",
-      content: { "application/json": { schema: z.object({ runs: z.array(Run), nextCursor: z.string().nullable() }) } },
+      content: {
+        "application/json": { schema: z.object({ runs: z.array(ListedRun), nextCursor: z.string().nullable() }) },
+      },
     },
     ...errorResponses,
   },
@@ -150,8 +159,15 @@ export const runsApi = createApiApp()
       limit: query.limit + 1,
     });
     const { page, nextCursor } = pageOf(rows, query.limit, (row) => ({ startedAt: row.startedAt, id: row.id }));
-    const late = await latenessOf(db, page);
-    return c.json({ runs: page.map((row) => runView(row, late)), nextCursor }, 200);
+    const [late, suppressed] = await Promise.all([
+      latenessOf(db, page),
+      suppressedCounts(
+        db,
+        page.map((row) => row.id),
+      ),
+    ]);
+    const listed = page.map((row) => ({ ...runView(row, late), suppressedCount: suppressed.get(row.id) ?? 0 }));
+    return c.json({ runs: listed, nextCursor }, 200);
   })
   .openapi(getRoute, async (c) => {
     const db = createDb(c.env.DB);

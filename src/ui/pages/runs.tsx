@@ -6,7 +6,7 @@ import { pathsOfRuns, workflowNames } from "../../db/dashboard";
 import { getEvent } from "../../db/events";
 import { getRun, listRuns, listSteps } from "../../db/runs";
 import { RUN_STATUSES } from "../../db/schema";
-import { type RunSuppression, suppressionOfRun } from "../../db/suppressions";
+import { type RunSuppression, suppressedCounts, suppressionOfRun } from "../../db/suppressions";
 import { getVersion, listWorkflows } from "../../db/workflows";
 import { AppError } from "../../errors";
 import { decodeCursor, pageOf } from "../../routes/cursor";
@@ -64,13 +64,17 @@ export const runsPages = new Hono<DashboardEnv>()
       listWorkflows(db),
     ]);
     const { page, nextCursor } = pageOf(rows, PAGE_SIZE, (row) => ({ startedAt: row.startedAt, id: row.id }));
-    const [paths, names, late] = await Promise.all([
+    const [paths, names, late, suppressed] = await Promise.all([
       pathsOfRuns(
         db,
         page.map((run) => run.id),
       ),
       workflowNames(db, [...new Set(page.map((run) => run.workflowId))]),
       latenessOf(db, page),
+      suppressedCounts(
+        db,
+        page.map((run) => run.id),
+      ),
     ]);
     const now = new Date();
     return c.html(
@@ -121,6 +125,7 @@ export const runsPages = new Hono<DashboardEnv>()
                   <td>
                     <StatusBadge status={run.status} />
                     <LateBadge late={late.get(run.id)} />
+                    <SuppressedBadge count={suppressed.get(run.id) ?? 0} />
                   </td>
                   <td>
                     <Time iso={run.startedAt} />
@@ -297,6 +302,16 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
       </div>
     </Layout>,
     status,
+  );
+}
+
+/** On Run History: how many matches the run's window held back, when any. */
+function SuppressedBadge(props: { count: number }) {
+  if (props.count === 0) return null;
+  return (
+    <span class="badge suppressed" title="Matches with this run's suppression key that started no run">
+      +{props.count} suppressed
+    </span>
   );
 }
 
