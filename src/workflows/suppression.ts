@@ -39,14 +39,9 @@ const SuppressKey = TemplateString.min(1)
 export const Suppression = z
   .strictObject({
     key: SuppressKey,
-    forSeconds: z
-      .number()
-      .int()
-      .min(MIN_SUPPRESS_SECONDS)
-      .max(MAX_SUPPRESS_SECONDS)
-      .openapi({
-        description: "How long after a run fires further matches with its key are suppressed (60 s to 30 days)",
-      }),
+    forSeconds: z.number().int().min(MIN_SUPPRESS_SECONDS).max(MAX_SUPPRESS_SECONDS).openapi({
+      description: "How long after a run fires further matches with its key are suppressed (60 s to 30 days)",
+    }),
   })
   .openapi("Suppression", { description: "Start at most one run per key per period; later matches are recorded" });
 export type Suppression = z.infer<typeof Suppression>;
