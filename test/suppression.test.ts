@@ -243,6 +243,23 @@ describe("a workflow with suppress", () => {
     expect(listed.runs.map((run) => [run.id, run.suppressedCount])).toEqual([[runId, 2]]);
   });
 
+  it("a suppressed event names the run it was counted on, in the API and on its page", async () => {
+    const { workflow, store } = await oncePerToken();
+    const [a, b] = [await store(), await store()];
+    await consume([a, b]);
+    const [runId = ""] = await runIdsFor(workflow.id, a.uuid);
+    const body = await apiJson<{ runs: unknown[]; suppressedBy: unknown[] }>("GET", `/api/events/${b.uuid}/runs`);
+    expect(body).toEqual({
+      runs: [],
+      suppressedBy: [{ runId, workflowId: workflow.id, status: "completed", suppressedAt: expect.any(String) }],
+    });
+    const fired = await apiJson<{ suppressedBy: unknown[] }>("GET", `/api/events/${a.uuid}/runs`);
+    expect(fired.suppressedBy).toEqual([]);
+    const page = await html(getPage(`/events/${b.uuid}`, await signIn()));
+    expect(page).toContain("suppressed: counted on this run");
+    expect(page).toContain(`/runs/${runId}`);
+  });
+
   it("the run page escapes the rendered key", async () => {
     const assetId = newAssetId();
     const workflow = await createWorkflow({

@@ -10,7 +10,7 @@
  * 3. otherwise record the event as suppressed by the slot's run, once per (workflow,
  *    event), unless the event itself started a run (a redelivery of the one that fired).
  */
-import { and, asc, count, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
 import { readScope, type SuppressionSlot } from "../workflows/suppression";
 import type { Db } from "./client";
 import { inJson } from "./in-json";
@@ -112,6 +112,16 @@ export async function suppressionOfRun(db: Db, runId: string): Promise<RunSuppre
     events,
     window: slot && scope ? { ...scope, until: slot.until } : null,
   };
+}
+
+/** The runs this event was counted on as a suppressed match (one per workflow), newest first. */
+export async function suppressedBy(db: Db, eventUuid: string) {
+  return db
+    .select({ run: getTableColumns(runs), suppressedAt: suppressedEvents.suppressedAt })
+    .from(suppressedEvents)
+    .innerJoin(runs, eq(runs.id, suppressedEvents.runId))
+    .where(eq(suppressedEvents.eventUuid, eventUuid))
+    .orderBy(desc(suppressedEvents.suppressedAt));
 }
 
 /** How many matches each of these runs suppressed (runs with none are absent), in one query. */
