@@ -234,6 +234,8 @@ describe("a workflow with suppress", () => {
     expect(page).toContain(`<code>${assetId}</code>`);
     expect(page).toContain(`/events/${b.uuid}`);
 
+    const workflowPage = await html(getPage(`/workflows/${workflow.id}`, await signIn()));
+    expect(workflowPage).toContain("at most one run per <code>{{ trigger.id }}</code> per 24 h");
     const history = await html(getPage(`/runs?workflowId=${workflow.id}`, await signIn()));
     expect(history).toContain("+2 suppressed");
     const listed = await apiJson<{ runs: Array<{ id: string; suppressedCount: number }> }>(
