@@ -146,7 +146,8 @@ describe("a workflow with suppress", () => {
     const failed = await runOfSuppressed(workflow.id, first.uuid);
     expect(failed.status).toBe("failed");
     const cookie = await signIn();
-    expect(await html(getPage(`/runs/${failed.id}`, cookie))).toContain("ended when this run failed");
+    expect(await html(getPage(`/runs/${failed.id}`, cookie))).toContain("the window ended when this run failed");
+    expect(failed.suppressed.window).toBeNull();
     const next = await store();
     await consume([next]);
     expect(await runIdsFor(workflow.id, next.uuid)).toHaveLength(1);

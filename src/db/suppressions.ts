@@ -18,7 +18,7 @@ import { runs, suppressedEvents, suppressions } from "./schema";
 
 type RunValues = typeof runs.$inferInsert;
 
-/** The slot's row when `run` holds it: the condition steps 2 and 3 test. */
+/** The row of the workflow's slot for this scope (held by whichever run took it last). */
 function slotOf(run: RunValues, slot: SuppressionSlot) {
   return and(eq(suppressions.workflowId, run.workflowId), eq(suppressions.scope, slot.scope));
 }
@@ -86,12 +86,17 @@ export interface RunSuppression {
   count: number;
   /** The first LISTED_SUPPRESSED of them, oldest first. */
   events: Array<{ eventUuid: string; suppressedAt: string }>;
-  /** While the run still holds its slot: the key and until when matches are suppressed (maybe past). */
+  /**
+   * While the run still holds its slot: the key and until when matches are suppressed
+   * (maybe past). Null once another run took the slot, the window was deleted, or the run
+   * failed (its window no longer holds anything back).
+   */
   window: { source: string | null; key: string; until: string } | null;
 }
 
 /** What suppression did for one run, in one round trip. */
-export async function suppressionOfRun(db: Db, runId: string): Promise<RunSuppression> {
+export async function suppressionOfRun(db: Db, run: { id: string; status: string }): Promise<RunSuppression> {
+  const runId = run.id;
   const [[total], events, slots] = await db.batch([
     db.select({ n: count() }).from(suppressedEvents).where(eq(suppressedEvents.runId, runId)),
     db
@@ -110,7 +115,7 @@ export async function suppressionOfRun(db: Db, runId: string): Promise<RunSuppre
   return {
     count: total?.n ?? 0,
     events,
-    window: slot && scope ? { ...scope, until: slot.until } : null,
+    window: slot && scope && run.status !== "failed" ? { ...scope, until: slot.until } : null,
   };
 }
 

@@ -177,7 +177,7 @@ export const runsApi = createApiApp()
       getEvent(db, run.triggerEventUuid),
       listSteps(db, run.id),
       latenessOf(db, [run]),
-      suppressionOfRun(db, run.id),
+      suppressionOfRun(db, run),
     ]);
     return c.json(
       {

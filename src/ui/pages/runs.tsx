@@ -163,7 +163,7 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
     getEvent(db, run.triggerEventUuid),
     workflowNames(db, [run.workflowId]),
     latenessOf(db, [run]),
-    suppressionOfRun(db, run.id),
+    suppressionOfRun(db, run),
   ]);
   const late = lateness.get(run.id);
   const definition = parseDefinition(version?.definition);
@@ -330,21 +330,16 @@ function Suppressed(props: {
       <h2>Suppressed matches</h2>
       <p>
         <strong>{count}</strong> {count === 1 ? "match was" : "matches were"} suppressed by this run's window
-        {window && (
-          <>
-            {" "}
-            (key <code>{window.key}</code>
-            {window.source ? ` in ${window.source}` : ""},{" "}
-            {props.failed ? (
-              "ended when this run failed"
-            ) : (
+        {props.failed
+          ? "; the window ended when this run failed"
+          : window && (
               <>
-                {new Date(window.until) > props.now ? "until" : "ended"} <Time iso={window.until} />
+                {" "}
+                (key <code>{window.key}</code>
+                {window.source ? ` in ${window.source}` : ""}, {new Date(window.until) > props.now ? "until" : "ended"}{" "}
+                <Time iso={window.until} />)
               </>
             )}
-            )
-          </>
-        )}
         .
       </p>
       {events.length > 0 && (
