@@ -13,7 +13,7 @@ import { applyRetention } from "../src/retention";
 import { MAX_STORED_KEY, readScope, suppressionSlot } from "../src/workflows/suppression";
 import { parseDefinition } from "../src/workflows/validate";
 import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
-import { getPage, html, signIn } from "./dashboard-support";
+import { getPage, html, postForm, signIn } from "./dashboard-support";
 import { send } from "./support";
 import {
   api,
@@ -261,6 +261,25 @@ describe("a workflow with suppress", () => {
     const page = await html(getPage(`/events/${b.uuid}`, await signIn()));
     expect(page).toContain("suppressed: counted on this run");
     expect(page).toContain(`/runs/${runId}`);
+  });
+
+  it("the editor's dry run says whether the event would be suppressed now, and changes nothing", async () => {
+    const { workflow, store, assetId } = await oncePerToken();
+    const [a, b] = [await store(), await store()];
+    await consume([a]);
+    const [runId = ""] = await runIdsFor(workflow.id, a.uuid);
+    const cookie = await signIn();
+    const definition = JSON.stringify(workflow.definition);
+    const dry = (path: string) => html(postForm(path, { definition, intent: "test", triggerUuid: b.uuid }, cookie));
+    const open = await dry(`/workflows/${workflow.id}/edit`);
+    expect(open).toContain(`Suppression key <code>${assetId}</code>`);
+    expect(open).toContain("a window is open until");
+    expect(open).toContain(`/runs/${runId}`);
+    const fresh = await dry("/workflows/new");
+    expect(fresh).toContain("no window is open, so arriving now it would start a run");
+    expect(fresh).toContain("for 24 h");
+    expect(await runCount(workflow.id)).toBe(1);
+    expect(((await getRun(runId)) as SuppressedRun).suppressed.count).toBe(0);
   });
 
   it("the run page escapes the rendered key", async () => {

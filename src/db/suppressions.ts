@@ -119,6 +119,25 @@ export async function suppressionOfRun(db: Db, run: { id: string; status: string
   };
 }
 
+/**
+ * The window open for this workflow and scope at `now`, if any: what a match now would be
+ * counted on (for the editor's dry run; the engine decides in startRuns). Read-only.
+ */
+export async function openWindow(db: Db, workflowId: string, scope: string, now: Date) {
+  const [open] = await db
+    .select({ runId: suppressions.runId, until: suppressions.until })
+    .from(suppressions)
+    .where(
+      and(
+        eq(suppressions.workflowId, workflowId),
+        eq(suppressions.scope, scope),
+        sql`${suppressions.until} > ${now.toISOString()}`,
+        sql`not exists (select 1 from ${runs} where ${runs.id} = ${suppressions.runId} and ${runs.status} = 'failed')`,
+      ),
+    );
+  return open ?? null;
+}
+
 /** The runs this event was counted on as a suppressed match (one per workflow), newest first. */
 export async function suppressedBy(db: Db, eventUuid: string) {
   return db
