@@ -6,11 +6,14 @@
  * has to look at (`repair_after`) or whose WaitRoom may still hold a wait (`wait_room`),
  * is never deleted, nor its steps, nor its trigger event, nor an event it resumed on.
  * Events the consumer never handled are kept too: they are someone's to look at.
+ * Suppressed matches go with the run they are counted on; a suppression window goes
+ * once it has ended (the next match opens a new one anyway).
  */
 import { sql } from "drizzle-orm";
 import type { Db } from "./db/client";
 import { inJson } from "./db/in-json";
-import { runSteps, runs } from "./db/schema";
+import { runSteps, runs, suppressedEvents } from "./db/schema";
+import { deleteEndedWindows, deleteSuppressedOf } from "./db/suppressions";
 import { logInfo } from "./log";
 
 export const DEFAULT_RETENTION_DAYS = 90;
@@ -48,7 +51,7 @@ async function inChunks(limits: RetentionLimits, deleteChunk: () => Promise<numb
   return total;
 }
 
-/** Ended runs that started before `cutoff`, with their steps (one D1 batch per chunk). */
+/** Ended runs that started before `cutoff`, with their steps and suppressed matches (one D1 batch per chunk). */
 async function deleteRuns(db: Db, cutoff: string, limits: RetentionLimits): Promise<number> {
   return inChunks(limits, async () => {
     const ids = await db.all<{ id: string }>(sql`
@@ -59,6 +62,7 @@ async function deleteRuns(db: Db, cutoff: string, limits: RetentionLimits): Prom
     const list = ids.map((row) => row.id);
     await db.batch([
       db.delete(runSteps).where(inJson(runSteps.runId, list)),
+      deleteSuppressedOf(db, inJson(suppressedEvents.runId, list)),
       db.delete(runs).where(inJson(runs.id, list)),
     ]);
     return ids.length;
@@ -119,6 +123,8 @@ export interface RetentionResult {
   deliveries: number;
   deadLetters: number;
   replayMarks: number;
+  /** Suppression windows that had ended. */
+  windows: number;
 }
 
 /**
@@ -139,8 +145,9 @@ export async function applyRetention(
   const deliveries = await deleteOlder(db, DELIVERIES, cutoff, limits);
   const deadLetters = await deleteOlder(db, DEAD_LETTERS, cutoff, limits);
   const replayMarks = await deleteOlder(db, REPLAY_MARKS, cutoff, limits);
-  const result = { runs, events, deliveries, deadLetters, replayMarks };
-  if (runs + events + deliveries + deadLetters + replayMarks > 0)
+  const windows = await inChunks(limits, () => deleteEndedWindows(db, now, limits.chunk));
+  const result = { runs, events, deliveries, deadLetters, replayMarks, windows };
+  if (runs + events + deliveries + deadLetters + replayMarks + windows > 0)
     logInfo("retention: deleted", { ...result, retentionDays: days, cutoff });
   return result;
 }

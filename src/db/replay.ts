@@ -2,7 +2,7 @@
 import { and, asc, eq, getTableColumns, gte, lt } from "drizzle-orm";
 import type { Db } from "./client";
 import { inJson } from "./in-json";
-import { events, replayedRuns, runs } from "./schema";
+import { events, replayedRuns, runs, suppressedEvents } from "./schema";
 
 export interface ReplayRange {
   since: string;
@@ -30,13 +30,23 @@ export async function eventsInRange(db: Db, range: ReplayRange, limit: number) {
     .limit(limit + 1);
 }
 
-/** The (workflow, event) pairs that already have a run. */
+/**
+ * The (workflow, event) pairs already decided: they have a run, or the match was
+ * suppressed (db/suppressions.ts), which the engine never reverses. A replay leaves both alone.
+ */
 export async function runPairsOf(db: Db, eventUuids: readonly string[]) {
   if (eventUuids.length === 0) return [];
-  return db
-    .select({ workflowId: runs.workflowId, triggerEventUuid: runs.triggerEventUuid })
-    .from(runs)
-    .where(inJson(runs.triggerEventUuid, eventUuids));
+  const [ran, suppressed] = await db.batch([
+    db
+      .select({ workflowId: runs.workflowId, triggerEventUuid: runs.triggerEventUuid })
+      .from(runs)
+      .where(inJson(runs.triggerEventUuid, eventUuids)),
+    db
+      .select({ workflowId: suppressedEvents.workflowId, triggerEventUuid: suppressedEvents.eventUuid })
+      .from(suppressedEvents)
+      .where(inJson(suppressedEvents.eventUuid, eventUuids)),
+  ]);
+  return [...ran, ...suppressed];
 }
 
 /** The waiting runs on these assets, with what they wait for. */

@@ -1,6 +1,7 @@
 /** Queries on runs and their steps. Every verb takes `db` first; state changes are guarded by status. */
 import { and, asc, desc, eq, getTableColumns, gte, inArray, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { EventFields } from "../okta/event-fields";
+import type { SuppressionSlot } from "../workflows/suppression";
 import type { CountedEvents } from "../workflows/threshold";
 import type { Db } from "./client";
 import { markConsumed } from "./events";
@@ -8,6 +9,7 @@ import { inJson } from "./in-json";
 import { olderThan } from "./keyset";
 import { ACTIVE_STATUSES, cleanupAfter, STALLED_AFTER_MS, unheld } from "./run-writes";
 import { type RunRow, type RunStatus, runSteps, runs } from "./schema";
+import { suppressibleStart } from "./suppressions";
 
 export { ACTIVE_STATUSES } from "./run-writes";
 
@@ -22,6 +24,8 @@ export interface NewRun {
   /** For a run a threshold started: what it counted. */
   counted?: CountedEvents | null;
   assetId: string | null;
+  /** The workflow suppresses repeats of this key: the run starts only if no window of it is open. */
+  suppression?: SuppressionSlot | null;
 }
 
 /** Who takes leases: the owner token of this attempt, and the message each run is taken for. */
@@ -55,7 +59,9 @@ function takeable(owner: string, messages: string, column: "id" | "trigger_event
 /**
  * Starts runs idempotently, one per (workflow, triggering event), leased to the caller,
  * and in the same D1 transaction records `consumed` events as handled (so an event is
- * consumed exactly when its runs exist). Also leases the still-running runs of these
+ * consumed exactly when its runs exist). A run with a `suppression` slot starts only if
+ * its event takes the slot, else the event is recorded as suppressed by the slot's run,
+ * in the same transaction (db/suppressions.ts). Also leases the still-running runs of these
  * events that a crashed consumer left behind. Returns the runs the caller now holds:
  * `fresh` ones have no steps yet.
  */
@@ -68,7 +74,7 @@ export async function startRuns(
   taker: { owner: string; messageOfTrigger: ReadonlyMap<string, string> },
 ): Promise<{ fresh: RunRow[]; resumed: RunRow[] }> {
   const at = now.toISOString();
-  const values = newRuns.map((run) => ({
+  const values = newRuns.map(({ suppression: _slot, ...run }) => ({
     ...run,
     status: "running" as const,
     startedAt: at,
@@ -97,19 +103,33 @@ export async function startRuns(
     )
     .returning();
   // One bound parameter per column; stay under D1's 100 parameters per statement.
+  const plain = values.filter((_, i) => !newRuns[i]?.suppression);
   const perInsert = Math.floor(100 / Object.keys(getTableColumns(runs)).length);
   const inserts = [];
-  for (let i = 0; i < values.length; i += perInsert) {
+  for (let i = 0; i < plain.length; i += perInsert) {
     inserts.push(
       db
         .insert(runs)
-        .values(values.slice(i, i + perInsert))
+        .values(plain.slice(i, i + perInsert))
         .onConflictDoNothing()
         .returning(),
     );
   }
-  const [resumed, ...rest] = await db.batch([leftBehind, ...inserts, ...markConsumed(db, consumed, now)]);
-  const fresh = rest.slice(0, inserts.length).flat() as RunRow[];
+  // In the order of newRuns: of two matches with one key in this batch, the first fires.
+  const suppressible = values.flatMap((run, i) => {
+    const slot = newRuns[i]?.suppression;
+    if (!slot) return [];
+    const { take, start, record } = suppressibleStart(db, run, slot, now);
+    return [take, start, record] as const;
+  });
+  const [resumed, ...rest] = await db.batch([
+    leftBehind,
+    ...inserts,
+    ...suppressible,
+    ...markConsumed(db, consumed, now),
+  ]);
+  const started = rest.slice(inserts.length, inserts.length + suppressible.length).filter((_, i) => i % 3 === 1);
+  const fresh = [...rest.slice(0, inserts.length), ...started].flat() as RunRow[];
   return { fresh, resumed };
 }
 

@@ -270,3 +270,48 @@ export const sessions = sqliteTable("sessions", {
 });
 
 export type SessionRow = typeof sessions.$inferSelect;
+
+/**
+ * Suppression windows (workflows/suppression.ts): per workflow and scope (the event's
+ * source and rendered key, see SuppressionSlot), the run that fired last and until when
+ * further matches are suppressed. Taken in the transaction that starts runs
+ * (db/suppressions.ts): a slot whose `until` has passed is taken over by the next match.
+ */
+export const suppressions = sqliteTable(
+  "suppressions",
+  {
+    workflowId: text("workflow_id").notNull(),
+    scope: text("scope").notNull(),
+    /** The run that opened the window, and its trigger event. */
+    runId: text("run_id").notNull(),
+    eventUuid: text("event_uuid").notNull(),
+    startedAt: text("started_at").notNull(),
+    until: text("until").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workflowId, t.scope] }),
+    // Retention deletes ended windows; a run's page looks up the window it holds.
+    index("suppressions_by_until").on(t.until),
+    index("suppressions_by_run").on(t.runId),
+  ],
+);
+
+/**
+ * Matches that started no run because a window was open: one row per (workflow, event),
+ * so a redelivered event counts once, pointing at the run whose window suppressed it.
+ */
+export const suppressedEvents = sqliteTable(
+  "suppressed_events",
+  {
+    workflowId: text("workflow_id").notNull(),
+    eventUuid: text("event_uuid").notNull(),
+    runId: text("run_id").notNull(),
+    suppressedAt: text("suppressed_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workflowId, t.eventUuid] }),
+    index("suppressed_events_by_run").on(t.runId, t.suppressedAt),
+    // A replay asks which of its events were suppressed, for any workflow.
+    index("suppressed_events_by_event").on(t.eventUuid),
+  ],
+);

@@ -11,6 +11,7 @@ import { listStepsOf, type NewRun, startRuns } from "../db/runs";
 import { findTriggeredAndWaited } from "../db/workflows";
 import { waitRoomName, waitRoomNamed } from "../durable/wait-rooms";
 import type { EventMessage } from "../queue/messages";
+import { suppressionSlot } from "../workflows/suppression";
 import type { CountedEvents } from "../workflows/threshold";
 import { matchesTrigger } from "../workflows/trigger";
 import { countMatches } from "./count-triggers";
@@ -84,7 +85,8 @@ export async function routeEvents(
 /**
  * The runs these events start: enabled workflows whose trigger lists the type and whose
  * filter matches; for a threshold trigger, only the events that complete its window
- * (count-triggers.ts). `uncounted` are events whose counter could not be reached.
+ * (count-triggers.ts); each with its suppression slot when the workflow suppresses
+ * repeats. `uncounted` are events whose counter could not be reached.
  */
 async function runsToStart(
   deps: EngineDeps,
@@ -99,7 +101,11 @@ async function runsToStart(
       .filter((candidate) => matchesTrigger(candidate.definition.trigger, event.fields))
       .map((candidate) => ({ event, candidate })),
   );
-  const newRun = (event: EventMessage, candidate: (typeof candidates)[number], counted: CountedEvents | null) => ({
+  const newRun = async (
+    event: EventMessage,
+    candidate: (typeof candidates)[number],
+    counted: CountedEvents | null,
+  ): Promise<NewRun> => ({
     id: crypto.randomUUID(),
     leaseMessage: messageOf.get(event.uuid) ?? event.uuid,
     workflowId: candidate.workflowId,
@@ -108,6 +114,7 @@ async function runsToStart(
     trigger: event.fields,
     counted,
     assetId: event.fields.id,
+    suppression: await suppressionSlot(candidate.definition.suppress, event.fields, candidate.workflowId),
   });
   const counting = matched.flatMap(({ event, candidate }) => {
     const threshold = candidate.definition.trigger.threshold;
@@ -116,7 +123,7 @@ async function runsToStart(
   const { fired, failed } = await countMatches(deps.env, counting);
   const countingOf = new Map(counting.map((c) => [JSON.stringify([c.event.uuid, c.candidate.workflowId]), c]));
   return {
-    newRuns: [
+    newRuns: await Promise.all([
       ...matched
         .filter(({ candidate }) => !candidate.definition.trigger.threshold)
         .map(({ event, candidate }) => newRun(event, candidate, null)),
@@ -124,7 +131,7 @@ async function runsToStart(
         const c = countingOf.get(JSON.stringify([event.uuid, workflowId]));
         return c ? [newRun(event, c.candidate, counted)] : [];
       }),
-    ],
+    ]),
     uncounted: failed,
   };
 }

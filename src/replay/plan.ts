@@ -33,7 +33,7 @@ export interface WaitingRun {
 export interface ReplayPlan {
   /** The runs the replay starts. */
   start: { workflowId: string; version: number; eventUuid: string; eventType: string; assetId: string | null }[];
-  /** Pairs left alone because a run exists for them. */
+  /** Pairs left alone because a run exists for them, or their match was suppressed. */
   alreadyRan: { workflowId: string; eventUuid: string }[];
   /** Waiting runs an event of the replay would resume, unless their WaitRoom has seen that event already. */
   resumes: { runId: string; workflowId: string; eventUuid: string }[];

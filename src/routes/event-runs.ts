@@ -1,9 +1,13 @@
-/** `/api/events/{uuid}/runs`: the runs an event started (its trigger) and the runs it resumed at an event node. */
+/**
+ * `/api/events/{uuid}/runs`: the runs an event started (its trigger) and the runs it
+ * resumed at an event node; and, for a match a workflow suppressed, the run it was counted on.
+ */
 import { createRoute, z } from "@hono/zod-openapi";
 import { createDb } from "../db/client";
 import { runsOfEvent } from "../db/dashboard";
 import { getEvent } from "../db/events";
 import { RUN_STATUSES } from "../db/schema";
+import { suppressedBy } from "../db/suppressions";
 import { AppError } from "../errors";
 import { bearerSecurity, createApiApp, errorResponses, notFoundResponse } from "./openapi-common";
 
@@ -28,7 +32,23 @@ const route = createRoute({
   responses: {
     200: {
       description: "The runs",
-      content: { "application/json": { schema: z.object({ runs: z.array(RunOfEvent) }) } },
+      content: {
+        "application/json": {
+          schema: z.object({
+            runs: z.array(RunOfEvent),
+            suppressedBy: z
+              .array(
+                z.object({
+                  runId: z.string(),
+                  workflowId: z.string(),
+                  status: z.enum(RUN_STATUSES),
+                  suppressedAt: z.string(),
+                }),
+              )
+              .openapi({ description: "Workflows that suppressed this match: the run it was counted on" }),
+          }),
+        },
+      },
     },
     ...errorResponses,
     ...notFoundResponse,
@@ -39,7 +59,7 @@ export const eventRunsApi = createApiApp().openapi(route, async (c) => {
   const db = createDb(c.env.DB);
   const { uuid } = c.req.valid("param");
   if (!(await getEvent(db, uuid))) throw new AppError(404, "not_found", "no event with that uuid");
-  const { started, resumed } = await runsOfEvent(db, uuid);
+  const [{ started, resumed }, suppressed] = await Promise.all([runsOfEvent(db, uuid), suppressedBy(db, uuid)]);
   const view = (run: (typeof started)[number], how: "started" | "resumed", nodeId: string | null) => ({
     runId: run.id,
     workflowId: run.workflowId,
@@ -55,6 +75,12 @@ export const eventRunsApi = createApiApp().openapi(route, async (c) => {
         ...started.map((run) => view(run, "started", null)),
         ...resumed.map(({ run, nodeId }) => view(run, "resumed", nodeId)),
       ],
+      suppressedBy: suppressed.map(({ run, suppressedAt }) => ({
+        runId: run.id,
+        workflowId: run.workflowId,
+        status: run.status,
+        suppressedAt,
+      })),
     },
     200,
   );

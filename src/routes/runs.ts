@@ -5,6 +5,7 @@ import { fieldsOf } from "../db/event-rows";
 import { getEvent } from "../db/events";
 import { getRun, listRuns, listSteps } from "../db/runs";
 import { RUN_STATUSES, type RunRow } from "../db/schema";
+import { LISTED_SUPPRESSED, suppressedCounts, suppressionOfRun } from "../db/suppressions";
 import { terminate } from "../engine/terminate";
 import { AppError } from "../errors";
 import { EventFields } from "../okta/event-fields";
@@ -57,12 +58,36 @@ const Step = z
   })
   .openapi("RunStep");
 
-const RunDetail = Run.extend({ trigger: EventFields.nullable(), steps: z.array(Step) }).openapi("RunDetail");
+const RunSuppression = z
+  .object({
+    count: z.number().int().openapi({ description: "Matches suppressed in this run's window (they started no run)" }),
+    events: z
+      .array(z.object({ eventUuid: z.string(), suppressedAt: z.string() }))
+      .openapi({ description: `The first ${LISTED_SUPPRESSED} suppressed events, oldest first` }),
+    window: z
+      .object({ source: z.string().nullable(), key: z.string(), until: z.string() })
+      .nullable()
+      .openapi({ description: "While the run still holds its window: the rendered key and when the window ends" }),
+  })
+  .openapi("RunSuppression");
+
+const RunDetail = Run.extend({
+  trigger: EventFields.nullable(),
+  steps: z.array(Step),
+  suppressed: RunSuppression,
+}).openapi("RunDetail");
 
 function runView(row: RunRow, late: Map<string, Lateness | null>) {
   const { leaseUntil: _lease, ...run } = row;
   return { ...run, late: late.get(row.id) ?? null };
 }
+
+const ListedRun = Run.extend({
+  suppressedCount: z
+    .number()
+    .int()
+    .openapi({ description: "Matches its suppression window held back (see RunDetail)" }),
+}).openapi("ListedRun");
 
 const isoDate = z.iso.datetime({ offset: true });
 const CursorPosition = z.object({ startedAt: z.string(), id: z.string() });
@@ -86,7 +111,9 @@ const listRoute = createRoute({
   responses: {
     200: {
       description: "A page of runs",
-      content: { "application/json": { schema: z.object({ runs: z.array(Run), nextCursor: z.string().nullable() }) } },
+      content: {
+        "application/json": { schema: z.object({ runs: z.array(ListedRun), nextCursor: z.string().nullable() }) },
+      },
     },
     ...errorResponses,
   },
@@ -136,23 +163,32 @@ export const runsApi = createApiApp()
       limit: query.limit + 1,
     });
     const { page, nextCursor } = pageOf(rows, query.limit, (row) => ({ startedAt: row.startedAt, id: row.id }));
-    const late = await latenessOf(db, page);
-    return c.json({ runs: page.map((row) => runView(row, late)), nextCursor }, 200);
+    const [late, suppressed] = await Promise.all([
+      latenessOf(db, page),
+      suppressedCounts(
+        db,
+        page.map((row) => row.id),
+      ),
+    ]);
+    const listed = page.map((row) => ({ ...runView(row, late), suppressedCount: suppressed.get(row.id) ?? 0 }));
+    return c.json({ runs: listed, nextCursor }, 200);
   })
   .openapi(getRoute, async (c) => {
     const db = createDb(c.env.DB);
     const run = await getRun(db, c.req.valid("param").id);
     if (!run) throw new AppError(404, "not_found", "no run with that id");
-    const [trigger, steps, late] = await Promise.all([
+    const [trigger, steps, late, suppressed] = await Promise.all([
       getEvent(db, run.triggerEventUuid),
       listSteps(db, run.id),
       latenessOf(db, [run]),
+      suppressionOfRun(db, run),
     ]);
     return c.json(
       {
         ...runView(run, late),
         trigger: trigger ? fieldsOf(trigger) : null,
         steps: steps.map(({ runId: _run, ...step }) => step),
+        suppressed,
       },
       200,
     );

@@ -9,6 +9,7 @@ import { nearestEventType, SYSTEM_EVENT_TYPES, type SystemEventType } from "../o
 import { Action } from "./actions/spec";
 import { MAX_NODES } from "./limits";
 import { Predicate } from "./predicate";
+import { Suppression } from "./suppression";
 import { Threshold } from "./threshold";
 
 const NodeId = z
@@ -108,6 +109,11 @@ export const WorkflowDefinition = z
       .max(365 * 24 * 3600)
       .optional()
       .openapi({ description: "Seconds after the event's published time a run counts as late (default 3600)" }),
+    /**
+     * At most one run per rendered key per period (workflows/suppression.ts); a match
+     * inside the window starts no run and is counted on the run that fired.
+     */
+    suppress: Suppression.optional(),
     /** The first node; null for a workflow that only records matching events as completed runs. */
     start: Edge,
     nodes: z

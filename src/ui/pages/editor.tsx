@@ -4,18 +4,24 @@
  * events. Used for new workflows and for new versions of existing ones.
  */
 import type { Context } from "hono";
-import { createDb } from "../../db/client";
+import { createDb, type Db } from "../../db/client";
 import { eventSummary, fieldsOf } from "../../db/event-rows";
 import { getEvent, listEvents } from "../../db/events";
+import { openWindow } from "../../db/suppressions";
+import type { EventFields } from "../../okta/event-fields";
 import type { WorkflowDefinition } from "../../workflows/definition";
 import { type DryRun, dryRun } from "../../workflows/dry-run";
+import { formatDelay } from "../../workflows/lateness";
+import { readScope, suppressionSlot } from "../../workflows/suppression";
 import type { DashboardEnv } from "../auth";
+import { Time } from "../components";
 import type { Problem } from "../definition-problems";
 import { describeTypes } from "../diagram/describe";
 import { layoutWorkflow, type RunMarks } from "../diagram/layout";
 import { DiagramSvg } from "../diagram/svg";
-import { eventTypeName, formatTime } from "../format";
+import { eventTypeName, formatTime, shortId } from "../format";
 import { Layout } from "../layout";
+import { link } from "../link";
 
 export interface EditorState {
   title: string;
@@ -25,7 +31,7 @@ export interface EditorState {
   problems?: Problem[];
   /** Set after a successful "Validate" or a dry run: the definition as it would be saved. */
   valid?: WorkflowDefinition;
-  dryRun?: { result: DryRun; triggerUuid: string; resumeUuid?: string };
+  dryRun?: { result: DryRun; triggerUuid: string; resumeUuid?: string; suppression?: DrySuppression };
   /** An error from saving that the checks above did not catch (e.g. a concurrent save). */
   saveError?: string;
 }
@@ -235,6 +241,7 @@ export async function renderEditor(c: Context<DashboardEnv>, state: EditorState)
               <section class="dry-run-result" aria-live="polite">
                 <h2>Dry run</h2>
                 <DryRunResult run={state.dryRun.result} />
+                {state.dryRun.suppression && <DrySuppressionNote note={state.dryRun.suppression} />}
               </section>
             )}
           </section>
@@ -245,6 +252,46 @@ export async function renderEditor(c: Context<DashboardEnv>, state: EditorState)
   );
 }
 
+/** What suppression would do with the dry run's trigger event, were it to arrive now. */
+type DrySuppression =
+  | { key: null }
+  | { key: string; source: string | null; forSeconds: number; open: { runId: string; until: string } | null };
+
+function DrySuppressionNote(props: { note: DrySuppression }) {
+  const { note } = props;
+  if (note.key === null) {
+    return <p>Suppression: the key renders empty for this event, so it is never suppressed.</p>;
+  }
+  return (
+    <p>
+      Suppression key <code>{note.key}</code>
+      {note.source ? ` in ${note.source}` : ""}:{" "}
+      {note.open ? (
+        <>
+          a window is open until <Time iso={note.open.until} />, so arriving now this event would start no run and be
+          counted on run <a href={link`/runs/${note.open.runId}`}>{shortId(note.open.runId)}</a>.
+        </>
+      ) : (
+        `no window is open, so arriving now it would start a run and suppress matches with this key for ${formatDelay(note.forSeconds)}.`
+      )}
+    </p>
+  );
+}
+
+async function drySuppression(
+  db: Db,
+  definition: WorkflowDefinition,
+  fields: EventFields,
+  workflowId: string,
+): Promise<DrySuppression | undefined> {
+  if (!definition.suppress) return undefined;
+  const slot = await suppressionSlot(definition.suppress, fields, workflowId);
+  const scope = slot && readScope(slot.scope);
+  if (!slot || !scope) return { key: null };
+  const open = await openWindow(db, workflowId, slot.scope, new Date());
+  return { ...scope, forSeconds: slot.forSeconds, open };
+}
+
 /** Runs the definition on paper against stored events (by uuid); throws nothing for unknown uuids, it reports them. */
 export async function dryRunAgainst(
   c: Context<DashboardEnv>,
@@ -252,7 +299,9 @@ export async function dryRunAgainst(
   workflowId: string,
   triggerUuid: string,
   resumeUuid: string | undefined,
-): Promise<{ result: DryRun; triggerUuid: string; resumeUuid?: string } | { error: string }> {
+): Promise<
+  { result: DryRun; triggerUuid: string; resumeUuid?: string; suppression?: DrySuppression } | { error: string }
+> {
   const db = createDb(c.env.DB);
   const [trigger, resume] = await Promise.all([
     getEvent(db, triggerUuid),
@@ -266,5 +315,8 @@ export async function dryRunAgainst(
     env: c.env,
     workflowId,
   });
-  return { result, triggerUuid, resumeUuid };
+  const suppression = result.triggered
+    ? await drySuppression(db, definition, fieldsOf(trigger), workflowId)
+    : undefined;
+  return { result, triggerUuid, resumeUuid, suppression };
 }

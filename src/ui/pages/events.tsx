@@ -5,6 +5,7 @@ import { createDb } from "../../db/client";
 import { runsOfEvent, workflowNames } from "../../db/dashboard";
 import { eventSummary, fieldsOf } from "../../db/event-rows";
 import { getEvent, listEvents } from "../../db/events";
+import { suppressedBy } from "../../db/suppressions";
 import { AppError } from "../../errors";
 import { EVENT_FIELDS, SYSTEM_CATEGORY_EVENT_TYPES } from "../../okta/event-types";
 import { decodeCursor, pageOf } from "../../routes/cursor";
@@ -132,12 +133,13 @@ export const eventsPages = new Hono<DashboardEnv>()
     const row = await getEvent(db, uuid);
     if (!row) throw new AppError(404, "not_found", "no event with that uuid");
     const event = eventSummary(row);
-    const { started, resumed } = await runsOfEvent(db, uuid);
+    const [{ started, resumed }, suppressed] = await Promise.all([runsOfEvent(db, uuid), suppressedBy(db, uuid)]);
     const runs = [
       ...started.map((run) => ({ run, note: "started" })),
       ...resumed.map(({ run, nodeId }) => ({ run, note: `resumed at ${nodeId}` })),
     ];
-    const names = await workflowNames(db, [...new Set(runs.map(({ run }) => run.workflowId))]);
+    const countedOn = suppressed.map(({ run }) => ({ run, note: "suppressed: counted on this run" }));
+    const names = await workflowNames(db, [...new Set([...runs, ...countedOn].map(({ run }) => run.workflowId))]);
     const fields = fieldsOf(row);
     return c.html(
       <Layout title={event.displayName ?? event.eventType} section="events">
@@ -203,6 +205,15 @@ export const eventsPages = new Hono<DashboardEnv>()
           <section>
             <h2>Runs it started or resumed</h2>
             <RunList rows={runs} names={names} empty="None." />
+            {countedOn.length > 0 && (
+              <>
+                <h2>Suppressed</h2>
+                <p class="muted">
+                  These workflows matched the event inside a suppression window, so it started no run of theirs.
+                </p>
+                <RunList rows={countedOn} names={names} empty="None." />
+              </>
+            )}
             <h2>Raw Okta event</h2>
             <JsonViewer value={row.raw} />
           </section>

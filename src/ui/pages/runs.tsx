@@ -6,10 +6,12 @@ import { pathsOfRuns, workflowNames } from "../../db/dashboard";
 import { getEvent } from "../../db/events";
 import { getRun, listRuns, listSteps } from "../../db/runs";
 import { RUN_STATUSES } from "../../db/schema";
+import { type RunSuppression, suppressedCounts, suppressionOfRun } from "../../db/suppressions";
 import { getVersion, listWorkflows } from "../../db/workflows";
 import { AppError } from "../../errors";
 import { decodeCursor, pageOf } from "../../routes/cursor";
 import { latenessOf } from "../../routes/run-lateness";
+import type { WorkflowDefinition } from "../../workflows/definition";
 import { formatDelay } from "../../workflows/lateness";
 import { Predicate } from "../../workflows/predicate";
 import { parseDefinition } from "../../workflows/validate";
@@ -62,13 +64,17 @@ export const runsPages = new Hono<DashboardEnv>()
       listWorkflows(db),
     ]);
     const { page, nextCursor } = pageOf(rows, PAGE_SIZE, (row) => ({ startedAt: row.startedAt, id: row.id }));
-    const [paths, names, late] = await Promise.all([
+    const [paths, names, late, suppressed] = await Promise.all([
       pathsOfRuns(
         db,
         page.map((run) => run.id),
       ),
       workflowNames(db, [...new Set(page.map((run) => run.workflowId))]),
       latenessOf(db, page),
+      suppressedCounts(
+        db,
+        page.map((run) => run.id),
+      ),
     ]);
     const now = new Date();
     return c.html(
@@ -119,6 +125,7 @@ export const runsPages = new Hono<DashboardEnv>()
                   <td>
                     <StatusBadge status={run.status} />
                     <LateBadge late={late.get(run.id)} />
+                    <SuppressedBadge count={suppressed.get(run.id) ?? 0} />
                   </td>
                   <td>
                     <Time iso={run.startedAt} />
@@ -150,12 +157,13 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
   const db = createDb(c.env.DB);
   const run = await getRun(db, id);
   if (!run) throw new AppError(404, "not_found", "no run with that id");
-  const [steps, version, trigger, names, lateness] = await Promise.all([
+  const [steps, version, trigger, names, lateness, suppressed] = await Promise.all([
     listSteps(db, run.id),
     getVersion(db, run.workflowId, run.workflowVersion),
     getEvent(db, run.triggerEventUuid),
     workflowNames(db, [run.workflowId]),
     latenessOf(db, [run]),
+    suppressionOfRun(db, run),
   ]);
   const late = lateness.get(run.id);
   const definition = parseDefinition(version?.definition);
@@ -249,6 +257,12 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
             ) : (
               <p class="muted">The triggering event is no longer stored.</p>
             )}
+            <Suppressed
+              suppressed={suppressed}
+              definition={definition.ok ? definition.definition : null}
+              failed={run.status === "failed"}
+              now={now}
+            />
             <h2>Timeline</h2>
             {steps.length === 0 ? (
               <Empty>No steps yet.</Empty>
@@ -288,5 +302,61 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
       </div>
     </Layout>,
     status,
+  );
+}
+
+/** On Run History: how many matches the run's window held back, when any. */
+function SuppressedBadge(props: { count: number }) {
+  if (props.count === 0) return null;
+  return (
+    <span class="badge suppressed" title="Matches with this run's suppression key that started no run">
+      +{props.count} suppressed
+    </span>
+  );
+}
+
+/** What this run's suppression window held back: the count, the window while it holds it, the events. */
+function Suppressed(props: {
+  suppressed: RunSuppression;
+  definition: WorkflowDefinition | null;
+  /** A failed run's window is over: the next match starts a run (db/suppressions.ts). */
+  failed: boolean;
+  now: Date;
+}) {
+  const { count, events, window } = props.suppressed;
+  if (!props.definition?.suppress && count === 0 && !window) return null;
+  return (
+    <section class="suppressed">
+      <h2>Suppressed matches</h2>
+      <p>
+        <strong>{count}</strong> {count === 1 ? "match was" : "matches were"} suppressed by this run's window
+        {props.failed
+          ? "; the window ended when this run failed"
+          : window && (
+              <>
+                {" "}
+                (key <code>{window.key}</code>
+                {window.source ? ` in ${window.source}` : ""}, {new Date(window.until) > props.now ? "until" : "ended"}{" "}
+                <Time iso={window.until} />)
+              </>
+            )}
+        .
+      </p>
+      {events.length > 0 && (
+        <details>
+          <summary>{count > events.length ? `The first ${events.length} of ${count}` : "The events"}</summary>
+          <ul>
+            {events.map((event) => (
+              <li>
+                <a class="code" href={link`/events/${event.eventUuid}`}>
+                  {shortId(event.eventUuid)}
+                </a>{" "}
+                · <Time iso={event.suppressedAt} />
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </section>
   );
 }

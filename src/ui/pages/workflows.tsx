@@ -12,6 +12,7 @@ import { workflowActivity } from "../../db/dashboard";
 import { getVersion, getWorkflow, listVersions, listWorkflows } from "../../db/workflows";
 import { AppError } from "../../errors";
 import { withCatcherUrl } from "../../workflows/catcher-url";
+import { formatDelay } from "../../workflows/lateness";
 import { parseDefinition } from "../../workflows/validate";
 import { apiErrorMessage, callApi } from "../api-client";
 import type { DashboardEnv } from "../auth";
@@ -195,6 +196,13 @@ export const workflowsPages = new Hono<DashboardEnv>()
           {a?.waiting ? ` · ${a.waiting} waiting` : ""}
         </p>
         {definition.description && <p>{definition.description}</p>}
+        {definition.suppress && (
+          <p>
+            Suppressed: at most one run per <code>{definition.suppress.key}</code> per{" "}
+            {formatDelay(definition.suppress.forSeconds)} in each Okta org; later matches are counted on the run that
+            fired.
+          </p>
+        )}
         <div class="buttons">
           <a class="button primary" href={link`/workflows/${workflow.id}/edit`}>
             Edit, validate or test
