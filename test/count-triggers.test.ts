@@ -19,7 +19,9 @@ import {
   deliver,
   interceptOutbound,
   runIdsFor,
+  SLACK_URL,
   storeWithoutEnqueue,
+  until,
 } from "./workflow-support";
 
 const outbound = interceptOutbound();
@@ -222,5 +224,33 @@ describe("threshold definitions", () => {
         { note: { ...note, action: { ...note.action, body: { n: "{{ count.total }}" } } } },
       ),
     ).toMatch(/unknown count field 'total'/);
+  });
+});
+
+describe("examples/workflows/sms-toll-fraud.json", () => {
+  it("alerts once in Slack for five denied SMS from one IP, and suppresses the next burst within the hour", async () => {
+    const example = (await import("../examples/workflows/sms-toll-fraud.json")).default;
+    const workflow = await createWorkflow({ ...example, name: `${example.name} ${crypto.randomUUID()}` });
+    const from = ip();
+    const burst = (minutesAgo: number[]) => minutesAgo.map((m) => deniedSms(from, m));
+    const first = burst([9, 8, 7, 6, 5]);
+    await deliver(first);
+    await consumed((first[4] as { uuid: string }).uuid);
+    const [run] = await runsOf(workflow.id);
+    const detail = await until(async () => {
+      const view = await apiJson<{ status: string; suppressed: { count: number } }>("GET", `/api/runs/${run?.id}`);
+      return view.status === "completed" ? view : null;
+    }, "the alert run to complete");
+    const slack = outbound.where((call) => call.url === SLACK_URL && call.body.includes(from));
+    expect(slack).toHaveLength(1);
+    expect(JSON.parse(slack[0]?.body ?? "{}").text).toContain(`5 denied phone verification SMS from IP \`${from}\``);
+    expect(detail.suppressed.count).toBe(0);
+
+    const second = burst([4, 3, 2, 1, 0]);
+    await deliver(second);
+    await consumed((second[4] as { uuid: string }).uuid);
+    expect(await runsOf(workflow.id)).toHaveLength(1);
+    const after = await apiJson<{ suppressed: { count: number } }>("GET", `/api/runs/${run?.id}`);
+    expect(after.suppressed.count).toBe(1);
   });
 });

@@ -5,6 +5,7 @@ import apiTokenHygiene from "../examples/workflows/api-token-hygiene.json";
 import authenticatorChangeAlert from "../examples/workflows/authenticator-change-alert.json";
 import importWatchdog from "../examples/workflows/import-watchdog.json";
 import rateLimitEscalation from "../examples/workflows/rate-limit-escalation.json";
+import smsTollFraud from "../examples/workflows/sms-toll-fraud.json";
 import { envNames } from "../src/workflows/actions/spec";
 import { CATCHER_PLACEHOLDER, withCatcherUrl } from "../src/workflows/catcher-url";
 import { parseDefinition } from "../src/workflows/validate";
@@ -38,6 +39,12 @@ const examples = [
     file: "authenticator-change-alert.json",
     json: authenticatorChangeAlert,
     eventTypes: ["security.authenticator.lifecycle.activate", "security.authenticator.lifecycle.deactivate"],
+    env: ["SLACK_WEBHOOK_URL"],
+  },
+  {
+    file: "sms-toll-fraud.json",
+    json: smsTollFraud,
+    eventTypes: ["system.sms.send_phone_verification_message"],
     env: ["SLACK_WEBHOOK_URL"],
   },
 ];

@@ -1,5 +1,5 @@
 /** Queries on deliveries and events. Every verb takes the drizzle instance first. */
-import { and, desc, eq, getTableColumns, gte, isNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gte, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { NormalisedEvent } from "../okta/normalise";
 import type { Db } from "./client";
 import { toEventRow } from "./event-rows";
@@ -180,4 +180,24 @@ export async function getEvents(db: Db, uuids: readonly string[]) {
 
 export async function getEvent(db: Db, uuid: string) {
   return db.select().from(events).where(eq(events.uuid, uuid)).get();
+}
+
+/** Stored events of one org published in [from, to], oldest first, at most `limit` (a threshold's dry run). */
+export async function listPublishedBetween(
+  db: Db,
+  query: { source: string | null; from: string; to: string; limit: number },
+) {
+  const { raw: _raw, ...columns } = getTableColumns(events);
+  return db
+    .select(columns)
+    .from(events)
+    .where(
+      and(
+        query.source === null ? isNull(events.source) : eq(events.source, query.source),
+        gte(events.eventDate, query.from),
+        lte(events.eventDate, query.to),
+      ),
+    )
+    .orderBy(asc(events.eventDate), asc(events.uuid))
+    .limit(query.limit);
 }

@@ -114,7 +114,7 @@ async function runsToStart(
     trigger: event.fields,
     counted,
     assetId: event.fields.id,
-    suppression: await suppressionSlot(candidate.definition.suppress, event.fields, candidate.workflowId),
+    suppression: await suppressionSlot(candidate.definition.suppress, event.fields, candidate.workflowId, counted),
   });
   const counting = matched.flatMap(({ event, candidate }) => {
     const threshold = candidate.definition.trigger.threshold;

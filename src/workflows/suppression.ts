@@ -8,6 +8,7 @@
 import { z } from "@hono/zod-openapi";
 import type { EventFields } from "../okta/event-fields";
 import { renderTemplate, TemplateString, templatePathError, templateReferences } from "./template";
+import type { CountedEvents } from "./threshold";
 
 export const MIN_SUPPRESS_SECONDS = 60;
 export const MAX_SUPPRESS_SECONDS = 30 * 24 * 3600;
@@ -18,8 +19,10 @@ export const MAX_STORED_KEY = 512;
 const NO_NODES: ReadonlySet<string> = new Set();
 
 /**
- * The key reads only the trigger's Event Fields: it is rendered before the run exists,
- * so `event` (the same event then), `nodes` and `run` would be empty or misleading.
+ * The key reads only the trigger's Event Fields, and for a threshold trigger the key it
+ * counted by (`{{ count.key }}`: e.g. the client IP, which is no Event Field): it is
+ * rendered before the run exists, so `event` (the same event then), `nodes` and `run`
+ * would be empty or misleading.
  */
 const SuppressKey = TemplateString.min(1)
   .max(200)
@@ -27,7 +30,9 @@ const SuppressKey = TemplateString.min(1)
     for (const path of templateReferences(value)) {
       const error = /^trigger\.[^.[]+$/.test(path)
         ? templatePathError(path, NO_NODES)
-        : `{{ ${path} }}: a suppression key reads only the trigger's Event Fields, e.g. {{ trigger.id }}`;
+        : path === "count.key"
+          ? null
+          : `{{ ${path} }}: a suppression key reads only the trigger's Event Fields (e.g. {{ trigger.id }}) or {{ count.key }}`;
       if (error) ctx.addIssue({ code: "custom", message: error });
     }
   })
@@ -65,6 +70,7 @@ export async function suppressionSlot(
   suppress: Suppression | undefined,
   trigger: EventFields,
   workflowId: string,
+  count?: CountedEvents | null,
 ): Promise<SuppressionSlot | null> {
   if (!suppress) return null;
   const key = renderTemplate(suppress.key, {
@@ -72,6 +78,7 @@ export async function suppressionSlot(
     event: trigger,
     nodes: {},
     run: { id: "", workflowId },
+    ...(count ? { count } : {}),
   }).trim();
   if (key === "") return null;
   return { scope: JSON.stringify([trigger.source ?? null, await storedKey(key)]), forSeconds: suppress.forSeconds };

@@ -39,6 +39,7 @@ export function parseDefinition(input: unknown, moreChecks?: NodeChecks): ParseR
     const issues = [
       ...graphIssues(parsed.data.start, nodes, new Set(nodes.keys()), true),
       ...templateIssues(nodes, parsed.data.trigger.threshold !== undefined),
+      ...suppressKeyIssues(parsed.data),
       ...(moreChecks?.(nodes) ?? []),
     ];
     return issues.length > 0 ? failure(issues) : { ok: true, definition: parsed.data };
@@ -165,6 +166,13 @@ function stringsWithPaths(value: unknown, base: string): Array<[path: string, te
     }
   }
   return found.reverse();
+}
+
+/** `{{ count.key }}` in a suppression key is there only when a threshold trigger started the run. */
+function suppressKeyIssues(definition: WorkflowDefinition): DefinitionIssue[] {
+  const key = definition.suppress?.key;
+  if (!key || definition.trigger.threshold || !templateReferences(key).includes("count.key")) return [];
+  return [{ path: "suppress.key", message: "{{ count.key }}: only a run a threshold trigger started has a count" }];
 }
 
 /**

@@ -2,6 +2,7 @@
 import type { Action } from "../../workflows/actions/spec";
 import type { WorkflowNode } from "../../workflows/definition";
 import type { Predicate } from "../../workflows/predicate";
+import type { Threshold } from "../../workflows/threshold";
 import { eventTypeName, formatDuration } from "../format";
 
 const OPS = { eq: "=", neq: "≠", contains: "contains", startsWith: "starts with" } as const;
@@ -29,6 +30,12 @@ export function describeAction(action: Action): string {
     case "okta":
       return `Okta API: ${action.operation}`;
   }
+}
+
+/** "≥ 5 within 10 min per client.ipAddress", or "≥ 3 distinct actor.id within 1 h per type". */
+export function describeThreshold(threshold: Threshold): string {
+  const what = threshold.distinct ? `${threshold.count} distinct ${threshold.distinct}` : `${threshold.count}`;
+  return `≥ ${what} within ${formatDuration(threshold.withinSeconds * 1000)} per ${threshold.by}`;
 }
 
 /** "Import complete, Import roadblocks" or "any System Category event". */

@@ -5,7 +5,7 @@
  */
 import { Graph, layout } from "@dagrejs/dagre";
 import { edgesOf, type WorkflowDefinition } from "../../workflows/definition";
-import { describePredicate, describeTypes, nodeDetails } from "./describe";
+import { describePredicate, describeThreshold, describeTypes, nodeDetails } from "./describe";
 
 export type NodeKind = "trigger" | "action" | "condition" | "event" | "end";
 
@@ -53,7 +53,11 @@ const OUTCOME_EDGE: Record<string, string> = { next: "next", true: "true", false
 
 function triggerDetails(definition: WorkflowDefinition): string[] {
   const { trigger } = definition;
-  return [describeTypes(trigger.eventTypes), ...(trigger.filter ? [`where ${describePredicate(trigger.filter)}`] : [])];
+  return [
+    describeTypes(trigger.eventTypes),
+    ...(trigger.filter ? [`where ${describePredicate(trigger.filter)}`] : []),
+    ...(trigger.threshold ? [describeThreshold(trigger.threshold)] : []),
+  ];
 }
 
 export function layoutWorkflow(definition: WorkflowDefinition, marks?: RunMarks): Diagram {

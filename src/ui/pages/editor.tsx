@@ -6,10 +6,14 @@
 import type { Context } from "hono";
 import { createDb, type Db } from "../../db/client";
 import { eventSummary, fieldsOf } from "../../db/event-rows";
-import { getEvent, listEvents } from "../../db/events";
+import { getEvent, listEvents, listPublishedBetween } from "../../db/events";
+import type { EventRow } from "../../db/schema";
 import { openWindow } from "../../db/suppressions";
+import { eventContext } from "../../okta/event-context";
 import type { EventFields } from "../../okta/event-fields";
+import { keepFrom } from "../../workflows/count-window";
 import type { WorkflowDefinition } from "../../workflows/definition";
+import { type DryCount, dryCount } from "../../workflows/dry-count";
 import { type DryRun, dryRun } from "../../workflows/dry-run";
 import { formatDelay } from "../../workflows/lateness";
 import { readScope, suppressionSlot } from "../../workflows/suppression";
@@ -31,7 +35,13 @@ export interface EditorState {
   problems?: Problem[];
   /** Set after a successful "Validate" or a dry run: the definition as it would be saved. */
   valid?: WorkflowDefinition;
-  dryRun?: { result: DryRun; triggerUuid: string; resumeUuid?: string; suppression?: DrySuppression };
+  dryRun?: {
+    result: DryRun;
+    triggerUuid: string;
+    resumeUuid?: string;
+    suppression?: DrySuppression;
+    count?: DryCount;
+  };
   /** An error from saving that the checks above did not catch (e.g. a concurrent save). */
   saveError?: string;
 }
@@ -241,6 +251,7 @@ export async function renderEditor(c: Context<DashboardEnv>, state: EditorState)
               <section class="dry-run-result" aria-live="polite">
                 <h2>Dry run</h2>
                 <DryRunResult run={state.dryRun.result} />
+                {state.dryRun.count && <DryCountNote note={state.dryRun.count} />}
                 {state.dryRun.suppression && <DrySuppressionNote note={state.dryRun.suppression} />}
               </section>
             )}
@@ -249,6 +260,46 @@ export async function renderEditor(c: Context<DashboardEnv>, state: EditorState)
       </form>
     </Layout>,
     problems.length > 0 || state.saveError ? 400 : 200,
+  );
+}
+
+/** Stored events a threshold's dry run replays at most (two windows before the event). */
+const DRY_COUNT_LIMIT = 5000;
+
+/** Would the dry run's trigger event complete its threshold window? Replayed from the stored events before it. */
+async function dryCountOf(
+  db: Db,
+  definition: WorkflowDefinition,
+  trigger: Omit<EventRow, "raw">,
+): Promise<DryCount | undefined> {
+  const { threshold } = definition.trigger;
+  if (!threshold) return undefined;
+  const at = Date.parse(trigger.eventDate);
+  const rows = await listPublishedBetween(db, {
+    source: trigger.source,
+    from: new Date(keepFrom(at, threshold.withinSeconds * 1000)).toISOString(),
+    to: trigger.eventDate,
+    limit: DRY_COUNT_LIMIT,
+  });
+  const stored = (row: Omit<EventRow, "raw">) => ({
+    uuid: row.uuid,
+    fields: fieldsOf(row),
+    context: eventContext(row.actor, row.clientIp),
+  });
+  return dryCount({ ...definition.trigger, threshold }, stored(trigger), rows.map(stored));
+}
+
+function DryCountNote(props: { note: DryCount }) {
+  const { note } = props;
+  if (note.key === null) return <p>Threshold: this event has no value for the key, so it is not counted.</p>;
+  return (
+    <p>
+      Threshold key <code>{note.key}</code>: {note.matched} matching event{note.matched === 1 ? "" : "s"} of this key in
+      the two windows up to this one.{" "}
+      {note.fires
+        ? `Counted from the stored events, this event completes a window of ${note.fires.n}: it would start a run.`
+        : "Counted from the stored events, this event completes no window: it would start no run."}
+    </p>
   );
 }
 
@@ -283,9 +334,22 @@ async function drySuppression(
   definition: WorkflowDefinition,
   fields: EventFields,
   workflowId: string,
+  countKey?: string,
 ): Promise<DrySuppression | undefined> {
   if (!definition.suppress) return undefined;
-  const slot = await suppressionSlot(definition.suppress, fields, workflowId);
+  const { threshold } = definition.trigger;
+  const count =
+    countKey && threshold
+      ? {
+          key: countKey,
+          by: threshold.by,
+          distinct: threshold.distinct ?? null,
+          n: threshold.count,
+          withinSeconds: threshold.withinSeconds,
+          events: [],
+        }
+      : null;
+  const slot = await suppressionSlot(definition.suppress, fields, workflowId, count);
   const scope = slot && readScope(slot.scope);
   if (!slot || !scope) return { key: null };
   const open = await openWindow(db, workflowId, slot.scope, new Date());
@@ -300,7 +364,8 @@ export async function dryRunAgainst(
   triggerUuid: string,
   resumeUuid: string | undefined,
 ): Promise<
-  { result: DryRun; triggerUuid: string; resumeUuid?: string; suppression?: DrySuppression } | { error: string }
+  | { result: DryRun; triggerUuid: string; resumeUuid?: string; suppression?: DrySuppression; count?: DryCount }
+  | { error: string }
 > {
   const db = createDb(c.env.DB);
   const [trigger, resume] = await Promise.all([
@@ -315,8 +380,12 @@ export async function dryRunAgainst(
     env: c.env,
     workflowId,
   });
-  const suppression = result.triggered
-    ? await drySuppression(db, definition, fieldsOf(trigger), workflowId)
-    : undefined;
-  return { result, triggerUuid, resumeUuid, suppression };
+  const count = result.triggered ? await dryCountOf(db, definition, trigger) : undefined;
+  // A threshold event that completes no window starts no run: there is nothing to suppress.
+  const counted = count?.key && count.fires && definition.trigger.threshold ? count : null;
+  const suppression =
+    result.triggered && (!definition.trigger.threshold || counted)
+      ? await drySuppression(db, definition, fieldsOf(trigger), workflowId, counted?.key)
+      : undefined;
+  return { result, triggerUuid, resumeUuid, suppression, count };
 }

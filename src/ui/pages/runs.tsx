@@ -14,6 +14,7 @@ import { latenessOf } from "../../routes/run-lateness";
 import type { WorkflowDefinition } from "../../workflows/definition";
 import { formatDelay } from "../../workflows/lateness";
 import { Predicate } from "../../workflows/predicate";
+import type { CountedEvents } from "../../workflows/threshold";
 import { parseDefinition } from "../../workflows/validate";
 import { apiErrorMessage, callApi } from "../api-client";
 import type { DashboardEnv } from "../auth";
@@ -22,7 +23,7 @@ import { describePredicate, describeTypes } from "../diagram/describe";
 import { layoutWorkflow } from "../diagram/layout";
 import { DiagramSvg } from "../diagram/svg";
 import { FilterButtons, SelectFilter, TextFilter, TimeRange } from "../filters";
-import { durationBetween, fromLocalInput, relativeTime, shortId } from "../format";
+import { durationBetween, formatDuration, fromLocalInput, relativeTime, shortId } from "../format";
 import { Layout } from "../layout";
 import { link } from "../link";
 import { Filter, readQuery } from "../query";
@@ -257,6 +258,7 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
             ) : (
               <p class="muted">The triggering event is no longer stored.</p>
             )}
+            {run.counted && <Counted counted={run.counted} />}
             <Suppressed
               suppressed={suppressed}
               definition={definition.ok ? definition.definition : null}
@@ -312,6 +314,38 @@ function SuppressedBadge(props: { count: number }) {
     <span class="badge suppressed" title="Matches with this run's suppression key that started no run">
       +{props.count} suppressed
     </span>
+  );
+}
+
+/** The window a threshold trigger counted for this run: the key, how many, and the events. */
+function Counted(props: { counted: CountedEvents }) {
+  const { key, by, distinct, n, withinSeconds, events } = props.counted;
+  return (
+    <section class="counted">
+      <p>
+        Started by a count: <strong>{n}</strong> {distinct ? `distinct ${distinct} values` : "events"} with {by}{" "}
+        <code>{key}</code> within {formatDuration(withinSeconds * 1000)}.
+      </p>
+      <details>
+        <summary>The events counted</summary>
+        <ul>
+          {events.map((event) => (
+            <li>
+              <a class="code" href={link`/events/${event.uuid}`}>
+                {shortId(event.uuid)}
+              </a>{" "}
+              · <Time iso={event.eventDate} />
+              {event.value !== null && (
+                <>
+                  {" "}
+                  · <code>{event.value}</code>
+                </>
+              )}
+            </li>
+          ))}
+        </ul>
+      </details>
+    </section>
   );
 }
 
