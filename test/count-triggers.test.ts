@@ -4,8 +4,9 @@
  * once, events in one delivery, distinct counts, two Okta orgs, a counter that cannot
  * be reached (the event is retried, not lost), and definitions refused at their paths.
  */
-import { env } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
+import { CountRequest } from "../src/durable/event-counter";
 import { counterName } from "../src/engine/count-triggers";
 import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
 import { send } from "./support";
@@ -57,7 +58,9 @@ async function runsOf(workflowId: string): Promise<Array<{ id: string; trigger_e
   return results;
 }
 
-const ip = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+/** A fresh client IP per call (IPv6 documentation prefix): no two keys of a test collide. */
+let ips = 0;
+const ip = () => `2001:db8::${(++ips).toString(16)}:${crypto.randomUUID().slice(0, 4)}`;
 const deniedSms = (ipAddress: string, minutesAgo: number) =>
   buildEvent({ eventType: SMS, result: "DENY", ipAddress, published: new Date(Date.now() - minutesAgo * MINUTE) });
 
@@ -252,5 +255,40 @@ describe("examples/workflows/sms-toll-fraud.json", () => {
     expect(await runsOf(workflow.id)).toHaveLength(1);
     const after = await apiJson<{ suppressed: { count: number } }>("GET", `/api/runs/${run?.id}`);
     expect(after.suppressed.count).toBe(1);
+  });
+});
+
+describe("an EventCounter", () => {
+  const rule = { count: 3, withinMs: 600_000, distinct: false };
+  const at = Date.now();
+
+  it("answers a repeat of the event that fired with the same window, and whose input is checked", async () => {
+    const counter = env.EVENT_COUNTERS.get(env.EVENT_COUNTERS.idFromName(`unit-${crypto.randomUUID()}`));
+    const events = ["a", "b", "c"].map((uuid, i) => ({ uuid, at: at + i, value: null }));
+    const first = await counter.count({ rule, events });
+    expect(first.fired.map((f) => f.uuid)).toEqual(["c"]);
+    const again = await counter.count({ rule, events: [events[2], events[0]] });
+    expect(again.fired).toEqual(first.fired);
+    await expect(counter.count({ rule, events: [{ uuid: "", at, value: null }] })).rejects.toThrow(
+      /EventCounter.count/,
+    );
+  });
+
+  it("forgets everything once idle for its memory, and counts afresh after", async () => {
+    const counter = env.EVENT_COUNTERS.get(env.EVENT_COUNTERS.idFromName(`idle-${crypto.randomUUID()}`));
+    await counter.count({ rule, events: [{ uuid: "a", at, value: null }] });
+    // An alarm before its time keeps the state (events came since it was set).
+    expect(await runDurableObjectAlarm(counter)).toBe(true);
+    expect(await counter.size()).toMatchObject({ open: 1, seen: 1 });
+    await runInDurableObject(counter, (_, state) => {
+      state.storage.sql.exec("UPDATE meta SET value = 0 WHERE key = 'idleAt'");
+    });
+    expect(await runDurableObjectAlarm(counter)).toBe(true);
+    expect(await counter.size()).toMatchObject({ open: 0, seen: 0, fires: 0 });
+    const after = await counter.count({
+      rule,
+      events: ["a", "b", "c"].map((uuid, i) => ({ uuid, at: at + i, value: null })),
+    });
+    expect(after.fired.map((f) => f.uuid)).toEqual(["c"]);
   });
 });

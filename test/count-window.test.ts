@@ -8,6 +8,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { byTime, type CountedEvent, type CountRule, countEvent } from "../src/workflows/count-window";
+import { dryCount } from "../src/workflows/dry-count";
 
 interface Fire {
   at: string;
@@ -128,5 +129,44 @@ describe("count windows", () => {
     );
     expect(fires).toEqual([{ at: "sms4", used: sms.map((e) => e.uuid), counted: sms.map((e) => e.uuid) }]);
     expect(open.map((e) => e.uuid)).toEqual(["sms5"]);
+  });
+});
+
+describe("a threshold's dry run", () => {
+  const trigger = {
+    category: "okta.system" as const,
+    eventTypes: ["system.sms.send_phone_verification_message" as const],
+    threshold: { count: 3, withinSeconds: 600, by: "client.ipAddress" as const },
+  };
+  const stored = (uuid: string, minute: number, ip: string | null, source: string | null = null) => ({
+    uuid,
+    fields: {
+      id: "p1",
+      type: "MobilePhone",
+      alternateId: null,
+      displayName: null,
+      eventType: "system.sms.send_phone_verification_message",
+      eventResult: "DENY",
+      eventDate: new Date(Date.UTC(2026, 11, 4, 12, minute)).toISOString(),
+      eventTimestamp: new Date(Date.UTC(2026, 11, 4, 12, minute)).toISOString(),
+      source,
+    },
+    context: { actorId: null, actorAlternateId: null, clientIp: ip },
+  });
+
+  it("says whether the event completes a window from the stored events before it, of its key and org only", () => {
+    const before = [
+      stored("a", 1, "198.51.100.7"),
+      stored("other-ip", 2, "198.51.100.8"),
+      stored("other-org", 3, "198.51.100.7", "globex"),
+      stored("b", 4, "198.51.100.7"),
+    ];
+    expect(dryCount(trigger, stored("c", 5, "198.51.100.7"), before)).toEqual({
+      key: "198.51.100.7",
+      matched: 3,
+      fires: { n: 3, uuids: ["a", "b", "c"] },
+    });
+    expect(dryCount(trigger, stored("b", 4, "198.51.100.7"), before)).toMatchObject({ matched: 2, fires: null });
+    expect(dryCount(trigger, stored("x", 5, null), before)).toEqual({ key: null });
   });
 });

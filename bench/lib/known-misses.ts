@@ -12,7 +12,9 @@ export type TargetId =
   | "consumer workflows scale"
   | "resume resumes/s"
   | "resume pauses/s"
-  | "resume p99";
+  | "resume p99"
+  | "count events/s"
+  | "count p99";
 
 const KNOWN_MISSES: Partial<Record<TargetId, string>> = {
   "ingress throughput": "0.62 at 855bace, 2026-11-30 (bench/README.md, Ingress)",

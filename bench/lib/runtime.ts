@@ -46,6 +46,8 @@ export interface RunningWorker {
   url: URL;
   /** The Worker's D1 binding, from Node; undefined when it has none. */
   db(binding?: string): Promise<D1Database>;
+  /** Its storage folder (D1, Durable Objects' SQLite files, queues), removed by stop(). */
+  storage: string;
   stop(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export async function startWorker(name: string, options: WorkerOptions): Promise
     return {
       name,
       url,
+      storage,
       db: (binding = "DB") => mf.getD1Database(binding),
       async stop() {
         await mf.dispose();

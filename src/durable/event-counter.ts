@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS open (uuid TEXT PRIMARY KEY, at INTEGER NOT NULL, val
 CREATE TABLE IF NOT EXISTS seen (uuid TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
 CREATE TABLE IF NOT EXISTS fires (uuid TEXT PRIMARY KEY, at INTEGER NOT NULL, used TEXT NOT NULL, counted TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
 export class EventCounter extends DurableObject<Env> {
@@ -56,6 +57,8 @@ export class EventCounter extends DurableObject<Env> {
   private readonly seen = new Map<string, number>();
   private readonly fires = new Map<string, Fired>();
   private newestAt = Number.NEGATIVE_INFINITY;
+  /** When the idle check is set for (null: none); set once, and moved on by the alarm itself. */
+  private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -74,6 +77,9 @@ export class EventCounter extends DurableObject<Env> {
     )) {
       this.fires.set(row.uuid, { uuid: row.uuid, used: JSON.parse(row.used), counted: JSON.parse(row.counted) });
     }
+    void ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
   }
 
   /** Counts the events (repeats answer as they did the first time) and returns those that completed a window. */
@@ -115,13 +121,28 @@ export class EventCounter extends DurableObject<Env> {
       fired.push(fire);
     }
     this.prune(rule.withinMs);
-    // An idle key goes away: nothing it keeps matters once its memory has passed.
-    await this.ctx.storage.setAlarm(Date.now() + this.memoryMs(rule.withinMs));
+    // An idle key goes away once its memory has passed since its last event: the alarm
+    // is set once and, when it fires early (events came since), set again from here.
+    const idleAt = Date.now() + this.memoryMs(rule.withinMs);
+    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('idleAt', ?)", idleAt);
+    if (this.alarmAt === null) {
+      this.alarmAt = idleAt;
+      await this.ctx.storage.setAlarm(idleAt);
+    }
     return { fired };
   }
 
   override async alarm(): Promise<void> {
+    const idleAt = this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'idleAt'").toArray()[0]?.value;
+    if (idleAt !== undefined && idleAt > Date.now()) {
+      this.alarmAt = idleAt;
+      await this.ctx.storage.setAlarm(idleAt);
+      return;
+    }
     await this.ctx.storage.deleteAll();
+    // deleteAll drops the tables too: the next event finds them again.
+    this.sql.exec(SCHEMA);
+    this.alarmAt = null;
     this.open.length = 0;
     this.seen.clear();
     this.fires.clear();
