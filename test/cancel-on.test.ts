@@ -1,0 +1,335 @@
+/**
+ * Cancel-on end to end: real deliveries at /hooks/okta (and /hooks/okta/<source>), the
+ * real queue consumer, D1 and the assets' WaitRooms. Each test uses its own asset ids,
+ * so runs never see each other.
+ */
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { waitRoomFor } from "../src/durable/wait-rooms";
+import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
+import { getPage, html, signIn } from "./dashboard-support";
+import { deliver, notify, recordNotifications, runsOf, runWithStatus, stepsOf, until } from "./paused-support";
+import { send } from "./support";
+import { api, apiJson, buildEvent, consume, consumed, createWorkflow, type ErrorBody } from "./workflow-support";
+
+let outbound: ReturnType<typeof recordNotifications>;
+beforeAll(() => {
+  outbound = recordNotifications();
+});
+
+const SUBMITTED = "access.request.create";
+const RESOLVED = "access.request.resolve";
+const IMPORT_DONE = "system.import.complete";
+
+// A minute ago: a wait's deadline counts from its event's published time, so the times must be recent.
+const BASE_MS = Date.now() - 60_000;
+const at = (seconds: number) => new Date(BASE_MS + seconds * 1000);
+
+/**
+ * An SLA-like workflow on one asset: a submitted request waits (an hour) for `waitFor`
+ * and then notifies "done"; `cancelOn` ends it.
+ */
+function sla(asset: string, cancelOn: Record<string, unknown>, waitFor: string[] = [IMPORT_DONE]) {
+  return {
+    name: `sla ${asset}`,
+    trigger: { eventTypes: [SUBMITTED], filter: { field: "id", op: "eq", value: asset } },
+    cancelOn,
+    start: "wait",
+    nodes: {
+      wait: { kind: "event", eventTypes: waitFor, timeoutSeconds: 3600, next: "done" },
+      done: notify("done"),
+    },
+  };
+}
+
+async function workflow(definition: Record<string, unknown>): Promise<string> {
+  return (await createWorkflow(definition)).id;
+}
+
+interface CancelledRow {
+  id: string;
+  status: string;
+  cancelled_by: string | null;
+  wait_room: string | null;
+  ended_at: string | null;
+  updated_at: string;
+}
+
+async function runRow(id: string): Promise<CancelledRow> {
+  const row = await env.DB.prepare("select * from runs where id = ?").bind(id).first<CancelledRow>();
+  if (!row) throw new Error(`no run ${id}`);
+  return row;
+}
+
+/** Waits until the consumer has handled every one of these events. */
+async function allConsumed(events: ReadonlyArray<{ uuid: string }>) {
+  for (const event of events) await consumed(event.uuid);
+}
+
+/** Lets any straggling queue work finish before asserting that nothing changed. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+describe("cancelling a waiting run", () => {
+  it("ends it cancelled, names the event, removes its wait, and a later matching event does not resume it", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED] }));
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(0) });
+    const waiting = await runWithStatus(workflowId, "waiting");
+    expect((await waitRoomFor(env, null, asset).paused()).map((w) => w.runId)).toEqual([waiting.id]);
+
+    const [resolve] = await deliver({ eventType: RESOLVED, assetId: asset, published: at(10) });
+    const cancelled = await runWithStatus(workflowId, "cancelled");
+    expect(cancelled.id).toBe(waiting.id);
+
+    const detail = await apiJson<{ status: string; cancelledBy: string | null; error: string | null; endedAt: string }>(
+      "GET",
+      `/api/runs/${waiting.id}`,
+    );
+    expect(detail).toMatchObject({ status: "cancelled", cancelledBy: resolve?.uuid, error: null });
+    expect(detail.endedAt).toBeTruthy();
+    expect((await stepsOf(waiting.id)).map((s) => [s.node_id, s.status])).toEqual([["wait", "terminated"]]);
+    // The wait is gone from the WaitRoom, and D1 no longer names the room.
+    expect(await waitRoomFor(env, null, asset).paused()).toEqual([]);
+    await until(async () => (await runRow(waiting.id)).wait_room === null, "D1 to forget the WaitRoom");
+
+    // What would have resumed it now finds nothing.
+    const [late] = await deliver({ eventType: IMPORT_DONE, assetId: asset, published: at(20) });
+    await consumed(late?.uuid ?? "");
+    await settle();
+    expect((await runRow(waiting.id)).status).toBe("cancelled");
+    expect(outbound.calls("done", asset)).toHaveLength(0);
+
+    // The run page says so, and links the event.
+    const page = await html(getPage(`/runs/${waiting.id}`, await signIn()));
+    expect(page).toContain("Cancelled by");
+    expect(page).toContain(`/events/${resolve?.uuid}`);
+  });
+
+  it("cancels every waiting run of the workflow on that asset that started before the event, and none after", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED] }));
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(0) });
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(5) });
+    await until(async () => (await runsOf(workflowId)).filter((r) => r.status === "waiting").length === 2, "2 waits");
+    await deliver({ eventType: RESOLVED, assetId: asset, published: at(10) });
+    await until(async () => (await runsOf(workflowId)).every((r) => r.status === "cancelled"), "both cancelled");
+    // A request submitted after (by published time) the resolve is not cancelled by it.
+    const [later] = await deliver({ eventType: SUBMITTED, assetId: asset, published: at(15) });
+    await consumed(later?.uuid ?? "");
+    await until(async () => (await runsOf(workflowId)).some((r) => r.status === "waiting"), "the later run to wait");
+    expect((await runsOf(workflowId)).map((r) => r.status)).toEqual(["cancelled", "cancelled", "waiting"]);
+  });
+});
+
+describe("what does not cancel", () => {
+  it("an event on another asset, of another type, failing the filter, or outside the category", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    const filter = { field: "eventResult", op: "eq", value: "SUCCESS" };
+    const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED], filter }));
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(0) });
+    const waiting = await runWithStatus(workflowId, "waiting");
+    const ignored = await deliver(
+      { eventType: RESOLVED, assetId: `other-${crypto.randomUUID()}`, published: at(1) },
+      { eventType: SUBMITTED, assetId: asset, published: at(2), uuid: crypto.randomUUID() },
+      { eventType: RESOLVED, assetId: asset, published: at(3), result: "FAILURE" },
+      { eventType: "user.lifecycle.create", assetId: asset, published: at(4) },
+    );
+    await allConsumed(ignored);
+    await settle();
+    const statuses = new Map((await runsOf(workflowId)).map((r) => [r.id, r.status]));
+    expect(statuses.get(waiting.id)).toBe("waiting");
+    // The filter's match cancels it.
+    await deliver({ eventType: RESOLVED, assetId: asset, published: at(5), result: "SUCCESS" });
+    await until(async () => (await runRow(waiting.id)).status === "cancelled", "the run to be cancelled");
+  });
+
+  it("an event of another Okta org on the same asset id", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED] }));
+    const postTo = async (source: string, headers: Record<string, string>, event: Record<string, unknown>) => {
+      const res = await send(
+        new Request(`http://worker.test/hooks/okta/${source}`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify(oktaDelivery([event])),
+        }),
+      );
+      expect(res.status).toBe(200);
+    };
+    const acme = oktaHeaders("acme-hook-secret");
+    const globex = { "content-type": "application/json", "X-Globex-Hook": "globex-hook-secret" };
+    await postTo("acme", acme, buildEvent({ eventType: SUBMITTED, assetId: asset, published: at(0) }));
+    const waiting = await runWithStatus(workflowId, "waiting");
+    const foreign = buildEvent({ eventType: RESOLVED, assetId: asset, published: at(5) });
+    await postTo("globex", globex, foreign);
+    await consumed(foreign.uuid);
+    // Nor one of the single-org hook (source null).
+    const [unnamed] = await deliver({ eventType: RESOLVED, assetId: asset, published: at(6) });
+    await consumed(unnamed?.uuid ?? "");
+    await settle();
+    expect((await runRow(waiting.id)).status).toBe("waiting");
+    const own = buildEvent({ eventType: RESOLVED, assetId: asset, published: at(7) });
+    await postTo("acme", acme, own);
+    await until(async () => (await runRow(waiting.id)).cancelled_by === own.uuid, "acme's event to cancel it");
+    expect(await waitRoomFor(env, "acme", asset).paused()).toEqual([]);
+  });
+});
+
+describe("guarantees", () => {
+  it("a redelivered event changes nothing", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED] }));
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(0) });
+    const waiting = await runWithStatus(workflowId, "waiting");
+    const [resolve] = await deliver({ eventType: RESOLVED, assetId: asset, published: at(10) });
+    await runWithStatus(workflowId, "cancelled");
+    await until(async () => (await runRow(waiting.id)).wait_room === null, "the wait cleaned up");
+    const before = await runRow(waiting.id);
+    // Okta delivers it again (the hook stores it once), and the queue delivers its message again.
+    await deliver({ eventType: RESOLVED, assetId: asset, published: at(10), uuid: resolve?.uuid });
+    const message = await env.DB.prepare("select * from events where uuid = ?").bind(resolve?.uuid).first();
+    expect(message).toBeTruthy();
+    const result = await consume([
+      {
+        kind: "event",
+        uuid: resolve?.uuid ?? "",
+        inCategory: true,
+        fields: {
+          id: asset,
+          type: "AccessRequest",
+          alternateId: null,
+          displayName: asset,
+          eventType: RESOLVED,
+          eventResult: "SUCCESS",
+          eventDate: at(10).toISOString(),
+          eventTimestamp: new Date().toISOString(),
+          source: null,
+        },
+      },
+    ]);
+    expect(result.retryMessages).toEqual([]);
+    await settle();
+    expect(await runRow(waiting.id)).toEqual(before);
+    expect((await runsOf(workflowId)).map((r) => r.status)).toEqual(["cancelled"]);
+  });
+
+  it("a run that already ended is untouched", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED] }));
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(0) });
+    const waiting = await runWithStatus(workflowId, "waiting");
+    await deliver({ eventType: IMPORT_DONE, assetId: asset, published: at(5) });
+    await runWithStatus(workflowId, "completed");
+    const before = await runRow(waiting.id);
+    const [resolve] = await deliver({ eventType: RESOLVED, assetId: asset, published: at(10) });
+    await consumed(resolve?.uuid ?? "");
+    await settle();
+    expect(await runRow(waiting.id)).toEqual(before);
+    expect(before.cancelled_by).toBeNull();
+    expect(outbound.calls("done", asset)).toHaveLength(1);
+  });
+
+  it("an event that would both resume and cancel a run cancels it, once", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    // The wait accepts the very event the rule cancels on.
+    const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED] }, [RESOLVED, IMPORT_DONE]));
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(0) });
+    const waiting = await runWithStatus(workflowId, "waiting");
+    const [resolve] = await deliver({ eventType: RESOLVED, assetId: asset, published: at(10) });
+    await consumed(resolve?.uuid ?? "");
+    await until(async () => (await runRow(waiting.id)).wait_room === null, "the wait cleaned up");
+    await settle();
+    const run = await runRow(waiting.id);
+    expect(run).toMatchObject({ status: "cancelled", cancelled_by: resolve?.uuid });
+    expect((await stepsOf(waiting.id)).map((s) => [s.node_id, s.status, s.outcome])).toEqual([
+      ["wait", "terminated", null],
+    ]);
+    expect(outbound.calls("done", asset)).toHaveLength(0);
+  });
+
+  it("a run whose trigger and cancelling event arrive in one delivery ends cancelled before any step", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED] }));
+    const [, resolve] = await deliver(
+      { eventType: SUBMITTED, assetId: asset, published: at(0) },
+      { eventType: RESOLVED, assetId: asset, published: at(0) },
+    );
+    const run = await runWithStatus(workflowId, "cancelled");
+    expect(run).toMatchObject({ cancelled_by: resolve?.uuid });
+    expect(await stepsOf(run.id)).toEqual([]);
+  });
+
+  it("a run whose cancelling event was delivered before its trigger (out of order) ends cancelled", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED] }));
+    const [resolve] = await deliver({ eventType: RESOLVED, assetId: asset, published: at(10) });
+    await consumed(resolve?.uuid ?? "");
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(0) });
+    const run = await runWithStatus(workflowId, "cancelled");
+    expect(run).toMatchObject({ cancelled_by: resolve?.uuid });
+    expect(await waitRoomFor(env, null, asset).paused()).toEqual([]);
+  });
+
+  it("lists cancelled runs by status in the API", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED] }));
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(0) });
+    const waiting = await runWithStatus(workflowId, "waiting");
+    await deliver({ eventType: RESOLVED, assetId: asset, published: at(10) });
+    await runWithStatus(workflowId, "cancelled");
+    const listed = await apiJson<{ runs: Array<{ id: string; status: string }> }>(
+      "GET",
+      `/api/runs?workflowId=${workflowId}&status=cancelled`,
+    );
+    expect(listed.runs.map((r) => r.id)).toEqual([waiting.id]);
+  });
+});
+
+describe("saving a cancel-on rule", () => {
+  const base = (cancelOn: unknown) => ({
+    name: `invalid cancel-on ${crypto.randomUUID()}`,
+    trigger: { eventTypes: [SUBMITTED] },
+    cancelOn,
+    start: null,
+  });
+
+  it.each([
+    [{ eventTypes: [] }, "cancelOn.eventTypes: name at least one event type"],
+    [
+      { eventTypes: ["access.request.resolved"] },
+      'cancelOn.eventTypes[0]: unknown event type "access.request.resolved"',
+    ],
+    [{ eventTypes: [RESOLVED, RESOLVED] }, "cancelOn.eventTypes[1]: access.request.resolve is listed more than once"],
+    [
+      { eventTypes: [RESOLVED], filter: { field: "actor", op: "exists" } },
+      'cancelOn.filter.field: unknown Event Field "actor"',
+    ],
+    [{ eventTypes: [RESOLVED], asset: "wait" }, "cancelOn.asset: a cancel-on rule watches the trigger's asset"],
+    [{ eventTypes: [RESOLVED], until: 5 }, "cancelOn.until: unknown key"],
+    [{}, "cancelOn.eventTypes: Invalid input: expected array"],
+  ])("refuses %j at its path, and stores nothing", async (cancelOn, message) => {
+    const definition = base(cancelOn);
+    const res = await api("POST", "/api/workflows", definition);
+    const body = (await res.json()) as ErrorBody;
+    expect(res.status, body.error.message).toBe(400);
+    expect(body.error.message).toContain(message);
+    const stored = await env.DB.prepare("select count(*) as n from workflows where name = ?")
+      .bind(definition.name)
+      .first<{ n: number }>();
+    expect(stored?.n).toBe(0);
+  });
+
+  it("suggests the nearest event type", async () => {
+    const res = await api("POST", "/api/workflows", base({ eventTypes: ["access.request.resolved"] }));
+    expect(((await res.json()) as ErrorBody).error.message).toContain('did you mean "access.request.resolve"?');
+  });
+
+  it("keeps a saved rule in the definition, with its default asset, and indexes it per version", async () => {
+    const saved = await createWorkflow(base({ eventTypes: [RESOLVED] }));
+    expect(saved.definition.cancelOn).toEqual({ eventTypes: [RESOLVED], asset: "trigger" });
+    const rows = await env.DB.prepare("select event_type, version from cancel_on_types where workflow_id = ?")
+      .bind(saved.id)
+      .all();
+    expect(rows.results).toEqual([{ event_type: RESOLVED, version: 1 }]);
+  });
+});
