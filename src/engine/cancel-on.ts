@@ -14,6 +14,7 @@ import type { findTriggeredAndWaited } from "../db/workflows";
 import type { EventMessage } from "../queue/messages";
 import { cancelOnMatches } from "../workflows/cancel-on";
 import { loadDefinitions } from "./definitions";
+import { logRunsCancelled } from "./log";
 import { cancelWaits } from "./terminate";
 import type { EngineDeps } from "./types";
 
@@ -59,6 +60,10 @@ export async function cancelMatched(deps: EngineDeps, matches: readonly CancelMa
   if (!first) return [];
   const results = await deps.db.batch([first, ...rest]);
   const ended = cancelledIn(results);
+  logRunsCancelled(
+    ended.map((run) => run.id),
+    [...new Set(matches.map((m) => m.event.uuid))],
+  );
   await cancelWaits(deps.db, deps.env, ended);
   return ended.map((run) => run.id);
 }

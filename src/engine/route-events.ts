@@ -20,6 +20,7 @@ import { loadDefinitions } from "./definitions";
 import { executeRuns, type WaitDecision } from "./executor";
 import { holdRuns, newLeaseOwner } from "./hold-runs";
 import { LEASE_MS } from "./lease";
+import { logRunsCancelled } from "./log";
 import { cancelWaits } from "./terminate";
 import type { EngineDeps } from "./types";
 
@@ -62,6 +63,10 @@ export async function routeEvents(
     leaseUntil,
     { owner, messageOfTrigger: messageOf },
     startCancels,
+  );
+  logRunsCancelled(
+    cancelled.map((run) => run.id),
+    [...new Set(startCancels.map((m) => m.event.uuid))],
   );
   await cancelWaits(db, env, cancelled);
   const leftBehind = Map.groupBy(
