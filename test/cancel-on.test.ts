@@ -4,18 +4,41 @@
  * so runs never see each other.
  */
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { waitRoomFor } from "../src/durable/wait-rooms";
 import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
 import { getPage, html, signIn } from "./dashboard-support";
-import { deliver, notify, recordNotifications, runsOf, runWithStatus, stepsOf, until } from "./paused-support";
+import { runCron } from "./fault-support";
+import { deliver, notify, runsOf, runWithStatus, stepsOf, until } from "./paused-support";
 import { send } from "./support";
-import { api, apiJson, buildEvent, consume, consumed, createWorkflow, type ErrorBody } from "./workflow-support";
+import {
+  api,
+  apiJson,
+  buildEvent,
+  consume,
+  consumed,
+  createWorkflow,
+  type ErrorBody,
+  interceptOutbound,
+  storeWithoutEnqueue,
+} from "./workflow-support";
 
-let outbound: ReturnType<typeof recordNotifications>;
-beforeAll(() => {
-  outbound = recordNotifications();
-});
+const outbound = interceptOutbound();
+afterAll(() => outbound.restore());
+/** What the `done` action (paused-support's notify) posted for this asset. */
+const doneCalls = (asset: string) =>
+  outbound.to("https://hooks.example.test/done").filter((call) => JSON.parse(call.body).asset === asset);
+
+/** A WaitRoom namespace whose objects cannot be reached: every call throws. */
+function unreachableRooms(): Env["WAIT_ROOMS"] {
+  const fail = async () => {
+    throw new Error("Durable Object unreachable (injected)");
+  };
+  return {
+    idFromName: (name: string) => env.WAIT_ROOMS.idFromName(name),
+    get: () => ({ wait: fail, deliver: fail, ack: fail, cancel: fail, reconcile: fail, paused: fail }),
+  } as unknown as Env["WAIT_ROOMS"];
+}
 
 const SUBMITTED = "access.request.create";
 const RESOLVED = "access.request.resolve";
@@ -97,7 +120,7 @@ describe("cancelling a waiting run", () => {
     await consumed(late?.uuid ?? "");
     await settle();
     expect((await runRow(waiting.id)).status).toBe("cancelled");
-    expect(outbound.calls("done", asset)).toHaveLength(0);
+    expect(doneCalls(asset)).toHaveLength(0);
 
     // The run page says so, and links the event.
     const page = await html(getPage(`/runs/${waiting.id}`, await signIn()));
@@ -226,7 +249,7 @@ describe("guarantees", () => {
     await settle();
     expect(await runRow(waiting.id)).toEqual(before);
     expect(before.cancelled_by).toBeNull();
-    expect(outbound.calls("done", asset)).toHaveLength(1);
+    expect(doneCalls(asset)).toHaveLength(1);
   });
 
   it("an event that would both resume and cancel a run cancels it, once", async () => {
@@ -244,7 +267,7 @@ describe("guarantees", () => {
     expect((await stepsOf(waiting.id)).map((s) => [s.node_id, s.status, s.outcome])).toEqual([
       ["wait", "terminated", null],
     ]);
-    expect(outbound.calls("done", asset)).toHaveLength(0);
+    expect(doneCalls(asset)).toHaveLength(0);
   });
 
   it("a run whose trigger and cancelling event arrive in one delivery ends cancelled before any step", async () => {
@@ -268,6 +291,61 @@ describe("guarantees", () => {
     const run = await runWithStatus(workflowId, "cancelled");
     expect(run).toMatchObject({ cancelled_by: resolve?.uuid });
     expect(await waitRoomFor(env, null, asset).paused()).toEqual([]);
+  });
+
+  it("cancels a running run between steps (an action deferred for a retry), and its action is not called again", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    const url = `https://${crypto.randomUUID()}.example.test/remind`;
+    outbound.on(url, () => new Response("busy", { status: 503, headers: { "retry-after": "600" } }));
+    const workflowId = await workflow({
+      name: `deferred ${asset}`,
+      trigger: { eventTypes: [SUBMITTED], filter: { field: "id", op: "eq", value: asset } },
+      cancelOn: { eventTypes: [RESOLVED] },
+      start: "remind",
+      nodes: { remind: { kind: "action", action: { type: "http", method: "POST", url, retries: 0 } } },
+    });
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(0) });
+    const running = await until(async () => {
+      const [run] = await runsOf(workflowId);
+      const row =
+        run &&
+        (await env.DB.prepare("select * from runs where id = ?")
+          .bind(run.id)
+          .first<{ not_before: string | null; status: string; id: string }>());
+      return row?.status === "running" && row.not_before ? row : null;
+    }, "the action to be deferred");
+    expect(outbound.to(url)).toHaveLength(1);
+    const [resolve] = await deliver({ eventType: RESOLVED, assetId: asset, published: at(10) });
+    await until(async () => (await runRow(running.id)).status === "cancelled", "the running run to be cancelled");
+    expect((await runRow(running.id)).cancelled_by).toBe(resolve?.uuid);
+    expect((await stepsOf(running.id)).map((s) => [s.node_id, s.status])).toEqual([["remind", "terminated"]]);
+    // Past its retry time, the cron hands back nothing: the run has ended.
+    await runCron(Date.now() + 20 * 60_000);
+    await settle();
+    expect(outbound.to(url)).toHaveLength(1);
+    expect((await runRow(running.id)).status).toBe("cancelled");
+  });
+
+  it("a WaitRoom that cannot be reached: D1 holds the cancel, and the cron removes the wait later", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED] }));
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(0) });
+    const waiting = await runWithStatus(workflowId, "waiting");
+    const resolve = await storeWithoutEnqueue({ eventType: RESOLVED, assetId: asset, published: at(10) });
+    // The event's own WaitRoom delivery fails too, so its message is retried; the cancel stays.
+    const result = await consume([resolve], { WAIT_ROOMS: unreachableRooms() });
+    expect(result.retryMessages).toHaveLength(1);
+    const cancelled = await runRow(waiting.id);
+    expect(cancelled).toMatchObject({ status: "cancelled", cancelled_by: resolve.uuid });
+    expect(cancelled.wait_room).not.toBeNull();
+    expect((await waitRoomFor(env, null, asset).paused()).map((w) => w.runId)).toEqual([waiting.id]);
+    await runCron(Date.now() + 2 * 60_000);
+    await until(async () => (await runRow(waiting.id)).wait_room === null, "the cron to clean the wait");
+    expect(await waitRoomFor(env, null, asset).paused()).toEqual([]);
+    // Its retry cancels nothing more.
+    const before = await runRow(waiting.id);
+    expect((await consume([resolve])).retryMessages).toEqual([]);
+    expect(await runRow(waiting.id)).toEqual(before);
   });
 
   it("lists cancelled runs by status in the API", async () => {
