@@ -243,6 +243,8 @@ describe("guarantees", () => {
     const waiting = await runWithStatus(workflowId, "waiting");
     await deliver({ eventType: IMPORT_DONE, assetId: asset, published: at(5) });
     await runWithStatus(workflowId, "completed");
+    // The WaitRoom's acknowledgement clears wait_room a moment after the run ends.
+    await until(async () => (await runRow(waiting.id)).wait_room === null, "the resumed wait acknowledged");
     const before = await runRow(waiting.id);
     const [resolve] = await deliver({ eventType: RESOLVED, assetId: asset, published: at(10) });
     await consumed(resolve?.uuid ?? "");
