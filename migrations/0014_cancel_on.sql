@@ -6,4 +6,5 @@ CREATE TABLE `cancel_on_types` (
 );
 --> statement-breakpoint
 ALTER TABLE `runs` ADD `cancelled_by` text;--> statement-breakpoint
-CREATE INDEX `runs_by_workflow_asset` ON `runs` (`workflow_id`,`asset_id`,`status`);
+CREATE INDEX `runs_by_workflow_asset` ON `runs` (`workflow_id`,`asset_id`,`status`);--> statement-breakpoint
+CREATE INDEX `runs_cancelled_by` ON `runs` (`cancelled_by`) WHERE "runs"."cancelled_by" is not null;

@@ -126,6 +126,17 @@ describe("cancelling a waiting run", () => {
     const page = await html(getPage(`/runs/${waiting.id}`, await signIn()));
     expect(page).toContain("Cancelled by");
     expect(page).toContain(`/events/${resolve?.uuid}`);
+    // And the event names the runs it cancelled, in the API and on its page.
+    const ofEvent = await apiJson<{ runs: Array<{ runId: string; how: string; status: string }> }>(
+      "GET",
+      `/api/events/${resolve?.uuid}/runs`,
+    );
+    expect(ofEvent.runs).toEqual([
+      expect.objectContaining({ runId: waiting.id, how: "cancelled", status: "cancelled" }),
+    ]);
+    const eventPage = await html(getPage(`/events/${resolve?.uuid}`, await signIn()));
+    expect(eventPage).toContain("cancelled (cancel-on)");
+    expect(eventPage).toContain(`/runs/${waiting.id}`);
   });
 
   it("cancels every waiting run of the workflow on that asset that started before the event, and none after", async () => {

@@ -208,6 +208,8 @@ export const runs = sqliteTable(
     index("runs_by_asset").on(t.assetId, t.startedAt),
     // Cancel-on finds a workflow's active runs on one asset without scanning the workflow's history.
     index("runs_by_workflow_asset").on(t.workflowId, t.assetId, t.status),
+    // An event's page lists the runs it cancelled; only cancelled runs have a row here.
+    index("runs_cancelled_by").on(t.cancelledBy).where(sql`${t.cancelledBy} is not null`),
   ],
 );
 
