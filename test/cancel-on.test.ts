@@ -5,6 +5,8 @@
  */
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
+import { cancelRunsStatements, lookBackQuery } from "../src/db/cancel-runs";
+import { createDb } from "../src/db/client";
 import { waitRoomFor } from "../src/durable/wait-rooms";
 import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
 import { getPage, html, signIn } from "./dashboard-support";
@@ -373,6 +375,34 @@ describe("guarantees", () => {
       `/api/runs?workflowId=${workflowId}&status=cancelled`,
     );
     expect(listed.runs.map((r) => r.id)).toEqual([waiting.id]);
+  });
+});
+
+describe("indexed, not scanned", () => {
+  /** The rows of SQLite's plan for a drizzle statement, bound as it would be. */
+  async function planOf(statement: { toSQL(): { sql: string; params: unknown[] } }): Promise<string[]> {
+    const { sql, params } = statement.toSQL();
+    const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+      .bind(...params)
+      .all<{ detail: string }>();
+    return results.map((row) => row.detail);
+  }
+  const match = {
+    workflowId: "w",
+    version: 1,
+    event: { uuid: "e", eventDate: new Date().toISOString(), source: "acme", assetId: "a" },
+  };
+
+  it("finds a workflow's active runs on the asset through runs_by_workflow_asset", async () => {
+    const [cancel] = cancelRunsStatements(createDb(env.DB), match, new Date());
+    const plan = await planOf(cancel);
+    expect(plan.join("\n")).toMatch(/SEARCH runs USING INDEX runs_by_workflow_asset/);
+  });
+
+  it("looks back at an asset's stored events through events_by_asset_date", async () => {
+    const db = createDb(env.DB);
+    const query = lookBackQuery(db, { assetId: "a", source: null, types: [RESOLVED], since: "2026", except: "t" });
+    expect((await planOf(query)).join("\n")).toMatch(/SEARCH events USING INDEX events_by_asset_date/);
   });
 });
 
