@@ -7,8 +7,11 @@ import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { cancelRunsStatements, lookBackQuery } from "../src/db/cancel-runs";
 import { createDb } from "../src/db/client";
+import { storeDelivery } from "../src/db/events";
 import { waitRoomFor } from "../src/durable/wait-rooms";
-import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
+import { LogEvent } from "../src/okta/envelope";
+import { normaliseEvent } from "../src/okta/normalise";
+import { oktaDelivery, oktaEvent, oktaHeaders } from "../tools/local-okta/builders";
 import { getPage, html, signIn } from "./dashboard-support";
 import { runCron } from "./fault-support";
 import { deliver, notify, runsOf, runWithStatus, stepsOf, until } from "./paused-support";
@@ -361,6 +364,26 @@ describe("guarantees", () => {
     const before = await runRow(waiting.id);
     expect((await consume([resolve])).retryMessages).toEqual([]);
     expect(await runRow(waiting.id)).toEqual(before);
+  });
+
+  it("a backfilled (store-only) cancelling event does not cancel a run that starts after it", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED] }));
+    const eventId = crypto.randomUUID();
+    const receivedAt = new Date();
+    const backfilled = normaliseEvent(
+      LogEvent.parse(oktaEvent({ eventType: RESOLVED, assetId: asset, published: at(10) })),
+      eventId,
+      receivedAt,
+    );
+    await storeDelivery(
+      createDb(env.DB),
+      { eventId, source: null, eventTime: null, receivedAt: receivedAt.toISOString() },
+      [backfilled],
+      { storeOnly: true },
+    );
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(0) });
+    await runWithStatus(workflowId, "waiting");
   });
 
   it("lists cancelled runs by status in the API", async () => {

@@ -87,6 +87,8 @@ export const LOOK_BACK_LIMIT = 50;
  * rule's types, published no earlier than its trigger, oldest first (events_by_asset_date).
  * They were delivered before the trigger (out of order) or in its batch; their own
  * consumer cancels the run too if it gets there later, and that write then ends nothing.
+ * A backfilled event (stored store-only: never enqueued, consumed from the start) is not
+ * one: like a resume, a cancel is for events delivered live (or replayed).
  */
 export async function storedCancellers(db: Db, q: LookBack): Promise<EventMessage[]> {
   return (await lookBackQuery(db, q)).map(eventMessageOf);
@@ -116,6 +118,8 @@ export function lookBackQuery(db: Db, q: LookBack) {
         sql`+${events.source} IS ${q.source}`,
         ne(events.uuid, q.except),
         eq(events.inCategory, true),
+        // Not a backfilled (store-only) event: it starts and resumes nothing, and cancels nothing.
+        sql`NOT (${events.enqueuedAt} IS NULL AND ${events.consumedAt} IS NOT NULL)`,
       ),
     )
     .orderBy(asc(events.eventDate), asc(events.uuid))
