@@ -468,6 +468,16 @@ describe("saving a cancel-on rule", () => {
     expect(((await res.json()) as ErrorBody).error.message).toContain('did you mean "access.request.resolve"?');
   });
 
+  it("the workflow's page states the rule, escaped", async () => {
+    const saved = await createWorkflow(
+      base({ eventTypes: [RESOLVED], filter: { field: "displayName", op: "eq", value: "<b>x</b>" } }),
+    );
+    const page = await html(getPage(`/workflows/${saved.id}`, await signIn()));
+    expect(page).toContain("Cancel-on: an event of Resolved");
+    expect(page).toContain("&lt;b&gt;x&lt;/b&gt;");
+    expect(page).not.toContain("<b>x</b>");
+  });
+
   it("keeps a saved rule in the definition, with its default asset, and indexes it per version", async () => {
     const saved = await createWorkflow(base({ eventTypes: [RESOLVED] }));
     expect(saved.definition.cancelOn).toEqual({ eventTypes: [RESOLVED], asset: "trigger" });
