@@ -163,3 +163,18 @@ describe("layoutWorkflow", () => {
     }
   });
 });
+
+describe("layoutWorkflow with cancel-on", () => {
+  it("says on the trigger what cancels the run", () => {
+    const diagram = layoutWorkflow({
+      ...revokeOnCreate,
+      cancelOn: {
+        eventTypes: ["system.api_token.revoke"],
+        filter: { field: "eventResult", op: "eq", value: "SUCCESS" },
+        asset: "trigger",
+      },
+    });
+    const trigger = diagram.nodes.find((n) => n.kind === "trigger");
+    expect(trigger?.details.slice(-2)).toEqual(["cancelled by API token revoked", "where eventResult = SUCCESS"]);
+  });
+});
