@@ -288,6 +288,41 @@ describe("guarantees", () => {
     expect(doneCalls(asset)).toHaveLength(0);
   });
 
+  it("never both: an event a run already took at a wait does not cancel it when it comes again", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    const workflowId = await workflow({
+      ...sla(asset, { eventTypes: [RESOLVED] }),
+      nodes: {
+        wait: { kind: "event", eventTypes: [RESOLVED], timeoutSeconds: 3600, next: "again" },
+        again: { kind: "event", eventTypes: [IMPORT_DONE], timeoutSeconds: 3600, next: "done" },
+        done: notify("done"),
+      },
+    });
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(0) });
+    const waiting = await runWithStatus(workflowId, "waiting");
+    // The resume wins the race this once: hide the rule from the consumer while the event is routed.
+    const rule = await env.DB.prepare("select * from cancel_on_types where workflow_id = ?")
+      .bind(workflowId)
+      .first<{ event_type: string; version: number }>();
+    await env.DB.prepare("delete from cancel_on_types where workflow_id = ?").bind(workflowId).run();
+    const resolve = await storeWithoutEnqueue({ eventType: RESOLVED, assetId: asset, published: at(10) });
+    await consume([resolve]);
+    await until(
+      async () => (await stepsOf(waiting.id)).some((s) => s.node_id === "again" && s.status === "waiting"),
+      "the run to take the event and wait again",
+    );
+    await env.DB.prepare("insert into cancel_on_types (event_type, workflow_id, version) values (?, ?, ?)")
+      .bind(rule?.event_type, workflowId, rule?.version)
+      .run();
+    // Its redelivery now matches the rule, but the run already took it: it stays where it is.
+    expect((await consume([resolve])).retryMessages).toEqual([]);
+    await settle();
+    expect(await runRow(waiting.id)).toMatchObject({ status: "waiting", cancelled_by: null });
+    // A later matching event still cancels it.
+    const [later] = await deliver({ eventType: RESOLVED, assetId: asset, published: at(20) });
+    await until(async () => (await runRow(waiting.id)).cancelled_by === later?.uuid, "the later event to cancel it");
+  });
+
   it("a run whose trigger and cancelling event arrive in one delivery ends cancelled before any step", async () => {
     const asset = `req-${crypto.randomUUID()}`;
     const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED] }));
