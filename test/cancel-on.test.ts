@@ -421,6 +421,37 @@ describe("guarantees", () => {
     await runWithStatus(workflowId, "waiting");
   });
 
+  it("each run keeps its version's rule, and a disabled workflow's runs are still cancelled", async () => {
+    const asset = `req-${crypto.randomUUID()}`;
+    const withRule = sla(asset, { eventTypes: [RESOLVED] });
+    const { cancelOn: _rule, ...withoutRule } = withRule;
+    // v1 has no rule; v2 adds it; v3 drops it again.
+    const workflowId = await workflow(withoutRule);
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(0) });
+    await until(
+      async () => (await runsOf(workflowId)).length === 1 && (await runsOf(workflowId))[0]?.status === "waiting",
+      "v1's run",
+    );
+    await apiJson("PUT", `/api/workflows/${workflowId}`, withRule);
+    await deliver({ eventType: SUBMITTED, assetId: asset, published: at(1) });
+    await until(async () => (await runsOf(workflowId)).filter((r) => r.status === "waiting").length === 2, "v2's run");
+    await apiJson("PUT", `/api/workflows/${workflowId}`, withoutRule);
+    await apiJson("POST", `/api/workflows/${workflowId}/disable`);
+    const [resolve] = await deliver({ eventType: RESOLVED, assetId: asset, published: at(10) });
+    await consumed(resolve?.uuid ?? "");
+    await until(async () => (await runsOf(workflowId)).some((r) => r.status === "cancelled"), "v2's run cancelled");
+    await settle();
+    const byVersion = await env.DB.prepare(
+      "select workflow_version as version, status from runs where workflow_id = ? order by workflow_version",
+    )
+      .bind(workflowId)
+      .all();
+    expect(byVersion.results).toEqual([
+      { version: 1, status: "waiting" },
+      { version: 2, status: "cancelled" },
+    ]);
+  });
+
   it("lists cancelled runs by status in the API", async () => {
     const asset = `req-${crypto.randomUUID()}`;
     const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED] }));
