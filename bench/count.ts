@@ -102,8 +102,14 @@ function countingWorkflow(receiver: Receiver) {
     nodes: {
       noop: {
         kind: "action",
-        // The key names the request: each alert is matched to its case and window.
-        action: { type: "http", method: "POST", url: `${receiver.url}/count/{{ count.key }}/`, retries: 0 },
+        // The key and the window's last event name the request: each alert is matched to its
+        // case, and no two share a path (the receiver keeps one arrival per path).
+        action: {
+          type: "http",
+          method: "POST",
+          url: `${receiver.url}/count/{{ count.key }}/{{ count.events[4].uuid }}`,
+          retries: 0,
+        },
         next: null,
       },
     },

@@ -1,10 +1,11 @@
 /** The dashboard's pure parts: placing definition problems, the dry run, the diagram's marks. */
 import { describe, expect, it } from "vitest";
+import type { EventFields } from "../src/okta/event-fields";
 import { checkDefinitionText } from "../src/ui/definition-problems";
 import { layoutWorkflow } from "../src/ui/diagram/layout";
 import { link } from "../src/ui/link";
 import type { WorkflowDefinition } from "../src/workflows/definition";
-import { dryRun } from "../src/workflows/dry-run";
+import { type DryEvent, dryRun } from "../src/workflows/dry-run";
 import { parseDefinition } from "../src/workflows/validate";
 import { eventFields } from "./event-fields";
 
@@ -143,6 +144,26 @@ describe("dryRun", () => {
     expect(dryRun(waits, { trigger: start, resume: complete("0oa1"), env, workflowId: "w" }).end).toBe("completed");
     expect(dryRun(waits, { trigger: start, resume: complete("0oaOTHER"), env, workflowId: "w" }).end).toBe("timed_out");
   });
+
+  it("ends cancelled where the resume event matches the cancel-on rule, even one the wait accepts", () => {
+    const sla = definition({
+      name: "sla",
+      trigger: { eventTypes: ["access.request.create"] },
+      cancelOn: { eventTypes: ["access.request.resolve"] },
+      start: "wait",
+      nodes: { wait: { kind: "event", eventTypes: ["access.request.resolve"], timeoutSeconds: 60, next: null } },
+    });
+    const submit = { uuid: "s", fields: eventFields({ eventType: "access.request.create", id: "req1" }) };
+    const resolve = (overrides: Partial<EventFields>) => ({
+      uuid: "r",
+      fields: eventFields({ eventType: "access.request.resolve", id: "req1", ...overrides }),
+    });
+    const run = (resume: DryEvent) => dryRun(sla, { trigger: submit, resume, env, workflowId: "w" });
+    expect(run(resolve({}))).toMatchObject({ end: "cancelled", steps: [{ nodeId: "wait", outcome: "cancelled" }] });
+    // Another org's event on the same id, and one published before the request, do not cancel.
+    expect(run(resolve({ source: "globex" })).end).not.toBe("cancelled");
+    expect(run(resolve({ eventDate: "2026-11-20T09:00:00.000Z" })).end).not.toBe("cancelled");
+  });
 });
 
 describe("layoutWorkflow", () => {
@@ -161,5 +182,20 @@ describe("layoutWorkflow", () => {
       expect(node.x).toBeGreaterThanOrEqual(0);
       expect(node.x + node.width).toBeLessThanOrEqual(diagram.width);
     }
+  });
+});
+
+describe("layoutWorkflow with cancel-on", () => {
+  it("says on the trigger what cancels the run", () => {
+    const diagram = layoutWorkflow({
+      ...revokeOnCreate,
+      cancelOn: {
+        eventTypes: ["system.api_token.revoke"],
+        filter: { field: "eventResult", op: "eq", value: "SUCCESS" },
+        asset: "trigger",
+      },
+    });
+    const trigger = diagram.nodes.find((n) => n.kind === "trigger");
+    expect(trigger?.details.slice(-2)).toEqual(["cancelled by API token revoked", "where eventResult = SUCCESS"]);
   });
 });

@@ -39,7 +39,7 @@ const MINUTE = 60_000;
 const CREATE = "system.api_token.create";
 const REVOKE = "system.api_token.revoke";
 const newEndpoint = () => `https://${crypto.randomUUID()}.example.test`;
-const ENDED = ["completed", "failed", "timed_out", "terminated"];
+const ENDED = ["completed", "failed", "timed_out", "terminated", "cancelled"];
 
 /** A workflow of `nodes` started by CREATE on a fresh asset. */
 async function workflowOn(nodes: Record<string, unknown>, start: string, assetId = newAssetId()) {

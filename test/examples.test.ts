@@ -100,3 +100,11 @@ describe("the examples follow the configured catcher (npm run catcher)", () => {
     expect(strings(withCatcherUrl(rateLimitEscalation, undefined))).toContain("http://127.0.0.1:8788/pager");
   });
 });
+
+describe("examples/workflows/access-request-sla.json cancels on resolve", () => {
+  it("ends its run when the request is resolved (cancelOn), on the request itself", () => {
+    const result = parseDefinition(accessRequestSla);
+    if (!result.ok) throw new Error(result.error);
+    expect(result.definition.cancelOn).toEqual({ eventTypes: ["access.request.resolve"], asset: "trigger" });
+  });
+});

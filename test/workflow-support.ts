@@ -188,7 +188,7 @@ export function getRun(runId: string): Promise<RunDetail> {
   return apiJson<RunDetail>("GET", `/api/runs/${runId}`);
 }
 
-const ENDED = ["completed", "failed", "timed_out", "terminated"];
+const ENDED = ["completed", "failed", "timed_out", "terminated", "cancelled"];
 
 /** Waits for the run the event started for the workflow to reach one of `statuses` (default: any end) and returns it through the API. */
 export async function runOf(workflowId: string, uuid: string, statuses: string[] = ENDED): Promise<RunDetail> {

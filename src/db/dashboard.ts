@@ -103,15 +103,17 @@ export async function healthFigures(db: Db, query: HealthQuery) {
  * event page; an index would be the fix if run_steps grows large.
  */
 export async function runsOfEvent(db: Db, uuid: string) {
-  const [started, resumed] = await db.batch([
+  const [started, resumed, cancelled] = await db.batch([
     db.select().from(runs).where(eq(runs.triggerEventUuid, uuid)).orderBy(desc(runs.startedAt)),
     db
       .select({ run: getTableColumns(runs), nodeId: runSteps.nodeId })
       .from(runSteps)
       .innerJoin(runs, eq(runs.id, runSteps.runId))
       .where(and(eq(runSteps.kind, "event"), eq(sql`json_extract(${runSteps.output}, '$.eventUuid')`, sql`${uuid}`))),
+    // The runs its cancel-on rules ended (runs_cancelled_by).
+    db.select().from(runs).where(eq(runs.cancelledBy, uuid)).orderBy(desc(runs.startedAt)),
   ]);
-  return { started, resumed };
+  return { started, resumed, cancelled };
 }
 
 /** The path (node, kind, status, outcome) of each of these runs, in order, for the Structure column. */

@@ -3,6 +3,7 @@ import { and, asc, desc, eq, getTableColumns, gte, inArray, isNotNull, isNull, l
 import type { EventFields } from "../okta/event-fields";
 import type { SuppressionSlot } from "../workflows/suppression";
 import type { CountedEvents } from "../workflows/threshold";
+import { type CancelMatch, cancelledIn, cancelRunsStatements } from "./cancel-runs";
 import type { Db } from "./client";
 import { markConsumed } from "./events";
 import { inJson } from "./in-json";
@@ -62,8 +63,11 @@ function takeable(owner: string, messages: string, column: "id" | "trigger_event
  * consumed exactly when its runs exist). A run with a `suppression` slot starts only if
  * its event takes the slot, else the event is recorded as suppressed by the slot's run,
  * in the same transaction (db/suppressions.ts). Also leases the still-running runs of these
- * events that a crashed consumer left behind. Returns the runs the caller now holds:
- * `fresh` ones have no steps yet.
+ * events that a crashed consumer left behind. `cancels` (cancel-on, db/cancel-runs.ts)
+ * apply after the inserts, in the same transaction: a run started by one event of a
+ * batch and cancelled by a later one of it ends `cancelled` before it takes a step, and
+ * an event is consumed only with its cancels. Returns the runs the caller now holds
+ * (`fresh` ones have no steps yet) and those `cancels` ended.
  */
 export async function startRuns(
   db: Db,
@@ -72,7 +76,8 @@ export async function startRuns(
   now: Date,
   leaseUntil: Date,
   taker: { owner: string; messageOfTrigger: ReadonlyMap<string, string> },
-): Promise<{ fresh: RunRow[]; resumed: RunRow[] }> {
+  cancels: readonly CancelMatch[] = [],
+): Promise<{ fresh: RunRow[]; resumed: RunRow[]; cancelled: Array<{ id: string; waitRoom: string | null }> }> {
   const at = now.toISOString();
   const values = newRuns.map(({ suppression: _slot, ...run }) => ({
     ...run,
@@ -122,15 +127,20 @@ export async function startRuns(
     const { take, start, record } = suppressibleStart(db, run, slot, now);
     return [take, start, record] as const;
   });
+  const cancelling = cancels.flatMap((match) => cancelRunsStatements(db, match, now));
   const [resumed, ...rest] = await db.batch([
     leftBehind,
     ...inserts,
     ...suppressible,
+    ...cancelling,
     ...markConsumed(db, consumed, now),
   ]);
   const started = rest.slice(inserts.length, inserts.length + suppressible.length).filter((_, i) => i % 3 === 1);
-  const fresh = [...rest.slice(0, inserts.length), ...started].flat() as RunRow[];
-  return { fresh, resumed };
+  const afterStarts = inserts.length + suppressible.length;
+  const cancelled = cancelledIn(rest.slice(afterStarts, afterStarts + cancelling.length));
+  const gone = new Set(cancelled.map((run) => run.id));
+  const fresh = ([...rest.slice(0, inserts.length), ...started].flat() as RunRow[]).filter((run) => !gone.has(run.id));
+  return { fresh, resumed: resumed.filter((run) => !gone.has(run.id)), cancelled };
 }
 
 export async function getRun(db: Db, id: string) {

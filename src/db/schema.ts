@@ -126,7 +126,32 @@ export const waitedEventTypes = sqliteTable("waited_event_types", {
   eventType: text("event_type").primaryKey(),
 });
 
-export const RUN_STATUSES = ["running", "waiting", "completed", "failed", "timed_out", "terminated"] as const;
+/**
+ * The rows of the cancel-on index: one per (event type, workflow, version) whose
+ * `cancelOn` names the type. Per version because a run keeps its version's rule;
+ * never removed (like waited_event_types), so a run of an old version or a disabled
+ * workflow is still cancelled by the rule it started under.
+ */
+export const cancelOnTypes = sqliteTable(
+  "cancel_on_types",
+  {
+    eventType: text("event_type").notNull(),
+    workflowId: text("workflow_id").notNull(),
+    version: integer("version").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.eventType, t.workflowId, t.version] })],
+);
+
+/** `cancelled`: ended by the workflow's cancel-on rule (runs.cancelled_by names the event); `terminated`: by an admin. */
+export const RUN_STATUSES = [
+  "running",
+  "waiting",
+  "completed",
+  "failed",
+  "timed_out",
+  "terminated",
+  "cancelled",
+] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** One run per (workflow, triggering event): the unique index makes starting a run idempotent. */
@@ -172,6 +197,8 @@ export const runs = sqliteTable(
      * run whose wait is still open. Pushed forward by every step the run takes.
      */
     repairAfter: text("repair_after"),
+    /** For a run ended `cancelled`: the uuid of the event whose cancel-on rule ended it. */
+    cancelledBy: text("cancelled_by"),
   },
   (t) => [
     uniqueIndex("runs_by_trigger").on(t.workflowId, t.triggerEventUuid),
@@ -179,6 +206,10 @@ export const runs = sqliteTable(
     index("runs_by_started").on(t.startedAt, t.id),
     index("runs_by_status").on(t.status, t.startedAt),
     index("runs_by_asset").on(t.assetId, t.startedAt),
+    // Cancel-on finds a workflow's active runs on one asset without scanning the workflow's history.
+    index("runs_by_workflow_asset").on(t.workflowId, t.assetId, t.status),
+    // An event's page lists the runs it cancelled; only cancelled runs have a row here.
+    index("runs_cancelled_by").on(t.cancelledBy).where(sql`${t.cancelledBy} is not null`),
   ],
 );
 

@@ -5,7 +5,13 @@ import { SYSTEM_EVENT_TYPES } from "../okta/event-types";
 import { type WorkflowDefinition, waitedEventTypes } from "../workflows/definition";
 import type { Db } from "./client";
 import { inJson } from "./in-json";
-import { waitedEventTypes as waitedTypesTable, workflows, workflowTriggers, workflowVersions } from "./schema";
+import {
+  cancelOnTypes,
+  waitedEventTypes as waitedTypesTable,
+  workflows,
+  workflowTriggers,
+  workflowVersions,
+} from "./schema";
 
 /**
  * Rebuilds one workflow's trigger rows from what D1 holds at that moment: its current
@@ -53,6 +59,23 @@ function runBatch(db: Db, statements: Statement[]): Promise<D1Result[]> {
 function rememberWaitedTypes(db: Db, definition: WorkflowDefinition) {
   const rows = waitedEventTypes(definition).map((eventType) => ({ eventType }));
   return rows.length > 0 ? [db.insert(waitedTypesTable).values(rows).onConflictDoNothing()] : [];
+}
+
+/**
+ * Indexes a version's cancel-on types, only if that version was just written (the
+ * statement before it in the batch): a refused save adds no row. On conflict nothing:
+ * the rows of a version never change.
+ */
+function rememberCancelOnTypes(workflowId: string, version: number, definition: WorkflowDefinition) {
+  const types = definition.cancelOn?.eventTypes ?? [];
+  if (types.length === 0) return [];
+  return [
+    sql`
+      insert into cancel_on_types (event_type, workflow_id, version)
+      select type.value, ${workflowId}, ${version} from json_each(${JSON.stringify(types)}) type
+      where exists (select 1 from workflow_versions where workflow_id = ${workflowId} and version = ${version})
+      on conflict do nothing`,
+  ];
 }
 
 /** A workflow row as read before a write; the write applies only if the row is still exactly this. */
@@ -127,6 +150,7 @@ export async function createWorkflow(
       select ${input.id}, 1, ${JSON.stringify(input.definition)}, ${at}
       where exists (select 1 from workflows where id = ${input.id})`,
     ...rememberWaitedTypes(db, input.definition),
+    ...rememberCancelOnTypes(input.id, 1, input.definition),
     ...reindexTriggers(db, input.id),
   ]);
   if (inserted?.meta.changes === 0) {
@@ -161,6 +185,7 @@ export async function saveNewVersion(
         select ${workflow.id}, ${version}, ${JSON.stringify(definition)}, ${at}
         where exists (select 1 from workflows where id = ${workflow.id} and current_version = ${version} and updated_at = ${at})`,
       ...rememberWaitedTypes(db, definition),
+      ...rememberCancelOnTypes(workflow.id, version, definition),
       ...reindexTriggers(db, workflow.id),
     ]);
   } catch (err) {
@@ -246,9 +271,9 @@ export async function findTriggered(db: Db, eventTypes: readonly string[]) {
     .where(inJson(workflowTriggers.eventType, eventTypes));
 }
 
-/** The trigger index for these types and the waited-for types, in one D1 round trip. */
+/** The trigger index for these types, the waited-for types and the cancel-on index for these types, in one D1 round trip. */
 export async function findTriggeredAndWaited(db: Db, eventTypes: readonly string[]) {
-  const [triggered, waited] = await db.batch([
+  const [triggered, waited, cancelling] = await db.batch([
     db
       .select({
         eventType: workflowTriggers.eventType,
@@ -258,8 +283,17 @@ export async function findTriggeredAndWaited(db: Db, eventTypes: readonly string
       .from(workflowTriggers)
       .where(inJson(workflowTriggers.eventType, eventTypes)),
     db.select().from(waitedTypesTable),
+    // Every version whose cancel-on names one of these types, enabled or not: a run keeps its version's rule.
+    db
+      .select({
+        eventType: cancelOnTypes.eventType,
+        workflowId: cancelOnTypes.workflowId,
+        version: cancelOnTypes.version,
+      })
+      .from(cancelOnTypes)
+      .where(inJson(cancelOnTypes.eventType, eventTypes)),
   ]);
-  return { triggered, waited: new Set(waited.map((row) => row.eventType)) };
+  return { triggered, waited: new Set(waited.map((row) => row.eventType)), cancelling };
 }
 
 /** Several stored definitions in one query. */

@@ -16,3 +16,9 @@ export function logRunFailed(run: Pick<RunRow, "id" | "workflowId">, nodeId: str
 export function logRunsExecuted(runs: number, counts: Record<string, number>): void {
   console.log(JSON.stringify({ msg: "runs executed", runs, ...counts }));
 }
+
+/** One line per batch of events whose cancel-on rules ended runs: how many, and by which events. */
+export function logRunsCancelled(runIds: readonly string[], eventUuids: readonly string[]): void {
+  if (runIds.length === 0) return;
+  console.log(JSON.stringify({ msg: "runs cancelled", runs: runIds.length, runIds, events: eventUuids }));
+}

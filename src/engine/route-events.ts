@@ -14,11 +14,14 @@ import type { EventMessage } from "../queue/messages";
 import { suppressionSlot } from "../workflows/suppression";
 import type { CountedEvents } from "../workflows/threshold";
 import { matchesTrigger } from "../workflows/trigger";
+import { cancelMatched, cancelMatchesOf, cancelsOfNewRuns, uniqueMatches } from "./cancel-on";
 import { countMatches } from "./count-triggers";
 import { loadDefinitions } from "./definitions";
 import { executeRuns, type WaitDecision } from "./executor";
 import { holdRuns, newLeaseOwner } from "./hold-runs";
 import { LEASE_MS } from "./lease";
+import { logRunsCancelled } from "./log";
+import { cancelWaits } from "./terminate";
 import type { EngineDeps } from "./types";
 
 /**
@@ -35,15 +38,23 @@ export async function routeEvents(
   const { db, env } = deps;
   const owner = newLeaseOwner();
   const inCategory = events.filter((event) => event.inCategory);
-  const { triggered, waited } = await findTriggeredAndWaited(db, [
+  const { triggered, waited, cancelling } = await findTriggeredAndWaited(db, [
     ...new Set(inCategory.map((event) => event.fields.eventType)),
   ]);
+  // Cancel-on before the WaitRooms see the events, so an event that would both resume
+  // and cancel a run cancels it (engine/cancel-on.ts). Repeated on a redelivery: the
+  // guarded write ends nothing twice.
+  const cancels = await cancelMatchesOf(db, inCategory, cancelling);
+  await cancelMatched(deps, cancels);
   // Before the events are recorded consumed: a crash here redelivers them to the WaitRooms.
   const decided = await deliverToWaitRooms(env, inCategory, waited);
   const { newRuns, uncounted } = await runsToStart(deps, inCategory, triggered, messageOf);
+  // Cancel-on again, with the runs this batch starts: one that an event of this batch,
+  // or one stored before its trigger arrived, cancels ends before it takes a step.
+  const startCancels = uniqueMatches([...cancels, ...(await cancelsOfNewRuns(db, newRuns))]);
   const now = deps.now();
   const leaseUntil = new Date(now.getTime() + LEASE_MS);
-  const { fresh, resumed } = await startRuns(
+  const { fresh, resumed, cancelled } = await startRuns(
     db,
     newRuns,
     // An event whose counter could not be reached is not handled yet: its message is retried.
@@ -51,7 +62,13 @@ export async function routeEvents(
     now,
     leaseUntil,
     { owner, messageOfTrigger: messageOf },
+    startCancels,
   );
+  logRunsCancelled(
+    cancelled.map((run) => run.id),
+    [...new Set(startCancels.map((m) => m.event.uuid))],
+  );
+  await cancelWaits(db, env, cancelled);
   const leftBehind = Map.groupBy(
     await listStepsOf(
       db,

@@ -1,6 +1,6 @@
 /**
  * `/api/events/{uuid}/runs`: the runs an event started (its trigger) and the runs it
- * resumed at an event node; and, for a match a workflow suppressed, the run it was counted on.
+ * resumed at an event node, the runs its cancel-on rules ended; and, for a match a workflow suppressed, the run it was counted on.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { createDb } from "../db/client";
@@ -18,7 +18,7 @@ const RunOfEvent = z
     workflowVersion: z.number().int(),
     status: z.enum(RUN_STATUSES),
     startedAt: z.string(),
-    how: z.enum(["started", "resumed"]),
+    how: z.enum(["started", "resumed", "cancelled"]),
     nodeId: z.string().nullable().openapi({ description: "For a resume: the event node it resumed" }),
   })
   .openapi("RunOfEvent");
@@ -26,7 +26,7 @@ const RunOfEvent = z
 const route = createRoute({
   method: "get",
   path: "/events/{uuid}/runs",
-  summary: "The runs an event started or resumed",
+  summary: "The runs an event started, resumed or cancelled",
   security: bearerSecurity,
   request: { params: z.object({ uuid: z.string() }) },
   responses: {
@@ -59,8 +59,11 @@ export const eventRunsApi = createApiApp().openapi(route, async (c) => {
   const db = createDb(c.env.DB);
   const { uuid } = c.req.valid("param");
   if (!(await getEvent(db, uuid))) throw new AppError(404, "not_found", "no event with that uuid");
-  const [{ started, resumed }, suppressed] = await Promise.all([runsOfEvent(db, uuid), suppressedBy(db, uuid)]);
-  const view = (run: (typeof started)[number], how: "started" | "resumed", nodeId: string | null) => ({
+  const [{ started, resumed, cancelled }, suppressed] = await Promise.all([
+    runsOfEvent(db, uuid),
+    suppressedBy(db, uuid),
+  ]);
+  const view = (run: (typeof started)[number], how: "started" | "resumed" | "cancelled", nodeId: string | null) => ({
     runId: run.id,
     workflowId: run.workflowId,
     workflowVersion: run.workflowVersion,
@@ -74,6 +77,7 @@ export const eventRunsApi = createApiApp().openapi(route, async (c) => {
       runs: [
         ...started.map((run) => view(run, "started", null)),
         ...resumed.map(({ run, nodeId }) => view(run, "resumed", nodeId)),
+        ...cancelled.map((run) => view(run, "cancelled", null)),
       ],
       suppressedBy: suppressed.map(({ run, suppressedAt }) => ({
         runId: run.id,

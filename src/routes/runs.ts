@@ -25,6 +25,9 @@ const Run = z
     status: z.enum(RUN_STATUSES),
     waitingFor: z.unknown().nullable().openapi({ description: "For a waiting run: event types, filter, asset, until" }),
     error: z.string().nullable(),
+    cancelledBy: z.string().nullable().openapi({
+      description: "For a cancelled run: the uuid of the event whose cancel-on rule ended it",
+    }),
     startedAt: z.string(),
     updatedAt: z.string(),
     endedAt: z.string().nullable(),

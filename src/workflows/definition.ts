@@ -5,8 +5,9 @@
  * ends the run as completed.
  */
 import { z } from "@hono/zod-openapi";
-import { nearestEventType, SYSTEM_EVENT_TYPES, type SystemEventType } from "../okta/event-types";
 import { Action } from "./actions/spec";
+import { CancelOn } from "./cancel-on";
+import { EventTypes } from "./event-type-schema";
 import { MAX_NODES } from "./limits";
 import { Predicate } from "./predicate";
 import { Suppression } from "./suppression";
@@ -18,26 +19,6 @@ const NodeId = z
 
 /** An edge: the id of the next node, or null/absent for "end the run here". */
 const Edge = NodeId.nullish();
-
-const EventType = z.enum(SYSTEM_EVENT_TYPES as [SystemEventType, ...SystemEventType[]], {
-  error: (issue) => {
-    const nearest = typeof issue.input === "string" ? nearestEventType(issue.input) : null;
-    const hint = nearest ? `; did you mean "${nearest}"?` : "; not one of the 13 Okta System Category types";
-    return `unknown event type ${JSON.stringify(issue.input)}${hint}`;
-  },
-});
-
-/** Event types, each at most once: a repeat is a slip, and would collide in the trigger index (one row per type). */
-const EventTypes = z
-  .array(EventType)
-  .superRefine((types, ctx) => {
-    types.forEach((type, index) => {
-      if (types.indexOf(type) !== index) {
-        ctx.addIssue({ code: "custom", path: [index], message: `${type} is listed more than once` });
-      }
-    });
-  })
-  .default([]);
 
 export const Trigger = z
   .strictObject({
@@ -114,6 +95,8 @@ export const WorkflowDefinition = z
      * inside the window starts no run and is counted on the run that fired.
      */
     suppress: Suppression.optional(),
+    /** Ends the workflow's active runs on the trigger's asset when a matching later event arrives (cancel-on.ts). */
+    cancelOn: CancelOn.optional(),
     /** The first node; null for a workflow that only records matching events as completed runs. */
     start: Edge,
     nodes: z

@@ -3,11 +3,14 @@
  * its actions would send, without sending anything or writing anything. Pure apart
  * from reading secrets from the env (their values are redacted from the report).
  * Actions are assumed to succeed; an event node is resumed by the given resume event
- * when it matches, and otherwise takes its timeout path.
+ * when it matches, and otherwise takes its timeout path; a resume event that the
+ * workflow's cancel-on rule matches ends the run cancelled there instead, as it would
+ * arrive while the run waits (cancel wins over a resume, engine/cancel-on.ts).
  */
 import type { EventFields } from "../okta/event-fields";
 import { type ActionContext, redact, SecretReader } from "./actions/context";
 import { prepareAction } from "./actions/execute";
+import { cancelOnMatches } from "./cancel-on";
 import type { WorkflowDefinition } from "./definition";
 import { lateValues } from "./lateness";
 import { evaluate, type Predicate } from "./predicate";
@@ -35,10 +38,10 @@ export type DryStep =
       eventTypes: string[];
       filter?: Predicate;
       timeoutSeconds?: number;
-      outcome: "next" | "timeout" | "waiting";
+      outcome: "next" | "timeout" | "waiting" | "cancelled";
     };
 
-export type DryEnd = "not_triggered" | "completed" | "failed" | "timed_out" | "waiting";
+export type DryEnd = "not_triggered" | "completed" | "failed" | "timed_out" | "waiting" | "cancelled";
 
 export interface DryRun {
   triggered: boolean;
@@ -90,13 +93,7 @@ export function dryRun(
       nodeId = (outcome === "true" ? node.true : node.false) ?? null;
     } else {
       const assetId = node.asset === "trigger" ? scope.trigger.id : waitedAsset(scope, node.asset);
-      const matches =
-        resume !== undefined &&
-        resume.fields.id === assetId &&
-        (node.eventTypes.length === 0 || node.eventTypes.some((type) => type === resume?.fields.eventType)) &&
-        (node.filter === undefined || evaluate(node.filter, resume.fields));
-      const outcome = matches ? "next" : node.timeoutSeconds ? "timeout" : "waiting";
-      steps.push({
+      const step = {
         nodeId,
         kind: "event",
         name,
@@ -104,8 +101,18 @@ export function dryRun(
         eventTypes: node.eventTypes,
         filter: node.filter,
         timeoutSeconds: node.timeoutSeconds,
-        outcome,
-      });
+      } as const;
+      if (resume && cancels(definition, input.trigger, resume)) {
+        steps.push({ ...step, outcome: "cancelled" });
+        return { triggered: true, steps, end: "cancelled" };
+      }
+      const matches =
+        resume !== undefined &&
+        resume.fields.id === assetId &&
+        (node.eventTypes.length === 0 || node.eventTypes.some((type) => type === resume?.fields.eventType)) &&
+        (node.filter === undefined || evaluate(node.filter, resume.fields));
+      const outcome = matches ? "next" : node.timeoutSeconds ? "timeout" : "waiting";
+      steps.push({ ...step, outcome });
       if (outcome === "waiting") return { triggered: true, steps, end: "waiting" };
       if (outcome === "next" && resume) {
         scope.event = resume.fields;
@@ -120,6 +127,18 @@ export function dryRun(
     }
   }
   return { triggered: true, steps, end: "completed" };
+}
+
+/** Whether the workflow's cancel-on ends a run of `trigger` when `event` arrives (db/cancel-runs.ts's rule). */
+function cancels(definition: WorkflowDefinition, trigger: DryEvent, event: DryEvent): boolean {
+  return (
+    definition.cancelOn !== undefined &&
+    cancelOnMatches(definition.cancelOn, event.fields) &&
+    event.uuid !== trigger.uuid &&
+    event.fields.id === trigger.fields.id &&
+    (event.fields.source ?? null) === (trigger.fields.source ?? null) &&
+    event.fields.eventDate >= trigger.fields.eventDate
+  );
 }
 
 function waitedAsset(scope: TemplateScope, nodeId: string): string | null {

@@ -18,7 +18,7 @@ import type { WaitRoom } from "../../src/durable/wait-room";
 import * as rooms from "../../src/durable/wait-rooms";
 import type { Source } from "./schedule";
 
-export const ENDED = ["completed", "failed", "timed_out", "terminated"];
+export const ENDED = ["completed", "failed", "timed_out", "terminated", "cancelled"];
 
 /**
  * A run's lease (src/engine/lease.ts, LEASE_MS): a second consumer may take a run over only

@@ -145,7 +145,8 @@ export async function checkInvariants(o: Observed): Promise<Verdict> {
     const mine = o.calls.filter((c) => c.runId === run.id);
     for (const step of want.steps.filter((s) => s.action)) {
       const calls = mine.filter((c) => c.node === step.nodeId);
-      const terminated = run.status === "terminated";
+      // Ended from outside (an admin, or cancel-on): an action on the path may never have come.
+      const terminated = run.status === "terminated" || run.status === "cancelled";
       if (!terminated)
         check(calls.length > 0, 4, () => `run ${run.id} (${label(o, run)}): ${step.nodeId} never called`);
       const keys = new Set(calls.map((c) => c.key));
@@ -241,8 +242,8 @@ function comparePath(
         return `${s.nodeId}:${s.outcome}${events.length ? `(${events.map((u) => u.slice(0, 8)).join("|")})` : ""}`;
       })
       .join(" > ");
-  const terminated = run.status === "terminated";
-  // A terminated run may stop anywhere; a walk that stopped at a race checks only its prefix.
+  // A run terminated or cancelled may stop anywhere; a walk that stopped at a race checks only its prefix.
+  const terminated = run.status === "terminated" || run.status === "cancelled";
   const length =
     terminated || want.status === null
       ? Math.min(got.length, want.steps.length)
@@ -254,7 +255,9 @@ function comparePath(
     const eventOk = !b?.eventUuids || (a?.eventUuid !== null && b.eventUuids.includes(a?.eventUuid ?? ""));
     if (!a || !b || a.nodeId !== b.nodeId || a.outcome !== b.outcome || !eventOk) same = false;
   }
-  if (!terminated && want.status !== null && ENDED.includes(run.status)) same &&= run.status === want.status;
+  // A run that ended must have ended as the oracle says; one the oracle cancels must have been cancelled (or terminated).
+  if (want.status !== null && ENDED.includes(run.status) && run.status !== "terminated")
+    same &&= run.status === want.status;
   check(
     same,
     () =>

@@ -28,7 +28,7 @@ export interface ExpectedStep {
 export interface Expected {
   steps: ExpectedStep[];
   /** The run's end, or null when the walk stopped at an open race (only `steps` is checked). */
-  status: "completed" | "timed_out" | null;
+  status: "completed" | "timed_out" | "cancelled" | null;
 }
 
 /** How close to a deadline an event must be for the order of the two to be a race. */
@@ -90,6 +90,65 @@ function sameDecision(a: readonly SimEvent[], b: readonly SimEvent[]): boolean {
  * what the harness saw reach the WaitRooms and when; `run`: the engine's run, for its pause times.
  */
 export function expectedPath(
+  workflow: SimWorkflow,
+  trigger: SimEvent,
+  events: readonly SimEvent[],
+  seenBy: {
+    arrivedAt: (uuid: string) => number | null;
+    registeredAt: (nodeId: string) => number | null;
+  },
+  run: RunView | undefined,
+): Expected {
+  const walked = walk(workflow, trigger, events, seenBy, run);
+  return workflow.cancelOn
+    ? withCancelOn(workflow, workflow.cancelOn, trigger, events, seenBy.arrivedAt, walked, run)
+    : walked;
+}
+
+/**
+ * Cancel-on over the walk: an event of a cancel type on the trigger's (source, asset),
+ * published no earlier than the trigger (and not it), cancels the run if it reached the
+ * engine clearly before the run's first wait could be decided (its first accepted event
+ * reached a room, or its deadline passed); the engine cancels before it hands an event to
+ * the WaitRooms, so the arrival the harness records is no earlier than the cancel. One that
+ * came later races the run's end (a fault may keep it running): only what the run did
+ * before is open, so nothing is checked. Written for the sim's `wait` workflow, which
+ * waits first.
+ */
+function withCancelOn(
+  workflow: SimWorkflow,
+  cancelTypes: readonly string[],
+  trigger: SimEvent,
+  events: readonly SimEvent[],
+  arrivedAt: (uuid: string) => number | null,
+  walked: Expected,
+  run: RunView | undefined,
+): Expected {
+  const onAsset = (e: SimEvent) =>
+    e.uuid !== trigger.uuid &&
+    e.source === trigger.source &&
+    e.assetId === trigger.assetId &&
+    e.published >= trigger.published;
+  const cancellers = events.filter((e) => onAsset(e) && cancelTypes.includes(e.eventType));
+  if (cancellers.length === 0) return walked;
+  const first = workflow.nodes[workflow.start] as Node | undefined;
+  if (first?.kind !== "event") return { steps: [], status: null };
+  const arrival = (e: SimEvent) => arrivedAt(e.uuid) ?? Number.POSITIVE_INFINITY;
+  const cancelAt = Math.min(...cancellers.map(arrival));
+  const pausedAt = run?.steps.find((s) => s.nodeId === workflow.start)?.startedAt ?? Number.POSITIVE_INFINITY;
+  const timeout = (first.timeoutSeconds ?? 0) * 1000;
+  const resumers = events.filter((e) => onAsset(e) && (first.eventTypes ?? []).includes(e.eventType));
+  const decidedBy = Math.min(
+    trigger.published + timeout,
+    // A wait registered late counts from its pause; the earlier of the two is the safe bound.
+    Math.min(pausedAt, trigger.published) + timeout,
+    ...resumers.map(arrival),
+  );
+  if (cancelAt < decidedBy - RACE_MS) return { steps: [], status: "cancelled" };
+  return { steps: [], status: null };
+}
+
+function walk(
   workflow: SimWorkflow,
   trigger: SimEvent,
   events: readonly SimEvent[],

@@ -49,6 +49,8 @@ export interface SimWorkflow {
   trigger: string;
   start: string;
   nodes: Record<string, Node>;
+  /** Cancel-on types: an event of one on the run's (source, asset), published no earlier than its trigger, ends it. */
+  cancelOn?: string[];
 }
 
 export const SIM_WORKFLOWS: Record<WorkflowKey, SimWorkflow> = {
@@ -67,9 +69,12 @@ export const SIM_WORKFLOWS: Record<WorkflowKey, SimWorkflow> = {
       yes: action("branch", "yes"),
     },
   },
+  // Cancelled by a rate-limit violation on the same asset (a triple story's event, when the
+  // two stories share an asset and source): cancel-on against waits, resumes and timeouts.
   wait: {
     key: "wait",
     trigger: TYPES.wait,
+    cancelOn: [TYPES.tripleFor],
     start: "await",
     nodes: {
       await: wait([TYPES.waitFor], "revoked", "expired"),
@@ -103,6 +108,7 @@ export function definitionOf(workflow: SimWorkflow, prefix: string): Record<stri
   return {
     name: `sim ${workflow.key} ${prefix}`,
     trigger: { eventTypes: [workflow.trigger], filter: { field: "id", op: "startsWith", value: prefix } },
+    ...(workflow.cancelOn ? { cancelOn: { eventTypes: workflow.cancelOn } } : {}),
     start: workflow.start,
     nodes: workflow.nodes,
   };

@@ -42,7 +42,7 @@ export interface Check {
   examples: string[];
 }
 
-const ENDED = new Set(["completed", "failed", "timed_out", "terminated"]);
+const ENDED = new Set(["completed", "failed", "timed_out", "terminated", "cancelled"]);
 const EXAMPLES = 8;
 
 /** The run statuses a plan's run may end in, and whether "waiting" is a legitimate end. */

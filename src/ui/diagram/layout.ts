@@ -51,12 +51,19 @@ const EDGE_LABELS: Record<string, string> = { true: "True", false: "False", onTi
 /** A step's recorded outcome names the edge it left by. */
 const OUTCOME_EDGE: Record<string, string> = { next: "next", true: "true", false: "false", timeout: "onTimeout" };
 
+/** What starts a run and, for a workflow with cancel-on, what ends it from outside the graph. */
 function triggerDetails(definition: WorkflowDefinition): string[] {
-  const { trigger } = definition;
+  const { trigger, cancelOn } = definition;
   return [
     describeTypes(trigger.eventTypes),
     ...(trigger.filter ? [`where ${describePredicate(trigger.filter)}`] : []),
     ...(trigger.threshold ? [describeThreshold(trigger.threshold)] : []),
+    ...(cancelOn
+      ? [
+          `cancelled by ${describeTypes(cancelOn.eventTypes)}`,
+          ...(cancelOn.filter ? [`where ${describePredicate(cancelOn.filter)}`] : []),
+        ]
+      : []),
   ];
 }
 

@@ -82,6 +82,7 @@ function DryRunResult(props: { run: DryRun }) {
     completed: "The run would complete.",
     failed: "The run would fail here.",
     timed_out: "The run would end timed out.",
+    cancelled: "The run would end cancelled: the resume event matches the workflow's cancel-on rule.",
     waiting: "The run would wait here (no timeout).",
     not_triggered: "",
   }[run.end];
@@ -104,7 +105,9 @@ function DryRunResult(props: { run: DryRun }) {
                     ? "resumed by the resume event"
                     : step.outcome === "timeout"
                       ? "no matching event given: timeout path"
-                      : "waits"}
+                      : step.outcome === "cancelled"
+                        ? "cancelled by the resume event (cancel-on)"
+                        : "waits"}
                 </span>
               )}
             </div>
@@ -142,6 +145,7 @@ function dryRunMarks(run: DryRun): RunMarks {
       return { nodeId: step.nodeId, status: step.error ? "failed" : "succeeded", outcome: step.error ? null : "next" };
     }
     if (step.kind === "condition") return { nodeId: step.nodeId, status: "succeeded", outcome: step.outcome };
+    if (step.outcome === "cancelled") return { nodeId: step.nodeId, status: "terminated", outcome: null };
     return step.outcome === "waiting"
       ? { nodeId: step.nodeId, status: "waiting", outcome: null }
       : { nodeId: step.nodeId, status: "succeeded", outcome: step.outcome };

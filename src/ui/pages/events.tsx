@@ -133,10 +133,14 @@ export const eventsPages = new Hono<DashboardEnv>()
     const row = await getEvent(db, uuid);
     if (!row) throw new AppError(404, "not_found", "no event with that uuid");
     const event = eventSummary(row);
-    const [{ started, resumed }, suppressed] = await Promise.all([runsOfEvent(db, uuid), suppressedBy(db, uuid)]);
+    const [{ started, resumed, cancelled }, suppressed] = await Promise.all([
+      runsOfEvent(db, uuid),
+      suppressedBy(db, uuid),
+    ]);
     const runs = [
       ...started.map((run) => ({ run, note: "started" })),
       ...resumed.map(({ run, nodeId }) => ({ run, note: `resumed at ${nodeId}` })),
+      ...cancelled.map((run) => ({ run, note: "cancelled (cancel-on)" })),
     ];
     const countedOn = suppressed.map(({ run }) => ({ run, note: "suppressed: counted on this run" }));
     const names = await workflowNames(db, [...new Set([...runs, ...countedOn].map(({ run }) => run.workflowId))]);
@@ -203,7 +207,7 @@ export const eventsPages = new Hono<DashboardEnv>()
             </table>
           </section>
           <section>
-            <h2>Runs it started or resumed</h2>
+            <h2>Runs it started, resumed or cancelled</h2>
             <RunList rows={runs} names={names} empty="None." />
             {countedOn.length > 0 && (
               <>

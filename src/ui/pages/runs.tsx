@@ -158,13 +158,14 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
   const db = createDb(c.env.DB);
   const run = await getRun(db, id);
   if (!run) throw new AppError(404, "not_found", "no run with that id");
-  const [steps, version, trigger, names, lateness, suppressed] = await Promise.all([
+  const [steps, version, trigger, names, lateness, suppressed, canceller] = await Promise.all([
     listSteps(db, run.id),
     getVersion(db, run.workflowId, run.workflowVersion),
     getEvent(db, run.triggerEventUuid),
     workflowNames(db, [run.workflowId]),
     latenessOf(db, [run]),
     suppressionOfRun(db, run),
+    run.cancelledBy ? getEvent(db, run.cancelledBy) : undefined,
   ]);
   const late = lateness.get(run.id);
   const definition = parseDefinition(version?.definition);
@@ -199,6 +200,7 @@ async function runPage(c: Context<DashboardEnv>, id: string, error?: string, sta
             {run.error}
           </p>
         )}
+        {run.cancelledBy && <CancelledBy uuid={run.cancelledBy} event={canceller} />}
         {waiting?.success && (
           <section class="card waiting">
             <h2>Waiting</h2>
@@ -392,5 +394,25 @@ function Suppressed(props: {
         </details>
       )}
     </section>
+  );
+}
+
+/** Which event's cancel-on rule ended the run; the event may have been deleted by retention since. */
+function CancelledBy(props: { uuid: string; event: Awaited<ReturnType<typeof getEvent>> }) {
+  const { uuid, event } = props;
+  return (
+    <p class="card cancelled">
+      Cancelled by{" "}
+      <a href={link`/events/${uuid}`}>
+        {event ? <EventType eventType={event.eventType} /> : <span class="code">{uuid}</span>}
+      </a>
+      {event && (
+        <>
+          {" "}
+          on {event.assetDisplayName ?? event.assetId} · <Time iso={event.eventDate} />
+        </>
+      )}
+      , the workflow's cancel-on rule.
+    </p>
   );
 }

@@ -18,6 +18,7 @@ import { apiErrorMessage, callApi } from "../api-client";
 import type { DashboardEnv } from "../auth";
 import { Empty, Time } from "../components";
 import { checkDefinitionText } from "../definition-problems";
+import { describePredicate, describeTypes } from "../diagram/describe";
 import { layoutWorkflow } from "../diagram/layout";
 import { DiagramSvg } from "../diagram/svg";
 import { BLANK_DEFINITION, EXAMPLES } from "../examples";
@@ -201,6 +202,13 @@ export const workflowsPages = new Hono<DashboardEnv>()
             Suppressed: at most one run per <code>{definition.suppress.key}</code> per{" "}
             {formatDelay(definition.suppress.forSeconds)} in each Okta org; later matches are counted on the run that
             fired.
+          </p>
+        )}
+        {definition.cancelOn && (
+          <p>
+            Cancel-on: an event of {describeTypes(definition.cancelOn.eventTypes)}
+            {definition.cancelOn.filter ? ` where ${describePredicate(definition.cancelOn.filter)}` : ""} on the
+            trigger's asset, in the same Okta org, ends this workflow's running and waiting runs there as cancelled.
           </p>
         )}
         <div class="buttons">
