@@ -165,7 +165,7 @@ async function measureLatency(worker: RunningWorker, receiver: Receiver, tag: st
     await sleep(PACE_MS);
   }
   const sorted = (await Promise.all(pending)).sort((a, b) => a - b);
-  return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99) };
+  return { p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
 }
 
 /** The EventCounters' SQLite files under the Worker's storage: how many, and their sizes. */

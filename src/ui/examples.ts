@@ -4,6 +4,7 @@ import apiTokenHygiene from "../../examples/workflows/api-token-hygiene.json";
 import authenticatorChangeAlert from "../../examples/workflows/authenticator-change-alert.json";
 import importWatchdog from "../../examples/workflows/import-watchdog.json";
 import rateLimitEscalation from "../../examples/workflows/rate-limit-escalation.json";
+import smsTollFraud from "../../examples/workflows/sms-toll-fraud.json";
 
 export interface Example {
   slug: string;
@@ -25,6 +26,7 @@ export const EXAMPLES: readonly Example[] = [
   example("access-request-sla", accessRequestSla),
   example("rate-limit-escalation", rateLimitEscalation),
   example("authenticator-change-alert", authenticatorChangeAlert),
+  example("sms-toll-fraud", smsTollFraud),
 ];
 
 /** What "from scratch" starts with: the smallest definition that saves, to be filled in. */

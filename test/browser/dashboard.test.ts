@@ -273,6 +273,39 @@ describe("the dashboard in a browser", () => {
     await shot("assets");
   });
 
+  it("counts: five denied SMS from one IP start one run that lists them; its failure reopens the window", async () => {
+    await page.goto(`${service.url}/workflows/new`);
+    await page.getByRole("link", { name: "SMS toll fraud" }).click();
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.waitForURL(/\/workflows\/[0-9a-f-]{36}$/);
+    await containsText(page.locator(".diagram .node.kind-trigger"), "≥ 5 within 10 min per client.ipAddress");
+    await shot("workflow-count");
+    const sms = (minutesAgo: number) =>
+      oktaEvent({
+        eventType: "system.sms.send_phone_verification_message",
+        assetId: "mblBROWSER4",
+        result: "DENY",
+        ipAddress: "198.51.100.44",
+        published: new Date(Date.now() - minutesAgo * 60_000),
+      });
+    await deliver([9, 8, 7, 6, 5].map(sms));
+    const runId = await newestRunId("mblBROWSER4");
+    await page.goto(`${service.url}/runs/${runId}`);
+    await containsText(page.locator(".counted"), "Started by a count: 5 events with client.ipAddress 198.51.100.44");
+    await page.locator(".counted summary").click();
+    await hasCount(page.locator(".counted li"), 5);
+    // No Slack webhook is configured here, so the alert fails: its suppression window ends
+    // with it, and the next burst alerts again instead of being suppressed.
+    await eventually(async () => {
+      await page.reload();
+      await containsText(page.locator(".suppressed"), "the window ended when this run failed", 500);
+    });
+    await page.locator(".counted summary").click();
+    await shot("run-counted");
+    await deliver([4, 3, 2, 1, 0].map(sms));
+    await eventually(async () => expect(await newestRunId("mblBROWSER4")).not.toBe(runId));
+  });
+
   it("refuses a form posted from another site", async () => {
     const port = await freePort();
     const evil: Server = createServer((_req, res) => {
