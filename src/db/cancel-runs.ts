@@ -6,10 +6,11 @@
  * (run-writes.ts names the status it expects). The runs_by_workflow_asset index finds
  * the candidates; the rest of the guard reads the run's own row and steps.
  */
-import { and, asc, eq, getTableColumns, gte, inArray, ne, sql } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, ne, sql } from "drizzle-orm";
 import type { EventMessage } from "../queue/messages";
 import type { Db } from "./client";
 import { eventMessageOf } from "./event-rows";
+import { selectEventsWithoutRaw } from "./events";
 import { ACTIVE_STATUSES, cleanupAfter } from "./run-writes";
 import { events, runSteps, runs } from "./schema";
 
@@ -104,10 +105,7 @@ export interface LookBack {
 
 /** The look-back's query, apart so that a test can read its plan. */
 export function lookBackQuery(db: Db, q: LookBack) {
-  const { raw: _raw, ...columns } = getTableColumns(events);
-  return db
-    .select(columns)
-    .from(events)
+  return selectEventsWithoutRaw(db)
     .where(
       and(
         eq(events.assetId, q.assetId),

@@ -182,15 +182,18 @@ export async function getEvent(db: Db, uuid: string) {
   return db.select().from(events).where(eq(events.uuid, uuid)).get();
 }
 
+/** `select … from events` without the raw JSON (the largest column), for queries that list many. */
+export function selectEventsWithoutRaw(db: Db) {
+  const { raw: _raw, ...columns } = getTableColumns(events);
+  return db.select(columns).from(events);
+}
+
 /** Stored events of one org published in [from, to], oldest first, at most `limit` (a threshold's dry run). */
 export async function listPublishedBetween(
   db: Db,
   query: { source: string | null; from: string; to: string; limit: number },
 ) {
-  const { raw: _raw, ...columns } = getTableColumns(events);
-  return db
-    .select(columns)
-    .from(events)
+  return selectEventsWithoutRaw(db)
     .where(
       and(
         query.source === null ? isNull(events.source) : eq(events.source, query.source),

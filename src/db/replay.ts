@@ -1,6 +1,7 @@
 /** D1 reads and writes of a replay: the stored events of a range, the runs they already have, waiting runs, the replayed pairs. */
-import { and, asc, eq, getTableColumns, gte, lt } from "drizzle-orm";
+import { and, asc, eq, gte, lt } from "drizzle-orm";
 import type { Db } from "./client";
+import { selectEventsWithoutRaw } from "./events";
 import { inJson } from "./in-json";
 import { events, replayedRuns, runs, suppressedEvents } from "./schema";
 
@@ -13,10 +14,7 @@ export interface ReplayRange {
 
 /** The System Category events published in [since, until), oldest first, without their raw JSON; `limit + 1` rows tell whether there were more. */
 export async function eventsInRange(db: Db, range: ReplayRange, limit: number) {
-  const { raw: _raw, ...columns } = getTableColumns(events);
-  return db
-    .select(columns)
-    .from(events)
+  return selectEventsWithoutRaw(db)
     .where(
       and(
         eq(events.inCategory, true),

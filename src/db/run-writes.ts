@@ -120,23 +120,26 @@ function stepRow(
 
 const stepKey = [runSteps.runId, runSteps.nodeId];
 
-const recordConditionWrite = compiled<StepValues & { outcome: string; output: string }>((db, p) =>
-  db
-    .insert(runSteps)
-    .select(
-      stepRow(
-        db,
-        p,
-        { kind: "condition", status: "succeeded" },
-        { outcome: p("outcome"), output: p("output"), endedAt: p("at") },
-      ),
-    )
-    .onConflictDoUpdate({
-      target: stepKey,
-      set: { status: "succeeded", outcome: p("outcome"), output: p("output"), endedAt: p("at") },
-      setWhere: sql`${runSteps.status} <> 'terminated'`,
-    }),
-);
+/**
+ * A step recorded ended in one write (a condition, or how a wait ended), with its branch
+ * and output; `setWhere` says which existing row it may overwrite.
+ */
+function endedStepWrite(kind: "condition" | "event", setWhere: SQL) {
+  return compiled<StepValues & { outcome: string; output: string }>((db, p) =>
+    db
+      .insert(runSteps)
+      .select(
+        stepRow(db, p, { kind, status: "succeeded" }, { outcome: p("outcome"), output: p("output"), endedAt: p("at") }),
+      )
+      .onConflictDoUpdate({
+        target: stepKey,
+        set: { status: "succeeded", outcome: p("outcome"), output: p("output"), endedAt: p("at") },
+        setWhere,
+      }),
+  );
+}
+
+const recordConditionWrite = endedStepWrite("condition", sql`${runSteps.status} <> 'terminated'`);
 
 /** A condition: starts and ends at once; written only by the holder of a running run. */
 export function recordCondition(holder: Holder, step: { nodeId: string; seq: number }, result: boolean, at: Date) {
@@ -416,23 +419,7 @@ const resumeRunWrite = compiled<HeldValues & { nodeId: string; leaseUntil: strin
     .where(and(or(held(p, ACTIVE_STATUSES), pausedHereByNobody), notYetApplied));
 });
 
-const resumeStepWrite = compiled<StepValues & { outcome: string; output: string }>((db, p) =>
-  db
-    .insert(runSteps)
-    .select(
-      stepRow(
-        db,
-        p,
-        { kind: "event", status: "succeeded" },
-        { outcome: p("outcome"), output: p("output"), endedAt: p("at") },
-      ),
-    )
-    .onConflictDoUpdate({
-      target: stepKey,
-      set: { status: "succeeded", outcome: p("outcome"), output: p("output"), endedAt: p("at") },
-      setWhere: sql`${runSteps.status} IN ('waiting', 'running')`,
-    }),
-);
+const resumeStepWrite = endedStepWrite("event", sql`${runSteps.status} IN ('waiting', 'running')`);
 
 /**
  * Records how a wait ended (the event, or the timeout) and sets the run running again,
