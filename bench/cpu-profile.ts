@@ -27,6 +27,7 @@ interface Target {
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -79,6 +80,27 @@ for (const sample of profile.samples) {
 }
 const total = profile.samples.length;
 console.log(`${target.title}: ${total} samples over ${seconds} s (self time, top 40)`);
-for (const [where, n] of [...selfTime].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
-  console.log(`${String(n).padStart(7)} ${((100 * n) / total).toFixed(1).padStart(5)}%  ${where}`);
+const print = (counts: Map<string, number>) => {
+  for (const [where, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
+    console.log(`${String(n).padStart(7)} ${((100 * n) / total).toFixed(1).padStart(5)}%  ${where}`);
+  }
+};
+print(selfTime);
+
+// Total time (self plus callees) says which of our calls a library's self time belongs
+// to: a function is counted once per sample however often it recurses on the stack.
+const parent = new Map<number, number>();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+const label = (node: ProfileNode) =>
+  `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").at(-1) ?? ""}:${node.callFrame.lineNumber}`;
+const totalTime = new Map<string, number>();
+for (const sample of profile.samples) {
+  const onStack = new Set<string>();
+  for (let id: number | undefined = sample; id !== undefined; id = parent.get(id)) {
+    const node = nodes.get(id);
+    if (node) onStack.add(label(node));
+  }
+  for (const where of onStack) totalTime.set(where, (totalTime.get(where) ?? 0) + 1);
 }
+console.log(`\ntotal time (self and callees), top 40`);
+print(totalTime);
