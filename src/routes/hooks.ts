@@ -8,7 +8,6 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { createDb } from "../db/client";
 import { AppError } from "../errors";
 import { acceptDelivery, storeDeliveryOnly } from "../ingest";
 import { CLIENT_IP_HEADER, recordFailure, tooManyFailures } from "../limits/failures";
@@ -116,10 +115,10 @@ hooks.post(
       // History sent to the hook (an older okta:backfill) is kept but starts nothing, as on /api/backfill.
       accepted = isSystemLogDelivery(parsed.data)
         ? {
-            ...(await storeDeliveryOnly(createDb(c.env.DB), parsed.data, receivedAt, source)),
+            ...(await storeDeliveryOnly(c.env.DB, parsed.data, receivedAt, source)),
             enqueued: false,
           }
-        : await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt, source);
+        : await acceptDelivery(c.env.DB, c.env.EVENTS, parsed.data, receivedAt, source);
     } catch (err) {
       // Nothing was stored (one D1 batch); 503 makes Okta retry once.
       logError("could not store delivery", { deliveryId, source: source ?? undefined, error: errorText(err) });
