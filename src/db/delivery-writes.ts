@@ -3,12 +3,12 @@
  * and bound per delivery. Built by drizzle per request, these inserts were 40% of the
  * hook's CPU for a 50-event delivery and 20% for a 1-event one (bench/README.md, Ingress):
  * drizzle walks every value of every row. An events insert is compiled once per row count
- * (1 to EVENT_ROWS_PER_INSERT), so a delivery of any size binds only ready statements.
+ * (1 to EVENT_ROWS_PER_INSERT) and bound by position, so a delivery of any size binds
+ * ready statements, column by column, with no per-value lookups.
  */
-
-import { type CompileDb, compiled, jsonText, type Slot, type Write } from "./compiled";
-import type { NewEventRow } from "./schema";
-import { deliveries, events } from "./schema";
+import { is, Placeholder, sql } from "drizzle-orm";
+import { compiled, compiledQuery, jsonText, type Write } from "./compiled";
+import { deliveries, events, type NewEventRow } from "./schema";
 
 /** D1 allows at most 100 bound parameters per statement. */
 const MAX_PARAMS = 100;
@@ -60,32 +60,48 @@ const insertDelivery = compiled<DeliveryValues>((db, p) =>
     .onConflictDoNothing(),
 );
 
-/** `rows` event rows, their values named `<column>_<row>`; a known uuid is left as it is, and only new ones are returned. */
-function buildEventsInsert(db: CompileDb, p: Slot<Record<string, unknown>>, rows: number) {
-  const row = (i: number) =>
-    Object.fromEntries(EVENT_COLUMNS.map((column) => [column, p(`${column}_${i}`)])) as unknown as NewEventRow;
-  return db
-    .insert(events)
-    .values(Array.from({ length: rows }, (_, i) => row(i)))
-    .onConflictDoNothing()
-    .returning({ uuid: events.uuid });
+/** Where a parameter's value comes from: a column of one of the statement's rows, or a constant drizzle bound (a default). */
+type Binding = { row: number; column: EventColumn } | { value: unknown };
+
+interface EventsInsert {
+  sql: string;
+  bindings: Binding[];
 }
 
-const eventInserts = new Map<number, (values: Record<string, unknown>) => Write>();
+/** `rows` event rows, placeholders named `<row>:<column>`; a known uuid is left as it is, and only new ones are returned. */
+function buildEventsInsert(rows: number): EventsInsert {
+  const row = (i: number) =>
+    Object.fromEntries(
+      EVENT_COLUMNS.map((column) => [column, sql`${sql.placeholder(`${i}:${column}`) as Placeholder}`]),
+    ) as unknown as NewEventRow;
+  const query = compiledQuery((db) =>
+    db
+      .insert(events)
+      .values(Array.from({ length: rows }, (_, i) => row(i)))
+      .onConflictDoNothing()
+      .returning({ uuid: events.uuid }),
+  )();
+  const bindings = query.params.map((param): Binding => {
+    if (!is(param, Placeholder)) return { value: param };
+    const [at, column] = param.name.split(":") as [string, EventColumn];
+    return { row: Number(at), column };
+  });
+  return { sql: query.sql, bindings };
+}
 
-function eventsInsert(rows: number) {
-  let write = eventInserts.get(rows);
-  if (!write) {
-    write = compiled<Record<string, unknown>>((db, p) => buildEventsInsert(db, p, rows));
-    eventInserts.set(rows, write);
+const eventInserts = new Map<number, EventsInsert>();
+
+function eventsInsert(rows: number): EventsInsert {
+  let insert = eventInserts.get(rows);
+  if (!insert) {
+    insert = buildEventsInsert(rows);
+    eventInserts.set(rows, insert);
   }
-  return write;
+  return insert;
 }
 
 /** As many rows as fit in one statement: each binds its written columns, plus drizzle's bound defaults. */
-export const EVENT_ROWS_PER_INSERT = Math.floor(
-  MAX_PARAMS / eventsInsert(1)(Object.fromEntries(EVENT_COLUMNS.map((column) => [`${column}_0`, null]))).params.length,
-);
+export const EVENT_ROWS_PER_INSERT = Math.floor(MAX_PARAMS / eventsInsert(1).bindings.length);
 
 /** A column's value as bound: unset as null, JSON columns as text, booleans as 0/1 (as drizzle's own mapping writes them). */
 function bound(column: EventColumn, row: NewEventRow): unknown {
@@ -103,11 +119,9 @@ export function deliveryWrites(delivery: DeliveryValues, rows: readonly NewEvent
   const writes = [insertDelivery(delivery)];
   for (let start = 0; start < rows.length; start += EVENT_ROWS_PER_INSERT) {
     const chunk = rows.slice(start, start + EVENT_ROWS_PER_INSERT);
-    const values: Record<string, unknown> = {};
-    chunk.forEach((row, i) => {
-      for (const column of EVENT_COLUMNS) values[`${column}_${i}`] = bound(column, row);
-    });
-    writes.push(eventsInsert(chunk.length)(values));
+    const { sql: text, bindings } = eventsInsert(chunk.length);
+    const params = bindings.map((b) => ("value" in b ? b.value : bound(b.column, chunk[b.row] as NewEventRow)));
+    writes.push({ sql: text, params });
   }
   return writes;
 }
