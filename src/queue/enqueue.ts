@@ -8,7 +8,14 @@ const MAX_BATCH_BYTES = 200_000;
 const MAX_EVENT_BYTES = 100_000;
 
 const encoder = new TextEncoder();
-const bytesOf = (body: unknown) => encoder.encode(JSON.stringify(body)).length;
+/** Outside printable ASCII: JSON.stringify escapes control characters, so a text without these has one byte a character. */
+const NOT_PRINTABLE_ASCII = /[^ -~]/;
+
+/** A body's size as JSON in UTF-8; encoded only when it is not all ASCII (most messages are). */
+function bytesOf(body: unknown): number {
+  const text = JSON.stringify(body);
+  return NOT_PRINTABLE_ASCII.test(text) ? encoder.encode(text).length : text.length;
+}
 
 /** A stored event's message and its size, measured once: the hook sends up to 100 a delivery. */
 function sizedEventMessage(message: EventMessage): { body: EventMessage | EventRefMessage; bytes: number } {
