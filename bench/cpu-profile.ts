@@ -67,7 +67,9 @@ await send("Profiler.enable");
 await send("Profiler.setSamplingInterval", { interval: 200 });
 await send("Profiler.start");
 await sleep(seconds * 1000);
-const { profile } = await send<{ profile: { nodes: ProfileNode[]; samples: number[] } }>("Profiler.stop");
+const { profile } = await send<{
+  profile: { nodes: ProfileNode[]; samples: number[]; startTime: number; endTime: number; timeDeltas: number[] };
+}>("Profiler.stop");
 ws.close();
 
 const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -79,7 +81,13 @@ for (const sample of profile.samples) {
   selfTime.set(where, (selfTime.get(where) ?? 0) + 1);
 }
 const total = profile.samples.length;
-console.log(`${target.title}: ${total} samples over ${seconds} s (self time, top 40)`);
+// Samples are taken only while the isolate runs (or is idle in it): their span against
+// the wall clock says whether the isolate was the bottleneck or waited for others.
+const sampledMs = profile.timeDeltas.reduce((sum, delta) => sum + delta, 0) / 1000;
+console.log(
+  `${target.title}: ${total} samples over ${seconds} s, ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s profiled, ` +
+    `mean interval ${(sampledMs / Math.max(total, 1)).toFixed(2)} ms (self time, top 40)`,
+);
 const print = (counts: Map<string, number>) => {
   for (const [where, n] of [...counts].sort((a, b) => b[1] - a[1]).slice(0, 40)) {
     console.log(`${String(n).padStart(7)} ${((100 * n) / total).toFixed(1).padStart(5)}%  ${where}`);
