@@ -12,7 +12,7 @@ import { AppError } from "../errors";
 import { acceptDelivery, storeDeliveryOnly } from "../ingest";
 import { CLIENT_IP_HEADER, recordFailure, tooManyFailures } from "../limits/failures";
 import { errorText, logError, logInfo } from "../log";
-import { isSystemLogDelivery, OktaEnvelope } from "../okta/envelope";
+import { checkDelivery, isSystemLogDelivery } from "../okta/envelope";
 import { anySecretMatches } from "../okta/secret";
 import { hookAuth } from "../okta/sources";
 import { describeIssue } from "../validation";
@@ -104,7 +104,7 @@ hooks.post(
         `body is not valid JSON: ${err instanceof Error ? err.message : "parse error"}`,
       );
     }
-    const parsed = OktaEnvelope.safeParse(body);
+    const parsed = checkDelivery(body);
     if (!parsed.success)
       throw new AppError(400, "bad_request", `not an Okta event hook delivery: ${describeIssue(parsed.error)}`);
 
