@@ -12,11 +12,13 @@
  */
 import process from "node:process";
 
-const [portArg, secondsArg] = process.argv.slice(2);
+const [portArg, secondsArg, titleArg] = process.argv.slice(2);
+/** Which isolate: our Worker's by default; e.g. `d1:db` or `queues:queue:` for Miniflare's own D1 and queue services. */
+const title = titleArg ?? "core:user";
 const port = Number(portArg);
 const seconds = Number(secondsArg ?? 3);
 if (!Number.isInteger(port) || port <= 0 || !(seconds > 0)) {
-  console.error("usage: npx tsx bench/cpu-profile.ts PORT [SECONDS]   (PORT as given in BENCH_INSPECT)");
+  console.error("usage: npx tsx bench/cpu-profile.ts PORT [SECONDS [ISOLATE]]   (PORT as given in BENCH_INSPECT)");
   process.exit(2);
 }
 
@@ -36,7 +38,7 @@ async function ourIsolate(): Promise<Target> {
   for (let i = 0; i < 600; i++) {
     try {
       const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as Target[];
-      const ours = targets.find((t) => /core:user/.test(t.title ?? ""));
+      const ours = targets.find((t) => (t.title ?? "").includes(title));
       if (ours) return ours;
     } catch {
       // Not listening yet: the benchmark is still starting its Worker.
