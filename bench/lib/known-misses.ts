@@ -15,8 +15,9 @@ export type TargetId =
   | "resume p99";
 
 const KNOWN_MISSES: Partial<Record<TargetId, string>> = {
-  "ingress throughput": "0.62 at 855bace, 2026-11-30 (bench/README.md, Ingress)",
-  "ingress 50-event cost": "5.61 at 855bace, 2026-11-30 (bench/README.md, Ingress)",
+  // Met in one of the two runs at 1272ad1 (0.84), missed in the other: still listed.
+  "ingress throughput": "0.67 and 0.84 at 1272ad1, 2026-12-04 (bench/README.md, Ingress)",
+  "ingress 50-event cost": "4.97 and 6.13 at 1272ad1, 2026-12-04 (bench/README.md, Ingress)",
   "consumer runs/s": "0.89x / 0.85x at b851966, 2026-12-04 (bench/README.md, Consumer throughput)",
   "resume resumes/s": "0.67x at b851966, 2026-12-04 (bench/README.md, Resume)",
 };
