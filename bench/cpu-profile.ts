@@ -6,9 +6,15 @@
  *   BENCH_INSPECT=9330 npm run bench:resume -- --only throughput --runs 500 --spread 0 --repeats 1 &
  *   npx tsx bench/cpu-profile.ts 9330 3
  *
+ *   BENCH_INSPECT=9340 BENCH_DURATION=12 npm run bench -- --quick --diagnose &
+ *   npx tsx bench/cpu-profile.ts 9340 9            # once the run you want has started
+ *
  * With BENCH_INSPECT set, bench/lib/runtime.ts opens the inspector of our Worker (never a
  * baseline's) on that port. Profiling starts when the Worker's isolate appears and lasts
- * SECONDS (default 3); the bundle's line numbers are those of the bundled index.js.
+ * SECONDS (default 3); the bundle's line numbers are those of the bundled index.js. ISOLATE
+ * (default `core:user`) picks another isolate of the same workerd by its title, such as
+ * Miniflare's `assets:router`, `d1:db` or `queues:queue:okta-events`: this is how the asset
+ * lookup in front of every hook request was found (bench/README.md, Ingress).
  */
 import process from "node:process";
 
