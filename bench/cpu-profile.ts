@@ -12,14 +12,15 @@
  * With BENCH_INSPECT set, bench/lib/runtime.ts opens the inspector of our Worker (never a
  * baseline's) on that port. Profiling starts when the Worker's isolate appears and lasts
  * SECONDS (default 3); the bundle's line numbers are those of the bundled index.js. ISOLATE
- * (default `core:user`) picks another isolate of the same workerd by its title, such as
- * Miniflare's `assets:router`, `d1:db` or `queues:queue:okta-events`: this is how the asset
- * lookup in front of every hook request was found (bench/README.md, Ingress).
+ * (default `core:user`) picks the first isolate of the same workerd whose title contains it,
+ * such as Miniflare's `assets:router`, `d1:db:entry` or `queues:queue:okta-events`: this is
+ * how the asset lookup in front of every hook request was found (bench/README.md, Ingress).
+ * Several at once work; attaching to the D1 Durable Object itself stalled the run once.
  */
 import process from "node:process";
 
 const [portArg, secondsArg, titleArg] = process.argv.slice(2);
-/** Which isolate: our Worker's by default; e.g. `d1:db` or `queues:queue:` for Miniflare's own D1 and queue services. */
+/** Which isolate: our Worker's by default; e.g. `queues:queue:okta-events` for Miniflare's own queue service. */
 const title = titleArg ?? "core:user";
 const port = Number(portArg);
 const seconds = Number(secondsArg ?? 3);
