@@ -15,7 +15,7 @@
  * (default `core:user`) picks the first isolate of the same workerd whose title contains it,
  * such as Miniflare's `assets:router`, `d1:db:entry` or `queues:queue:okta-events`: this is
  * how the asset lookup in front of every hook request was found (bench/README.md, Ingress).
- * Several at once work; attaching to the D1 Durable Object itself stalled the run once.
+ * Several at once work; adding `d1:db` and `queues:queue` to them stalled a run once.
  */
 import process from "node:process";
 
