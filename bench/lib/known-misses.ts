@@ -15,9 +15,10 @@ export type TargetId =
   | "resume p99";
 
 const KNOWN_MISSES: Partial<Record<TargetId, string>> = {
-  // Met in one of the two runs at 1272ad1 (0.84), missed in the other: still listed.
-  "ingress throughput": "0.67 and 0.84 at 1272ad1, 2026-12-04 (bench/README.md, Ingress)",
-  "ingress 50-event cost": "4.97 and 6.13 at 1272ad1, 2026-12-04 (bench/README.md, Ingress)",
+  // Met in one of three runs at 1272ad1 (0.84), missed in the others: still listed.
+  "ingress throughput": "0.67, 0.84 and 0.70 at 1272ad1, 2026-12-04 (bench/README.md, Ingress)",
+  // The minimal Worker's own I/O costs 4-6x for 50 events locally (--diagnose): below the floor.
+  "ingress 50-event cost": "4.97, 6.13 and 5.29 at 1272ad1, 2026-12-04 (bench/README.md, Ingress)",
   "consumer runs/s": "0.89x / 0.85x at b851966, 2026-12-04 (bench/README.md, Consumer throughput)",
   "resume resumes/s": "0.67x at b851966, 2026-12-04 (bench/README.md, Resume)",
 };
