@@ -36,7 +36,7 @@ minimal D1 + queue Worker, all under the Miniflare API, and writes bench/results
 
   --quick      ~30 s instead of ~3 min: one round of 3 s runs (a smoke check, not a measurement)
   --diagnose   also measure our Worker with its queue consumer off, to split ingress cost
-               from consumer cost (adds ~1 min)
+               from consumer cost, and the minimal Worker's I/O for 50 events (adds ~1.5 min)
 Environment: BENCH_WARMUP, BENCH_DURATION (seconds per run; default 2 and 8),
 BENCH_REPEATS (rounds; default 3), BENCH_CONNECTIONS (default 10).`;
 
@@ -48,7 +48,7 @@ const DRAIN_TIMEOUT_MS = 60_000;
 interface Case {
   id: string;
   label: string;
-  worker: "bare" | "minimal" | "ours" | "oursNoConsumer";
+  worker: "bare" | "minimal" | "minimalBatch" | "ours" | "oursNoConsumer";
   eventsPerDelivery: number;
 }
 
@@ -59,8 +59,17 @@ const CASES: Case[] = [
   { id: "ours-50", label: "ours, 50-event delivery", worker: "ours", eventsPerDelivery: 50 },
 ];
 
-/** --diagnose: the same Worker with no queue consumer, i.e. the ingress path alone. */
+/**
+ * --diagnose: the same Worker with no queue consumer, i.e. the ingress path alone; and the
+ * minimal Worker's I/O for all 50 events of a delivery, i.e. what 50 events cost at least.
+ */
 const DIAGNOSTIC_CASES: Case[] = [
+  {
+    id: "minimal-50",
+    label: "minimal Worker, 50 events (50 rows + 50 msgs)",
+    worker: "minimalBatch",
+    eventsPerDelivery: 50,
+  },
   { id: "ingress-1", label: "ours, consumer off, 1 event", worker: "oursNoConsumer", eventsPerDelivery: 1 },
   { id: "ingress-50", label: "ours, consumer off, 50 events", worker: "oursNoConsumer", eventsPerDelivery: 50 },
 ];
@@ -118,6 +127,17 @@ async function main(argv: string[]) {
       queueProducers: { EVENTS: { queueName: "bench-minimal" } },
       queueConsumers: { "bench-minimal": queue },
     });
+    if (values.diagnose) {
+      workers.minimalBatch = await startWorker("minimal-batch", {
+        scriptPath: `${ROOT}bench/workers/minimal-batch.js`,
+        modules: true,
+        compatibilityDate: ours.compatibilityDate,
+        d1Databases: { DB: "bench-minimal-batch" },
+        queueProducers: { EVENTS: { queueName: "bench-minimal-batch" } },
+        queueConsumers: { "bench-minimal-batch": queue },
+      });
+      await applyMigrations(await workers.minimalBatch.db());
+    }
     const oursOptions = {
       ...ours,
       cronTriggers: [],
@@ -166,7 +186,7 @@ async function main(argv: string[]) {
           run.consumedPerSecond = ((await consumedCount(worker)) - consumedBefore) / seconds;
           // Before another run on the same runtime, let the consumer finish this run's messages.
           Object.assign(run, await drain(worker, !lastOnWorker));
-        } else if (c.worker === "minimal") {
+        } else if (c.worker === "minimal" || c.worker === "minimalBatch") {
           await sleep(1500); // the baseline's consumer acknowledges its last batch
         }
         if (lastOnWorker && (c.worker === "ours" || c.worker === "oursNoConsumer")) {
@@ -241,6 +261,18 @@ async function main(argv: string[]) {
         },
         { name: "consumer off: p99 ours-1 / minimal", value: ingress1.p99 / minimal.p99, target: "", pass: true },
         { name: "consumer off: cost 50-event / 1-event", value: ingress1.rps / ingress50.rps, target: "", pass: true },
+        {
+          name: "minimal: cost 50-event / 1-event (the I/O's own)",
+          value: minimal.rps / by("minimal-50").rps,
+          target: "",
+          pass: true,
+        },
+        {
+          name: "throughput ours-50 / minimal-50",
+          value: fifty.rps / by("minimal-50").rps,
+          target: "",
+          pass: true,
+        },
       );
     }
 

@@ -3,7 +3,7 @@
  * Once D1 has the events they are safe, so a queue failure after that point is
  * logged and left to the cron instead of failing Okta's request.
  */
-import type { Db } from "./db/client";
+import { createDb, type Db } from "./db/client";
 import { clearEnqueued, type DeliveryRecord, storeDelivery } from "./db/events";
 import { errorText, logError } from "./log";
 import type { OktaEnvelope } from "./okta/envelope";
@@ -23,7 +23,7 @@ export interface AcceptResult {
  * `hookSource` is the named org whose path it came through (null on `/hooks/okta`).
  */
 export async function acceptDelivery(
-  db: Db,
+  d1: D1Database,
   queue: Queue,
   envelope: OktaEnvelope,
   receivedAt: Date,
@@ -32,7 +32,7 @@ export async function acceptDelivery(
   const normalised = uniqueByUuid(envelope.data.events).map((event) =>
     normaliseEvent(event, envelope.eventId, receivedAt, hookSource),
   );
-  const newUuids = new Set(await storeDelivery(db, deliveryRecord(envelope, receivedAt), normalised));
+  const newUuids = new Set(await storeDelivery(d1, deliveryRecord(envelope, receivedAt), normalised));
   const messages: EventMessage[] = normalised
     .filter((event) => newUuids.has(event.uuid))
     .map((event) => ({
@@ -48,7 +48,7 @@ export async function acceptDelivery(
   } catch (err) {
     logError("enqueue failed; the cron will re-enqueue", { deliveryId: envelope.eventId, error: errorText(err) });
     await forgetEnqueued(
-      db,
+      createDb(d1),
       messages.map((message) => message.uuid),
     );
     return { received: normalised.length, stored: messages.length, enqueued: false };
@@ -61,7 +61,7 @@ export async function acceptDelivery(
  * replay starts their runs later, on purpose. Throws only if D1 could not store it.
  */
 export async function storeDeliveryOnly(
-  db: Db,
+  d1: D1Database,
   envelope: OktaEnvelope,
   receivedAt: Date,
   hookSource: string | null = null,
@@ -69,7 +69,7 @@ export async function storeDeliveryOnly(
   const normalised = uniqueByUuid(envelope.data.events).map((event) =>
     normaliseEvent(event, envelope.eventId, receivedAt, hookSource),
   );
-  const stored = await storeDelivery(db, deliveryRecord(envelope, receivedAt), normalised, { storeOnly: true });
+  const stored = await storeDelivery(d1, deliveryRecord(envelope, receivedAt), normalised, { storeOnly: true });
   return { received: normalised.length, stored: stored.length };
 }
 

@@ -412,7 +412,7 @@ describe("guarantees", () => {
       receivedAt,
     );
     await storeDelivery(
-      createDb(env.DB),
+      env.DB,
       { eventId, source: null, eventTime: null, receivedAt: receivedAt.toISOString() },
       [backfilled],
       { storeOnly: true },

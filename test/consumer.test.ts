@@ -5,7 +5,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { createDb } from "../src/db/client";
 import { storeDelivery } from "../src/db/events";
 import worker from "../src/index";
 import { LogEvent } from "../src/okta/envelope";
@@ -21,11 +20,9 @@ async function storeEvent(eventType = "system.api_token.create") {
   const eventId = crypto.randomUUID();
   const receivedAt = new Date();
   const normalised = normaliseEvent(LogEvent.parse(oktaEvent({ eventType })), eventId, receivedAt);
-  await storeDelivery(
-    createDb(env.DB),
-    { eventId, source: null, eventTime: null, receivedAt: receivedAt.toISOString() },
-    [normalised],
-  );
+  await storeDelivery(env.DB, { eventId, source: null, eventTime: null, receivedAt: receivedAt.toISOString() }, [
+    normalised,
+  ]);
   return { kind: "event", uuid: normalised.uuid, inCategory: normalised.inCategory, fields: normalised.fields };
 }
 

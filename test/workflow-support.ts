@@ -7,7 +7,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
-import { createDb } from "../src/db/client";
 import { storeDelivery } from "../src/db/events";
 import worker from "../src/index";
 import { LogEvent } from "../src/okta/envelope";
@@ -223,11 +222,9 @@ export async function storeWithoutEnqueue(options: OktaEventOptions): Promise<Ev
   const eventId = crypto.randomUUID();
   const receivedAt = new Date();
   const normalised = normaliseEvent(LogEvent.parse(oktaEvent(options)), eventId, receivedAt);
-  await storeDelivery(
-    createDb(env.DB),
-    { eventId, source: null, eventTime: null, receivedAt: receivedAt.toISOString() },
-    [normalised],
-  );
+  await storeDelivery(env.DB, { eventId, source: null, eventTime: null, receivedAt: receivedAt.toISOString() }, [
+    normalised,
+  ]);
   return {
     kind: "event",
     uuid: normalised.uuid,

@@ -17,8 +17,10 @@ export type TargetId =
   | "count p99";
 
 const KNOWN_MISSES: Partial<Record<TargetId, string>> = {
-  "ingress throughput": "0.62 at 855bace, 2026-11-30 (bench/README.md, Ingress)",
-  "ingress 50-event cost": "5.61 at 855bace, 2026-11-30 (bench/README.md, Ingress)",
+  // Met in one of three runs at 1272ad1 (0.84), missed in the others: still listed.
+  "ingress throughput": "0.67, 0.84 and 0.70 at 1272ad1, 2026-12-04 (bench/README.md, Ingress)",
+  // The minimal Worker's own I/O costs 4-6x for 50 events locally (--diagnose): below the floor.
+  "ingress 50-event cost": "4.97, 6.13 and 5.29 at 1272ad1, 2026-12-04 (bench/README.md, Ingress)",
   "consumer runs/s": "0.89x / 0.85x at b851966, 2026-12-04 (bench/README.md, Consumer throughput)",
   "resume resumes/s": "0.67x at b851966, 2026-12-04 (bench/README.md, Resume)",
 };

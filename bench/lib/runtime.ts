@@ -67,8 +67,9 @@ export async function startWorker(name: string, options: WorkerOptions): Promise
       unsafeLocalExplorer: false,
       unsafeObservability: false,
       logRequests: false,
-      // bench/cpu-profile.ts: our Worker's inspector (never a baseline's) on this port.
-      ...(process.env.BENCH_INSPECT && !name.startsWith("baseline")
+      // bench/cpu-profile.ts: our Worker's inspector (never a baseline's: the consumer and
+      // resume benchmarks name theirs "baseline-*", the ingress one "bare" and "minimal*").
+      ...(process.env.BENCH_INSPECT && !/^(baseline|bare$|minimal)/.test(name)
         ? { inspectorPort: Number(process.env.BENCH_INSPECT) }
         : {}),
       // The Worker still writes its JSON log lines (their cost is part of what we measure,

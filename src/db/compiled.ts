@@ -44,6 +44,19 @@ export function compiled<V extends Record<string, unknown>>(
   };
 }
 
+/**
+ * A statement's SQL text and parameters, built by drizzle on first use and kept, for a
+ * caller that binds by position (a multi-row insert, where named values would cost more
+ * to name than to bind): its `sql.placeholder`s stay in `params`, in binding order.
+ */
+export function compiledQuery(build: (db: CompileDb) => Buildable): () => { sql: string; params: unknown[] } {
+  let query: { sql: string; params: unknown[] } | undefined;
+  return () => {
+    query ??= build(builder).toSQL();
+    return query;
+  };
+}
+
 /** A drizzle statement as a Write, built now (for writes too rare, or too varied, to compile). */
 export function toWrite(statement: Buildable): Write {
   return statement.toSQL();

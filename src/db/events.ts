@@ -2,13 +2,12 @@
 import { and, asc, desc, eq, getTableColumns, gte, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { NormalisedEvent } from "../okta/normalise";
 import type { Db } from "./client";
+import { runWrites } from "./compiled";
+import { deliveryWrites } from "./delivery-writes";
 import { toEventRow } from "./event-rows";
 import { inJson } from "./in-json";
 import { olderThan } from "./keyset";
-import { type DeadLetterRow, deadLetters, deliveries, events } from "./schema";
-
-/** D1 allows at most 100 bound parameters per statement; an event row binds one per column. */
-const EVENT_ROWS_PER_INSERT = Math.floor(100 / Object.keys(getTableColumns(events)).length);
+import { type DeadLetterRow, deadLetters, events } from "./schema";
 
 export interface DeliveryRecord {
   eventId: string;
@@ -21,34 +20,21 @@ export interface DeliveryRecord {
  * Stores a delivery and its events in one D1 batch (one transaction: all or nothing).
  * Idempotent: a known delivery or event uuid is left as it is. Returns the uuids
  * that were new, which are the ones still to be enqueued (none, when `storeOnly`).
+ * Runs on D1 itself, with statements compiled once (delivery-writes.ts): the hook's path.
  */
 export async function storeDelivery(
-  db: Db,
+  d1: D1Database,
   delivery: DeliveryRecord,
   normalised: NormalisedEvent[],
   { storeOnly = false }: { storeOnly?: boolean } = {},
 ): Promise<string[]> {
-  const insertDelivery = db
-    .insert(deliveries)
-    .values({ ...delivery, eventCount: normalised.length })
-    .onConflictDoNothing();
   // A store-only event is never sent to the queue, and counts as handled from the start:
   // the cron has nothing to re-send and the backlog figures do not count it.
   const rows = normalised.map((event) =>
     storeOnly ? { ...toEventRow(event), enqueuedAt: null, consumedAt: delivery.receivedAt } : toEventRow(event),
   );
-  const inserts = [];
-  for (let i = 0; i < rows.length; i += EVENT_ROWS_PER_INSERT) {
-    inserts.push(
-      db
-        .insert(events)
-        .values(rows.slice(i, i + EVENT_ROWS_PER_INSERT))
-        .onConflictDoNothing()
-        .returning({ uuid: events.uuid }),
-    );
-  }
-  const [, ...inserted] = await db.batch([insertDelivery, ...inserts]);
-  return inserted.flat().map((row) => row.uuid);
+  const [, ...inserted] = await runWrites(d1, deliveryWrites({ ...delivery, eventCount: normalised.length }, rows));
+  return inserted.flat().map((row) => (row as { uuid: string }).uuid);
 }
 
 /** Records that the send of these events failed, so the cron re-sends them after a short grace period. */

@@ -7,20 +7,36 @@ const MAX_BATCH_BYTES = 200_000;
 /** A message may be at most 128 KB; an event over this goes by reference (the consumer reads D1). */
 const MAX_EVENT_BYTES = 100_000;
 
-const bytesOf = (body: unknown) => new TextEncoder().encode(JSON.stringify(body)).length;
+const encoder = new TextEncoder();
+/** Outside printable ASCII: JSON.stringify escapes control characters, so a text without these has one byte a character. */
+const NOT_PRINTABLE_ASCII = /[^ -~]/;
+
+/** A body's size as JSON in UTF-8; encoded only when it is not all ASCII (most messages are). */
+function bytesOf(body: unknown): number {
+  const text = JSON.stringify(body);
+  return NOT_PRINTABLE_ASCII.test(text) ? encoder.encode(text).length : text.length;
+}
+
+/** A stored event's message and its size, measured once: the hook sends up to 100 a delivery. */
+function sizedEventMessage(message: EventMessage): { body: EventMessage | EventRefMessage; bytes: number } {
+  const bytes = bytesOf(message);
+  if (bytes <= MAX_EVENT_BYTES) return { body: message, bytes };
+  const ref: EventRefMessage = { kind: "event-ref", uuid: message.uuid };
+  return { body: ref, bytes: bytesOf(ref) };
+}
 
 /** The message for a stored event: its fields, or a reference when they would not fit. */
 export function eventMessageBody(message: EventMessage): EventMessage | EventRefMessage {
-  return bytesOf(message) > MAX_EVENT_BYTES ? { kind: "event-ref", uuid: message.uuid } : message;
+  return sizedEventMessage(message).body;
 }
 
-/** Splits bodies into sendBatch calls by count and bytes. */
-function chunks<T>(bodies: readonly T[]): T[][] {
+/** Splits bodies into sendBatch calls by count and bytes (`size` of each, measured when not given). */
+function chunks<T>(bodies: readonly T[], sizeOf: (body: T) => number = bytesOf): T[][] {
   const out: T[][] = [];
   let current: T[] = [];
   let bytes = 0;
   for (const body of bodies) {
-    const size = bytesOf(body);
+    const size = sizeOf(body);
     if (current.length > 0 && (current.length >= MAX_BATCH || bytes + size > MAX_BATCH_BYTES)) {
       out.push(current);
       current = [];
@@ -38,8 +54,8 @@ function chunks<T>(bodies: readonly T[]): T[][] {
  * as unsent, and the consumer tolerates a message that arrives twice.
  */
 export async function enqueueEvents(queue: Queue, messages: readonly EventMessage[]): Promise<void> {
-  for (const chunk of chunks(messages.map(eventMessageBody))) {
-    await queue.sendBatch(chunk.map((body) => ({ body, contentType: "json" as const })));
+  for (const chunk of chunks(messages.map(sizedEventMessage), (sized) => sized.bytes)) {
+    await queue.sendBatch(chunk.map(({ body }) => ({ body, contentType: "json" as const })));
   }
 }
 

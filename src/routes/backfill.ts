@@ -6,7 +6,6 @@
  * `/api/replays`, which says first what it would start.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { createDb } from "../db/client";
 import { AppError } from "../errors";
 import { storeDeliveryOnly } from "../ingest";
 import { errorText, logError, logInfo } from "../log";
@@ -60,7 +59,7 @@ export const backfillApi = createApiApp().openapi(storePage, async (c) => {
   const receivedAt = new Date();
   let result: Awaited<ReturnType<typeof storeDeliveryOnly>>;
   try {
-    result = await storeDeliveryOnly(createDb(c.env.DB), envelope, receivedAt, source);
+    result = await storeDeliveryOnly(c.env.DB, envelope, receivedAt, source);
   } catch (err) {
     logError("could not store backfilled events", { deliveryId: envelope.eventId, error: errorText(err) });
     throw new AppError(503, "unavailable", "the events could not be stored; send them again");

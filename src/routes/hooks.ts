@@ -8,12 +8,11 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { createDb } from "../db/client";
 import { AppError } from "../errors";
 import { acceptDelivery, storeDeliveryOnly } from "../ingest";
 import { CLIENT_IP_HEADER, recordFailure, tooManyFailures } from "../limits/failures";
 import { errorText, logError, logInfo } from "../log";
-import { isSystemLogDelivery, OktaEnvelope } from "../okta/envelope";
+import { checkDelivery, isSystemLogDelivery } from "../okta/envelope";
 import { anySecretMatches } from "../okta/secret";
 import { hookAuth } from "../okta/sources";
 import { describeIssue } from "../validation";
@@ -105,7 +104,7 @@ hooks.post(
         `body is not valid JSON: ${err instanceof Error ? err.message : "parse error"}`,
       );
     }
-    const parsed = OktaEnvelope.safeParse(body);
+    const parsed = checkDelivery(body);
     if (!parsed.success)
       throw new AppError(400, "bad_request", `not an Okta event hook delivery: ${describeIssue(parsed.error)}`);
 
@@ -116,10 +115,10 @@ hooks.post(
       // History sent to the hook (an older okta:backfill) is kept but starts nothing, as on /api/backfill.
       accepted = isSystemLogDelivery(parsed.data)
         ? {
-            ...(await storeDeliveryOnly(createDb(c.env.DB), parsed.data, receivedAt, source)),
+            ...(await storeDeliveryOnly(c.env.DB, parsed.data, receivedAt, source)),
             enqueued: false,
           }
-        : await acceptDelivery(createDb(c.env.DB), c.env.EVENTS, parsed.data, receivedAt, source);
+        : await acceptDelivery(c.env.DB, c.env.EVENTS, parsed.data, receivedAt, source);
     } catch (err) {
       // Nothing was stored (one D1 batch); 503 makes Okta retry once.
       logError("could not store delivery", { deliveryId, source: source ?? undefined, error: errorText(err) });
