@@ -199,6 +199,21 @@ const SCENARIOS: Record<string, Scenario[]> = {
       return { marker, nodes: await ranNodes(workflow.id, trigger.uuid), posts: 1 };
     },
   ],
+  "sms-toll-fraud": [
+    // Five denied SMS from one (hostile) client IP: the IP is the count's key, in the alert.
+    async () => {
+      const { marker } = hostileAsset();
+      const assetId = newAssetId("mbl");
+      const workflow = await install("sms-toll-fraud", assetId);
+      const burst = [5, 4, 3, 2, 1].map((secondsAgo) => {
+        const event = hostileEvent({ eventType: "system.sms.send_phone_verification_message", assetId });
+        const client = { ...(event.client as Record<string, unknown>), ipAddress: `${marker}${HOSTILE}` };
+        return { ...event, client, published: new Date(Date.now() - secondsAgo * 1000).toISOString() };
+      });
+      await deliver(burst);
+      return { marker, nodes: await ranNodes(workflow.id, (burst[4] as BuiltEvent).uuid), posts: 1 };
+    },
+  ],
   "access-request-sla": [
     // Never resolved: the reminder after 8 hours, then the escalation 16 hours later.
     async () => {

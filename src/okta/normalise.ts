@@ -55,7 +55,7 @@ export function primaryObject(event: Pick<LogEvent, "eventType" | "target" | "ac
 function clientIpOf(event: LogEvent): string | null {
   const client = (event as { client?: unknown }).client;
   const ip = typeof client === "object" && client !== null ? (client as { ipAddress?: unknown }).ipAddress : null;
-  return typeof ip === "string" && ip.length > 0 ? ip.slice(0, 100) : null;
+  return typeof ip === "string" && ip.length > 0 ? ip.slice(0, 255) : null;
 }
 
 function toIso(value: string): string {
