@@ -24,6 +24,9 @@ CREATE TABLE IF NOT EXISTS wait_types (
   node_id TEXT NOT NULL,
   PRIMARY KEY (event_type, run_id, node_id)
 );
+-- A resolved or cancelled wait forgets its types by (run, node): without this, each such
+-- delete scans every type row of the room (quadratic when hundreds of waits resolve at once).
+CREATE INDEX IF NOT EXISTS wait_types_by_wait ON wait_types (run_id, node_id);
 CREATE TABLE IF NOT EXISTS recent_events (
   uuid TEXT PRIMARY KEY,
   event TEXT NOT NULL,
@@ -49,3 +52,12 @@ export const WAIT_ROOM_ADDED_COLUMNS: ReadonlyArray<[table: string, column: stri
   // JSON array of the event uuids the run has already taken (its trigger, each resumption).
   ["waits", "seen", "TEXT"],
 ];
+
+/**
+ * Indexes on added columns: created after WAIT_ROOM_ADDED_COLUMNS, so that an object
+ * created by an older deploy has the column first. What is due to (re-)send is read by
+ * sendDue and scheduleAlarm on every call.
+ */
+export const WAIT_ROOM_LATE_INDEXES = `
+CREATE INDEX IF NOT EXISTS waits_resolved_by_send ON waits (next_send_at) WHERE resolution IS NOT NULL;
+`;

@@ -16,7 +16,7 @@ import { describeIssue } from "../validation";
 import { Predicate } from "../workflows/predicate";
 import { firstAccepted, waitAccepts } from "./wait-match";
 import { AssetEvent, type PausedRun, Resolution, WaitRequest, type WaitState } from "./wait-messages";
-import { WAIT_ROOM_ADDED_COLUMNS, WAIT_ROOM_SCHEMA } from "./wait-room-schema";
+import { WAIT_ROOM_ADDED_COLUMNS, WAIT_ROOM_LATE_INDEXES, WAIT_ROOM_SCHEMA } from "./wait-room-schema";
 
 /** How long, and how many, of an asset's events stay buffered for runs that start waiting late. */
 export const BUFFER_WINDOW_MS = 60 * 60 * 1000;
@@ -122,6 +122,7 @@ export class WaitRoom extends DurableObject<Env> {
         .one().n;
       if (present === 0) this.sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
     }
+    this.sql.exec(WAIT_ROOM_LATE_INDEXES);
   }
 
   /**
