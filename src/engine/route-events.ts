@@ -28,7 +28,8 @@ import type { EngineDeps } from "./types";
  * Routes a batch of events. `messageOf` maps each event uuid to the queue message that
  * carried it: runs are leased for that message, so its retry takes them back at once.
  * Returns the uuids of events whose messages must be retried: a run they started
- * could not be written (its D1 write failed); every other run's fate is its own.
+ * could not be written (its D1 write failed), or their threshold's counter could not
+ * be reached; every other run's fate is its own.
  */
 export async function routeEvents(
   deps: EngineDeps,
