@@ -306,6 +306,28 @@ describe("the dashboard in a browser", () => {
     await eventually(async () => expect(await newestRunId("mblBROWSER4")).not.toBe(runId));
   });
 
+  it("cancel-on: resolving an access request ends its SLA run as cancelled, naming the event", async () => {
+    await page.goto(`${service.url}/workflows/new`);
+    await page.getByRole("link", { name: "Access request SLA" }).click();
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.waitForURL(/\/workflows\/[0-9a-f-]{36}$/);
+    await containsText(page.locator(".diagram .node.kind-trigger"), "cancelled by");
+    await deliver([oktaEvent({ eventType: "access.request.create", assetId: "acrBROWSER5" })]);
+    const runId = await newestRunId("acrBROWSER5");
+    await page.goto(`${service.url}/runs/${runId}`);
+    await eventually(async () => {
+      await page.reload();
+      await hasText(page.locator(".subtitle .badge").first(), "waiting", 500);
+    });
+    await deliver([oktaEvent({ eventType: "access.request.resolve", assetId: "acrBROWSER5" })]);
+    await eventually(async () => {
+      await page.reload();
+      await hasText(page.locator(".subtitle .badge").first(), "cancelled", 500);
+    });
+    await containsText(page.locator(".card.cancelled"), "Cancelled by");
+    await shot("run-cancelled");
+  });
+
   it("refuses a form posted from another site", async () => {
     const port = await freePort();
     const evil: Server = createServer((_req, res) => {
