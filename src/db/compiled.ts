@@ -36,11 +36,11 @@ export type Slot<V> = (name: keyof V & string) => SQL;
 export function compiled<V extends Record<string, unknown>>(
   build: (db: CompileDb, p: Slot<V>) => Buildable,
 ): (values: V) => Write {
-  let query: { sql: string; params: unknown[] } | undefined;
   const p: Slot<V> = (name) => sql`${sql.placeholder(name) as Placeholder}`;
+  const query = compiledQuery((db) => build(db, p));
   return (values) => {
-    query ??= build(builder, p).toSQL();
-    return { sql: query.sql, params: fillPlaceholders(query.params, values) };
+    const { sql: text, params } = query();
+    return { sql: text, params: fillPlaceholders(params, values) };
   };
 }
 

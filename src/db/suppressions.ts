@@ -23,6 +23,12 @@ function slotOf(run: RunValues, slot: SuppressionSlot) {
   return and(eq(suppressions.workflowId, run.workflowId), eq(suppressions.scope, slot.scope));
 }
 
+/**
+ * The slot's run failed: its window is over (the alert it held matches back for was never
+ * sent), whatever its `until` says. Taking the slot and the dry run's open window agree on it.
+ */
+const slotRunFailed = sql`exists (select 1 from ${runs} where ${runs.id} = ${suppressions.runId} and ${runs.status} = 'failed')`;
+
 /** The event already has its outcome for this workflow: a run, or a suppressed match. */
 function decided(run: RunValues) {
   return sql`(exists (select 1 from ${runs} where ${runs.workflowId} = ${run.workflowId} and ${runs.triggerEventUuid} = ${run.triggerEventUuid})
@@ -53,7 +59,7 @@ export function suppressibleStart(db: Db, run: RunValues, slot: SuppressionSlot,
       // A window ends at `until`, or when its run failed: the alert it held back others for
       // was never sent, so the next match must not be suppressed.
       setWhere: sql`(${suppressions.until} <= excluded.started_at
-        or exists (select 1 from ${runs} where ${runs.id} = ${suppressions.runId} and ${runs.status} = 'failed'))`,
+        or ${slotRunFailed})`,
     });
   // Every column of `runs` in table order, each bound as the column encodes it (JSON as text).
   const columns = Object.entries(getTableColumns(runs)).map(([name, column]) => {
@@ -132,7 +138,7 @@ export async function openWindow(db: Db, workflowId: string, scope: string, now:
         eq(suppressions.workflowId, workflowId),
         eq(suppressions.scope, scope),
         sql`${suppressions.until} > ${now.toISOString()}`,
-        sql`not exists (select 1 from ${runs} where ${runs.id} = ${suppressions.runId} and ${runs.status} = 'failed')`,
+        sql`not ${slotRunFailed}`,
       ),
     );
   return open ?? null;

@@ -319,6 +319,19 @@ function SuppressedBadge(props: { count: number }) {
   );
 }
 
+/** One event of a list on the run page: its short id, linked, and a time; `children` follow. */
+function EventItem(props: { uuid: string; at: string; children?: unknown }) {
+  return (
+    <li>
+      <a class="code" href={link`/events/${props.uuid}`}>
+        {shortId(props.uuid)}
+      </a>{" "}
+      · <Time iso={props.at} />
+      {props.children}
+    </li>
+  );
+}
+
 /** The window a threshold trigger counted for this run: the key, how many, and the events. */
 function Counted(props: { counted: CountedEvents }) {
   const { key, by, distinct, n, withinSeconds, events } = props.counted;
@@ -332,18 +345,14 @@ function Counted(props: { counted: CountedEvents }) {
         <summary>The events counted</summary>
         <ul>
           {events.map((event) => (
-            <li>
-              <a class="code" href={link`/events/${event.uuid}`}>
-                {shortId(event.uuid)}
-              </a>{" "}
-              · <Time iso={event.eventDate} />
+            <EventItem uuid={event.uuid} at={event.eventDate}>
               {event.value !== null && (
                 <>
                   {" "}
                   · <code>{event.value}</code>
                 </>
               )}
-            </li>
+            </EventItem>
           ))}
         </ul>
       </details>
@@ -383,12 +392,7 @@ function Suppressed(props: {
           <summary>{count > events.length ? `The first ${events.length} of ${count}` : "The events"}</summary>
           <ul>
             {events.map((event) => (
-              <li>
-                <a class="code" href={link`/events/${event.eventUuid}`}>
-                  {shortId(event.eventUuid)}
-                </a>{" "}
-                · <Time iso={event.suppressedAt} />
-              </li>
+              <EventItem uuid={event.eventUuid} at={event.suppressedAt} />
             ))}
           </ul>
         </details>
