@@ -11,11 +11,10 @@ import { storeDelivery } from "../src/db/events";
 import { waitRoomFor } from "../src/durable/wait-rooms";
 import { LogEvent } from "../src/okta/envelope";
 import { normaliseEvent } from "../src/okta/normalise";
-import { oktaDelivery, oktaEvent, oktaHeaders } from "../tools/local-okta/builders";
+import { oktaEvent } from "../tools/local-okta/builders";
 import { getPage, html, signIn } from "./dashboard-support";
-import { runCron } from "./fault-support";
+import { runCron, unreachableRooms } from "./fault-support";
 import { deliver, notify, runsOf, runWithStatus, stepsOf, until } from "./paused-support";
-import { send } from "./support";
 import {
   api,
   apiJson,
@@ -23,6 +22,7 @@ import {
   consume,
   consumed,
   createWorkflow,
+  deliverToSource,
   type ErrorBody,
   interceptOutbound,
   storeWithoutEnqueue,
@@ -33,17 +33,6 @@ afterAll(() => outbound.restore());
 /** What the `done` action (paused-support's notify) posted for this asset. */
 const doneCalls = (asset: string) =>
   outbound.to("https://hooks.example.test/done").filter((call) => JSON.parse(call.body).asset === asset);
-
-/** A WaitRoom namespace whose objects cannot be reached: every call throws. */
-function unreachableRooms(): Env["WAIT_ROOMS"] {
-  const fail = async () => {
-    throw new Error("Durable Object unreachable (injected)");
-  };
-  return {
-    idFromName: (name: string) => env.WAIT_ROOMS.idFromName(name),
-    get: () => ({ wait: fail, deliver: fail, ack: fail, cancel: fail, reconcile: fail, paused: fail }),
-  } as unknown as Env["WAIT_ROOMS"];
-}
 
 const SUBMITTED = "access.request.create";
 const RESOLVED = "access.request.resolve";
@@ -185,22 +174,10 @@ describe("what does not cancel", () => {
   it("an event of another Okta org on the same asset id", async () => {
     const asset = `req-${crypto.randomUUID()}`;
     const workflowId = await workflow(sla(asset, { eventTypes: [RESOLVED] }));
-    const postTo = async (source: string, headers: Record<string, string>, event: Record<string, unknown>) => {
-      const res = await send(
-        new Request(`http://worker.test/hooks/okta/${source}`, {
-          method: "POST",
-          headers,
-          body: JSON.stringify(oktaDelivery([event])),
-        }),
-      );
-      expect(res.status).toBe(200);
-    };
-    const acme = oktaHeaders("acme-hook-secret");
-    const globex = { "content-type": "application/json", "X-Globex-Hook": "globex-hook-secret" };
-    await postTo("acme", acme, buildEvent({ eventType: SUBMITTED, assetId: asset, published: at(0) }));
+    await deliverToSource("acme", [buildEvent({ eventType: SUBMITTED, assetId: asset, published: at(0) })]);
     const waiting = await runWithStatus(workflowId, "waiting");
     const foreign = buildEvent({ eventType: RESOLVED, assetId: asset, published: at(5) });
-    await postTo("globex", globex, foreign);
+    await deliverToSource("globex", [foreign]);
     await consumed(foreign.uuid);
     // Nor one of the single-org hook (source null).
     const [unnamed] = await deliver({ eventType: RESOLVED, assetId: asset, published: at(6) });
@@ -208,7 +185,7 @@ describe("what does not cancel", () => {
     await settle();
     expect((await runRow(waiting.id)).status).toBe("waiting");
     const own = buildEvent({ eventType: RESOLVED, assetId: asset, published: at(7) });
-    await postTo("acme", acme, own);
+    await deliverToSource("acme", [own]);
     await until(async () => (await runRow(waiting.id)).cancelled_by === own.uuid, "acme's event to cancel it");
     expect(await waitRoomFor(env, "acme", asset).paused()).toEqual([]);
   });

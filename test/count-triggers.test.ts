@@ -8,8 +8,6 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { afterAll, describe, expect, it } from "vitest";
 import { CountRequest } from "../src/durable/event-counter";
 import { counterName } from "../src/engine/count-triggers";
-import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
-import { send } from "./support";
 import {
   api,
   apiJson,
@@ -18,6 +16,7 @@ import {
   consumed,
   createWorkflow,
   deliver,
+  deliverToSource,
   interceptOutbound,
   runIdsFor,
   SLACK_URL,
@@ -141,20 +140,15 @@ describe("counts over windows", () => {
   it("keeps the same IP in two Okta orgs apart", async () => {
     const workflow = await counting({ count: 2, withinSeconds: 600, by: "client.ipAddress" });
     const from = ip();
-    const post = async (source: string, headers: Record<string, string>, event: Record<string, unknown>) => {
-      const body = JSON.stringify(oktaDelivery([event]));
-      const res = await send(new Request(`http://worker.test/hooks/okta/${source}`, { method: "POST", headers, body }));
-      expect(res.status).toBe(200);
-    };
     const acme = deniedSms(from, 2);
     const globex = deniedSms(from, 1);
-    await post("acme", oktaHeaders("acme-hook-secret"), acme);
-    await post("globex", { "content-type": "application/json", "X-Globex-Hook": "globex-hook-secret" }, globex);
+    await deliverToSource("acme", [acme]);
+    await deliverToSource("globex", [globex]);
     await consumed(acme.uuid);
     await consumed(globex.uuid);
     expect(await runsOf(workflow.id)).toHaveLength(0);
     const acme2 = deniedSms(from, 0);
-    await post("acme", oktaHeaders("acme-hook-secret"), acme2);
+    await deliverToSource("acme", [acme2]);
     await consumed(acme2.uuid);
     expect((await runsOf(workflow.id)).map((r) => r.trigger_event_uuid)).toEqual([acme2.uuid]);
   });

@@ -11,9 +11,8 @@ import { createDb } from "../src/db/client";
 import { getVersions } from "../src/db/workflows";
 import worker from "../src/index";
 import type { QueueMessage } from "../src/queue/messages";
-import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
-import { droppingQueue, runCron } from "./fault-support";
-import { failingQueue, send } from "./support";
+import { droppingQueue, runCron, unreachableRooms } from "./fault-support";
+import { failingQueue } from "./support";
 import {
   apiJson,
   buildEvent,
@@ -21,6 +20,7 @@ import {
   consumed,
   createWorkflow,
   deliver,
+  deliverToSource,
   gate,
   getRun,
   interceptOutbound,
@@ -82,17 +82,6 @@ const row = (sql: string, ...params: unknown[]) =>
   env.DB.prepare(sql)
     .bind(...params)
     .first<Record<string, unknown>>();
-
-/** A WaitRoom namespace whose objects cannot be reached: every call throws. */
-function unreachableRooms(): Env["WAIT_ROOMS"] {
-  const fail = async () => {
-    throw new Error("Durable Object unreachable (injected)");
-  };
-  return {
-    idFromName: (name: string) => env.WAIT_ROOMS.idFromName(name),
-    get: () => ({ wait: fail, deliver: fail, ack: fail, cancel: fail, reconcile: fail, paused: fail }),
-  } as unknown as Env["WAIT_ROOMS"];
-}
 
 /**
  * A D1 binding that fails the first `batch()` call after the first `skip` of them
@@ -299,14 +288,6 @@ describe("5. two events in the same millisecond", () => {
 });
 
 describe("6. two Okta orgs with the same asset ID", () => {
-  const postTo = async (source: string, headers: Record<string, string>, event: Record<string, unknown>) => {
-    const body = JSON.stringify(oktaDelivery([event]));
-    const res = await send(new Request(`http://worker.test/hooks/okta/${source}`, { method: "POST", headers, body }));
-    expect(res.status).toBe(200);
-  };
-  const acme = oktaHeaders("acme-hook-secret");
-  const globex = { "content-type": "application/json", "X-Globex-Hook": "globex-hook-secret" };
-
   it("an event of one org never resumes a run the other org's event started", async () => {
     const nextUrl = newEndpoint();
     const { workflowId, assetId } = await workflowOn(
@@ -314,16 +295,16 @@ describe("6. two Okta orgs with the same asset ID", () => {
       "wait",
     );
     const trigger = buildEvent({ eventType: CREATE, assetId });
-    await postTo("acme", acme, trigger);
+    await deliverToSource("acme", [trigger]);
     const runId = await onlyRun(workflowId, trigger.uuid);
     await until(async () => (await getRun(runId)).status === "waiting", "the run to wait");
     const foreign = buildEvent({ eventType: REVOKE, assetId });
-    await postTo("globex", globex, foreign);
+    await deliverToSource("globex", [foreign]);
     await consumed(foreign.uuid);
     await runCron(Date.now());
     expect((await getRun(runId)).status).toBe("waiting");
     const own = buildEvent({ eventType: REVOKE, assetId });
-    await postTo("acme", acme, own);
+    await deliverToSource("acme", [own]);
     const run = await ended(runId);
     expect(run.steps.find((s) => s.nodeId === "wait")?.output).toMatchObject({ eventUuid: own.uuid });
   });

@@ -1,6 +1,6 @@
 /**
  * Fault injection for the repair tests: a queue that drops what it is given (every
- * in-flight message lost), a D1 that is down, a WaitRoom whose bindings are swapped
+ * in-flight message lost), a D1 that is down, WaitRooms that cannot be reached, a WaitRoom whose bindings are swapped
  * while it runs, and the cron fired at a chosen time. Only bindings are replaced; the
  * code under test is the Worker's own.
  */
@@ -13,6 +13,17 @@ import {
 import { env } from "cloudflare:workers";
 import { waitRoomFor } from "../src/durable/wait-rooms";
 import worker from "../src/index";
+
+/** A WaitRoom namespace whose objects cannot be reached: every call throws. */
+export function unreachableRooms(): Env["WAIT_ROOMS"] {
+  const fail = async () => {
+    throw new Error("Durable Object unreachable (injected)");
+  };
+  return {
+    idFromName: (name: string) => env.WAIT_ROOMS.idFromName(name),
+    get: () => ({ wait: fail, deliver: fail, ack: fail, cancel: fail, reconcile: fail, paused: fail }),
+  } as unknown as Env["WAIT_ROOMS"];
+}
 
 /** Runs the Worker's scheduled handler as if the cron fired at `at`, with bindings overridden. */
 export async function runCron(at: number, overrides: Partial<Env> = {}): Promise<void> {

@@ -12,7 +12,6 @@ import { createDb } from "../src/db/client";
 import { applyRetention } from "../src/retention";
 import { MAX_STORED_KEY, readScope, suppressionSlot } from "../src/workflows/suppression";
 import { parseDefinition } from "../src/workflows/validate";
-import { oktaDelivery, oktaHeaders } from "../tools/local-okta/builders";
 import { getPage, html, postForm, signIn } from "./dashboard-support";
 import { send } from "./support";
 import {
@@ -23,6 +22,7 @@ import {
   consumed,
   createWorkflow,
   deliverEvent,
+  deliverToSource,
   type ErrorBody,
   getRun,
   interceptOutbound,
@@ -183,20 +183,13 @@ describe("a workflow with suppress", () => {
 
   it("keys are per Okta org: the same token id in two orgs fires in each, and repeats within one org are suppressed", async () => {
     const { assetId, workflow } = await oncePerToken();
-    const deliverTo = async (source: string, headers: Record<string, string>) => {
+    const deliverTo = async (source: "acme" | "globex") => {
       const event = buildEvent({ eventType: "system.api_token.create", assetId });
-      const res = await send(
-        new Request(`http://worker.test/hooks/okta/${source}`, {
-          method: "POST",
-          headers,
-          body: JSON.stringify(oktaDelivery([event])),
-        }),
-      );
-      expect(res.status).toBe(200);
+      await deliverToSource(source, [event]);
       return event;
     };
-    const acme = () => deliverTo("acme", oktaHeaders("acme-hook-secret"));
-    const globex = () => deliverTo("globex", oktaHeaders("globex-hook-secret", "X-Globex-Hook"));
+    const acme = () => deliverTo("acme");
+    const globex = () => deliverTo("globex");
 
     const acmeRun = await runOfSuppressed(workflow.id, (await acme()).uuid);
     const globexRun = await runOfSuppressed(workflow.id, (await globex()).uuid);

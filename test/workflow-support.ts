@@ -13,7 +13,13 @@ import { LogEvent } from "../src/okta/envelope";
 import { eventContext } from "../src/okta/event-context";
 import { normaliseEvent } from "../src/okta/normalise";
 import type { EventMessage, QueueMessage } from "../src/queue/messages";
-import { type DeliveryOptions, type OktaEventOptions, oktaDelivery, oktaEvent } from "../tools/local-okta/builders";
+import {
+  type DeliveryOptions,
+  type OktaEventOptions,
+  oktaDelivery,
+  oktaEvent,
+  oktaHeaders,
+} from "../tools/local-okta/builders";
 import { ADMIN_TOKEN, postDelivery, send } from "./support";
 
 export const SLACK_URL = "https://hooks.slack.com/services/T000/B000/test-slack-secret";
@@ -140,6 +146,19 @@ export function buildEvent(options: OktaEventOptions): BuiltEvent {
 /** Posts one Okta delivery through the real hook; fails the test unless Okta gets a 200. */
 export async function deliver(events: BuiltEvent[], options: DeliveryOptions = {}): Promise<void> {
   const res = await postDelivery(oktaDelivery(events, options));
+  expect(res.status, await res.text()).toBe(200);
+}
+
+/**
+ * Posts one delivery of `events` to the hook of a named Okta org that vitest.config.ts
+ * configures (acme reads the secret from Authorization, globex from X-Globex-Hook);
+ * fails the test unless Okta gets a 200.
+ */
+export async function deliverToSource(source: "acme" | "globex", events: Record<string, unknown>[]): Promise<void> {
+  const headers =
+    source === "acme" ? oktaHeaders("acme-hook-secret") : oktaHeaders("globex-hook-secret", "X-Globex-Hook");
+  const body = JSON.stringify(oktaDelivery(events));
+  const res = await send(new Request(`http://worker.test/hooks/okta/${source}`, { method: "POST", headers, body }));
   expect(res.status, await res.text()).toBe(200);
 }
 
