@@ -85,6 +85,14 @@ function sameDecision(a: readonly SimEvent[], b: readonly SimEvent[]): boolean {
   return a.length === b.length && a.every((e) => b.includes(e));
 }
 
+/** What the harness saw reach the WaitRooms, and when. */
+interface SeenBy {
+  /** When an event first reached a WaitRoom. */
+  arrivedAt: (uuid: string) => number | null;
+  /** When the run's wait at this node first reached its room (a failed wait() is registered later by the cron). */
+  registeredAt: (nodeId: string) => number | null;
+}
+
 /**
  * `events`: the seed's events D1 stored, with their absolute `published`; `seenBy`:
  * what the harness saw reach the WaitRooms and when; `run`: the engine's run, for its pause times.
@@ -93,10 +101,7 @@ export function expectedPath(
   workflow: SimWorkflow,
   trigger: SimEvent,
   events: readonly SimEvent[],
-  seenBy: {
-    arrivedAt: (uuid: string) => number | null;
-    registeredAt: (nodeId: string) => number | null;
-  },
+  seenBy: SeenBy,
   run: RunView | undefined,
 ): Expected {
   const walked = walk(workflow, trigger, events, seenBy, run);
@@ -152,12 +157,7 @@ function walk(
   workflow: SimWorkflow,
   trigger: SimEvent,
   events: readonly SimEvent[],
-  seenBy: {
-    /** When an event first reached a WaitRoom. */
-    arrivedAt: (uuid: string) => number | null;
-    /** When the run's wait at this node first reached its room (a failed wait() is registered later by the cron). */
-    registeredAt: (nodeId: string) => number | null;
-  },
+  seenBy: SeenBy,
   run: RunView | undefined,
 ): Expected {
   const { arrivedAt } = seenBy;
