@@ -328,6 +328,43 @@ describe("the dashboard in a browser", () => {
     await shot("run-cancelled");
   });
 
+  it("suppression and counts on the other pages: Run History's badge, the event page, the editor's dry run", async () => {
+    const created = await fetch(`${service.url}/api/workflows`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        name: "Once per token a day",
+        trigger: { eventTypes: ["system.api_token.create"], filter: { field: "id", op: "eq", value: "00TBROWSER6" } },
+        suppress: { key: "{{ trigger.id }}", forSeconds: 86400 },
+        start: null,
+      }),
+    });
+    expect(created.status).toBe(201);
+    await deliver([oktaEvent({ eventType: "system.api_token.create", assetId: "00TBROWSER6" })]);
+    const firstRun = await newestRunId("00TBROWSER6");
+    const repeat = oktaEvent({ eventType: "system.api_token.create", assetId: "00TBROWSER6" });
+    await deliver([repeat]);
+    await eventually(async () => {
+      await page.goto(`${service.url}/runs?id=00TBROWSER6`);
+      await containsText(page.locator("#live-rows"), "+1 suppressed", 500);
+    });
+    await shot("runs-suppressed");
+    await page.goto(`${service.url}/events/${String(repeat.uuid)}`);
+    await containsText(page.locator("main"), "Suppressed");
+    await hasCount(page.locator(`main a[href="/runs/${firstRun}"]`), 1);
+    await shot("event-suppressed");
+
+    // The toll fraud workflow's dry run on a stored denied SMS: it says whether the event completes a window.
+    await page.goto(`${service.url}/workflows`);
+    await page.getByRole("link", { name: "SMS toll fraud" }).first().click();
+    await page.getByRole("link", { name: "Edit, validate or test" }).click();
+    const option = page.locator("select[name=triggerUuid] option", { hasText: "Verification SMS sent" }).first();
+    await page.locator("select[name=triggerUuid]").selectOption(await option.getAttribute("value"));
+    await page.getByRole("button", { name: "Dry run" }).click();
+    await containsText(page.locator(".dry-run-result"), "Threshold key");
+    await shot("dry-run-count");
+  });
+
   it("refuses a form posted from another site", async () => {
     const port = await freePort();
     const evil: Server = createServer((_req, res) => {
